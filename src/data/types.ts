@@ -1,3 +1,5 @@
+import { UserError } from '../errors.js';
+
 // The in-memory form every data reader produces: images as one NHWC float32 block in [0, 1]
 // (pixels / 255) and integer class labels. Readers never create tensors, so nothing here needs freeing.
 export interface ImageDataset {
@@ -14,6 +16,6 @@ export interface ImageDataset {
 }
 
 /** A problem with the user's data: the CLI prints its message as one line and exits non-zero. */
-export class DataError extends Error {
+export class DataError extends UserError {
   override name = 'DataError';
 }

@@ -1,0 +1,67 @@
+// Engine choice. Three TensorFlow.js backends can run the library's models:
+//   native — oneDNN kernels through a Node addon (fastest; exists only where the addon was built),
+//   wasm   — TensorFlow.js's WebAssembly engine, plus the training kernels it lacks (portable),
+//   cpu    — TensorFlow.js's pure-JavaScript engine (the numerical reference; very slow).
+// `useBackend('auto')` picks the first of these that loads.
+import * as tf from '../tf.js';
+import '@tensorflow/tfjs-backend-cpu';
+
+export type EngineName = 'native' | 'wasm' | 'cpu';
+export const ENGINES: readonly EngineName[] = ['native', 'wasm', 'cpu'];
+
+/** Registers an engine with TensorFlow.js; resolves false where it cannot exist on this machine. */
+const registrars: Record<EngineName, () => Promise<boolean>> = {
+  native: async () => (await import('./native/backend.js')).registerNativeBackend(),
+  wasm: async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    (await import('./wasm/kernels.js')).registerWasmTrainingKernels();
+    return true;
+  },
+  cpu: async () => true,
+};
+
+const registered = new Map<EngineName, boolean>();
+
+async function register(name: EngineName): Promise<boolean> {
+  if (!registered.has(name)) {
+    let ok = false;
+    try {
+      ok = await registrars[name]();
+    } catch {
+      ok = false;
+    }
+    registered.set(name, ok);
+  }
+  return registered.get(name)!;
+}
+
+/** The engines that load on this machine, fastest first. */
+export async function availableBackends(): Promise<EngineName[]> {
+  const out: EngineName[] = [];
+  for (const name of ENGINES) if (await register(name)) out.push(name);
+  return out;
+}
+
+export function isEngineName(name: string): name is EngineName {
+  return (ENGINES as readonly string[]).includes(name);
+}
+
+/**
+ * Makes `name` the active TensorFlow.js backend ('auto': the fastest available) and returns the
+ * engine in use. Throws when the engine named cannot run here.
+ */
+export async function useBackend(name: EngineName | 'auto' = 'auto'): Promise<EngineName> {
+  const candidates = name === 'auto' ? ENGINES : [name];
+  for (const candidate of candidates) {
+    if ((await register(candidate)) && (await tf.setBackend(candidate))) {
+      await tf.ready();
+      return candidate;
+    }
+  }
+  throw new Error(
+    name === 'auto'
+      ? 'no TensorFlow.js engine could be started'
+      : `engine '${name}' is not available on this machine` +
+          (name === 'native' ? ' (the oneDNN addon is not built: see README, "The native engine")' : ''),
+  );
+}
