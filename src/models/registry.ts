@@ -1,0 +1,32 @@
+// Every model the CLI can build, by name. Each entry is one line over a builder.
+import type * as tf from '../tf.js';
+import { UserError } from '../errors.js';
+import { resnet50 } from './resnet50.js';
+
+export interface ModelOptions {
+  /** [height, width, channels] of the input images. */
+  inputShape: [number, number, number];
+  /** Number of classes of the softmax head. */
+  classes: number;
+}
+
+export type ModelBuilder = (options: ModelOptions) => tf.LayersModel;
+
+const models = new Map<string, ModelBuilder>([
+  ['resnet50', (o) => resnet50(o)], // the course's ResNet-50 (conv biases; ../shared/spec/resnet.md)
+]);
+
+/** Adds a model name (used by the model family modules). */
+export function registerModel(name: string, builder: ModelBuilder): void {
+  models.set(name, builder);
+}
+
+export function modelNames(): string[] {
+  return [...models.keys()];
+}
+
+export function buildModel(name: string, options: ModelOptions): tf.LayersModel {
+  const builder = models.get(name);
+  if (!builder) throw new UserError(`unknown model '${name}' (known: ${modelNames().join(', ')})`);
+  return builder(options);
+}
