@@ -71,15 +71,23 @@ class BlockBuilder {
     return this.apply(tf.layers.add({ name }), [mainPath, shortcut]);
   }
 
-  /** Returns the block's output; in eager mode frees the throw-away layers' weights first. */
-  finish<T extends AnyTensor>(output: AnyTensor): T {
+  /** Frees the throw-away layers of an eager call (their weights); the output no longer needs them. */
+  disposeEagerLayers(): void {
     for (const layer of this.eagerLayers) layer.dispose();
-    return output as T;
   }
 }
 
-function builderFor(x: AnyTensor, options: BlockOptions): BlockBuilder {
-  return new BlockBuilder(x instanceof tf.Tensor, options.training, options.kernelInitializer);
+/**
+ * Runs a block body. Symbolic input: builds layers into the graph. Concrete input: runs eagerly inside
+ * tf.tidy (intermediate tensors freed), then frees the weights of the layers it created.
+ */
+function runBlock<T extends AnyTensor>(x: T, options: BlockOptions, body: (b: BlockBuilder) => AnyTensor): T {
+  const eager = x instanceof tf.Tensor;
+  const b = new BlockBuilder(eager, options.training, options.kernelInitializer);
+  if (!eager) return body(b) as T;
+  const out = tf.tidy(() => body(b) as tf.Tensor);
+  b.disposeEagerLayers();
+  return out as T;
 }
 
 /**
@@ -104,20 +112,21 @@ export function identityBlock<T extends AnyTensor>(x: T, f: number, filters: Fil
   if (channels !== filters[2]) {
     throw new Error(`identityBlock ${options.stage}${options.block}: input has ${channels} channels, F3 is ${filters[2]}`);
   }
-  const b = builderFor(x, options);
-  const mainPath = bottleneckMainPath(b, x, f, filters, options.stage, options.block, 1);
-  const sum = b.add(mainPath, x, `add${options.stage}${options.block}`);
-  return b.finish<T>(b.relu(sum, `relu${options.stage}${options.block}`));
+  const { stage, block } = options;
+  return runBlock(x, options, (b) => {
+    const mainPath = bottleneckMainPath(b, x, f, filters, stage, block, 1);
+    return b.relu(b.add(mainPath, x, `add${stage}${block}`), `relu${stage}${block}`);
+  });
 }
 
 /** Convolutional block: a strided main path plus a 1x1 projection shortcut (conv + BN, no activation). */
 export function convolutionalBlock<T extends AnyTensor>(x: T, f: number, filters: Filters, options: ConvolutionalBlockOptions): T {
   const s = options.s ?? 2;
   const { stage, block } = options;
-  const b = builderFor(x, options);
-  const mainPath = bottleneckMainPath(b, x, f, filters, stage, block, s);
-  let shortcut = b.conv(x, filters[2], 1, s, 'valid', `res${stage}${block}_branch1`);
-  shortcut = b.batchNorm(shortcut, `bn${stage}${block}_branch1`);
-  const sum = b.add(mainPath, shortcut, `add${stage}${block}`);
-  return b.finish<T>(b.relu(sum, `relu${stage}${block}`));
+  return runBlock(x, options, (b) => {
+    const mainPath = bottleneckMainPath(b, x, f, filters, stage, block, s);
+    const projection = b.conv(x, filters[2], 1, s, 'valid', `res${stage}${block}_branch1`);
+    const shortcut = b.batchNorm(projection, `bn${stage}${block}_branch1`);
+    return b.relu(b.add(mainPath, shortcut, `add${stage}${block}`), `relu${stage}${block}`);
+  });
 }
