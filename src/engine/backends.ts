@@ -6,6 +6,10 @@
 import * as tf from '../tf.js';
 import '@tensorflow/tfjs-backend-cpu';
 
+// Production mode: skips TF.js's debug checks and its advice to install tfjs-node, which cannot be
+// installed here (its install step downloads libtensorflow) and which the native engine replaces.
+tf.env().set('PROD', true);
+
 export type EngineName = 'native' | 'wasm' | 'cpu';
 export const ENGINES: readonly EngineName[] = ['native', 'wasm', 'cpu'];
 

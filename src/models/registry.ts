@@ -2,6 +2,7 @@
 import type * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { resnet50 } from './resnet50.js';
+import { buildFamilyModel, familyNames } from './resnet.js';
 
 export interface ModelOptions {
   /** [height, width, channels] of the input images. */
@@ -14,6 +15,7 @@ export type ModelBuilder = (options: ModelOptions) => tf.LayersModel;
 
 const models = new Map<string, ModelBuilder>([
   ['resnet50', (o) => resnet50(o)], // the course's ResNet-50 (conv biases; ../shared/spec/resnet.md)
+  ...familyNames().map((name): [string, ModelBuilder] => [name, (o) => buildFamilyModel(name, o)]), // src/models/resnet.ts
 ]);
 
 /** Adds a model name (used by the model family modules). */
@@ -28,5 +30,12 @@ export function modelNames(): string[] {
 export function buildModel(name: string, options: ModelOptions): tf.LayersModel {
   const builder = models.get(name);
   if (!builder) throw new UserError(`unknown model '${name}' (known: ${modelNames().join(', ')})`);
-  return builder(options);
+  const model = builder(options);
+  // Too small an input shrinks some layer's output to zero pixels (e.g. the course ResNet-50 at 28x28).
+  const empty = model.layers.find((l) => (l.outputShape as (number | null)[]).some((d) => d === 0 || (d !== null && d < 0)));
+  if (empty) {
+    model.dispose();
+    throw new UserError(`input ${options.inputShape.join('x')} is too small for model '${name}': layer '${empty.name}' has no pixels left`);
+  }
+  return model;
 }

@@ -1,6 +1,8 @@
 // The list of sub-commands of `resnet`, in the order `resnet --help` shows them.
 import type { Command } from 'commander';
+import { register as summary } from './summary.js';
+import { register as bench } from './bench.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [summary, bench];

@@ -1,0 +1,55 @@
+// `resnet bench`: training and prediction throughput of a model on an engine (../shared/spec/benchmark.md).
+import type { Command } from 'commander';
+import { measureThroughput } from '../../bench/throughput.js';
+import { useBackend } from '../../engine/backends.js';
+import { action, positiveInt } from '../run.js';
+import { parseBackend, parseInputShape } from '../options.js';
+
+interface BenchFlags {
+  model: string;
+  input: string;
+  classes: string;
+  batchSize: string;
+  backend: string;
+  warmup: string;
+  steps: string;
+  profile?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('measure training and prediction throughput (images per second) on an engine')
+    .option('--model <name>', 'model name', 'resnet50')
+    .option('--input <S|H,W,C>', 'input size: S for SxSx3, or H,W,C', '64')
+    .option('--classes <n>', 'number of classes', '6')
+    .option('--batch-size <n>', 'images per step', '32')
+    .option('--backend <name>', 'engine: auto, native, wasm or cpu', 'auto')
+    .option('--warmup <n>', 'untimed training steps first', '2')
+    .option('--steps <n>', 'timed training steps and prediction batches', '8')
+    .option('--profile', 'add a per-kernel profile of one training step')
+    .option('--json', 'print one JSON line')
+    .action(
+      action(async (flags: BenchFlags) => {
+        const backend = await useBackend(parseBackend(flags.backend));
+        const result = await measureThroughput({
+          model: flags.model,
+          inputShape: parseInputShape(flags.input),
+          classes: positiveInt('classes', flags.classes),
+          batchSize: positiveInt('batch-size', flags.batchSize),
+          warmupSteps: Number.isInteger(Number(flags.warmup)) && Number(flags.warmup) >= 0 ? Number(flags.warmup) : positiveInt('warmup', flags.warmup),
+          steps: positiveInt('steps', flags.steps),
+          profile: Boolean(flags.profile),
+        });
+        if (flags.json) {
+          process.stdout.write(JSON.stringify(result) + '\n');
+          return;
+        }
+        console.log(`${result.model} ${result.input.join('x')} batch ${result.batch_size} on ${backend}:`);
+        console.log(`  train   ${result.train_images_per_sec} img/s (${result.train_step_seconds} s/step)`);
+        console.log(`  predict ${result.predict_images_per_sec} img/s (${result.predict_batch_seconds} s/batch)`);
+        for (const k of result.profile?.kernels ?? []) console.log(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(9)} ms ${(k.share * 100).toFixed(1).padStart(5)}%`);
+      }),
+    );
+}
