@@ -1,0 +1,18 @@
+// resnet-ts: residual networks for image classification with the Keras layer vocabulary (TensorFlow.js).
+// The library's public API. `tf` is the very TensorFlow.js instance the library uses: build tensors and
+// models with it so that everything lives in one engine.
+import * as tf from './tf.js';
+
+export { tf };
+export { identityBlock, convolutionalBlock, defaultKernelInitializer } from './blocks.js';
+export type { BlockOptions, ConvolutionalBlockOptions, Filters, Initializer, KernelInitializer } from './blocks.js';
+export { resnet50, type ResNet50Options } from './models/resnet50.js';
+export { buildResNet, buildFamilyModel, familyNames, applyBasicBlock, applyBottleneckBlock, applyStack } from './models/resnet.js';
+export type { Architecture, ResNetOptions } from './models/resnet.js';
+export { buildModel, modelNames, registerModel, type ModelOptions } from './models/registry.js';
+export { useBackend, availableBackends, ENGINES, type EngineName } from './engine/backends.js';
+export { summarize, formatSummary, type ModelSummary, type SummaryRow } from './inspect/summary.js';
+export { measureThroughput, profileKernels, type ThroughputOptions, type ThroughputResult } from './bench/throughput.js';
+export { loadDataset, loadImages, stratifiedSplit, shuffledIndices, makeBatch, augment, DataError } from './data/index.js';
+export type { ImageDataset, AugmentOptions } from './data/index.js';
+export { UserError } from './errors.js';
