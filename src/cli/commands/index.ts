@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { register as summary } from './summary.js';
 import { register as bench } from './bench.js';
+import { register as info } from './info.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench];
+export const commands: RegisterCommand[] = [summary, bench, info];

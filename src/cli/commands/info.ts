@@ -1,0 +1,30 @@
+// `resnet models` and `resnet engines`: what can be built, and what can run it on this machine.
+import type { Command } from 'commander';
+import { modelNames } from '../../models/registry.js';
+import { availableBackends, ENGINES } from '../../engine/backends.js';
+import { action } from '../run.js';
+
+export function register(program: Command): void {
+  program
+    .command('models')
+    .description('list the model names that --model accepts')
+    .option('--json', 'print a JSON array')
+    .action(
+      action((flags: { json?: boolean }) => {
+        const names = modelNames();
+        console.log(flags.json ? JSON.stringify(names) : names.join('\n'));
+      }),
+    );
+  program
+    .command('engines')
+    .description('list the TensorFlow.js engines and whether each runs on this machine (fastest first)')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (flags: { json?: boolean }) => {
+        const available = new Set(await availableBackends());
+        const status = Object.fromEntries(ENGINES.map((name) => [name, available.has(name)]));
+        if (flags.json) console.log(JSON.stringify(status));
+        else for (const name of ENGINES) console.log(`${name.padEnd(7)} ${available.has(name) ? 'available' : 'not available'}`);
+      }),
+    );
+}
