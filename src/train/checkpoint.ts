@@ -1,0 +1,210 @@
+// Model folders in TensorFlow.js's format (model.json + weights.bin, loadable by tf.loadLayersModel
+// in a browser), plus the optimiser state and loop counters a resumed run needs. Every folder is
+// written whole into a temporary sibling and renamed into place, so a kill never leaves half of one.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import * as tf from '../tf.js';
+import { UserError } from '../errors.js';
+import type { LoopState } from './loop.js';
+import type { OptimizerState } from './optimizer.js';
+import '../models/registry.js'; // registers the custom layers of the model family, needed to load them
+
+/** What a model folder says about its model, stored as model.json's userDefinedMetadata. */
+export interface ModelMetadata {
+  /** Registry name of the architecture. */
+  model: string;
+  /** Class names, index = output unit. */
+  classNames: string[];
+  /** [height, width, channels] of the input images (pixels / 255). */
+  inputShape: [number, number, number];
+  /** Epochs completed when this was saved. */
+  epoch: number;
+}
+
+type Files = Record<string, string | Uint8Array>;
+
+/** Serialises a model (topology + weights) into the two files of a TF.js model folder. */
+export async function modelFiles(model: tf.LayersModel, metadata: ModelMetadata): Promise<Files> {
+  let files: Files = {};
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightData = tf.io.concatenateArrayBuffers(artifacts.weightData ?? []);
+      const modelJson = {
+        format: 'layers-model',
+        generatedBy: artifacts.generatedBy,
+        convertedBy: null,
+        modelTopology: artifacts.modelTopology,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        userDefinedMetadata: metadata,
+      };
+      files = { 'model.json': JSON.stringify(modelJson), 'weights.bin': new Uint8Array(weightData) };
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.byteLength } };
+    }),
+  );
+  return files;
+}
+
+/** Optimiser state as optimizer.json (names, shapes, step count) + optimizer.bin (float32, in order). */
+export function optimizerFiles(state: OptimizerState): Files {
+  const total = state.tensors.reduce((n, t) => n + t.values.length, 0);
+  const data = new Float32Array(total);
+  let offset = 0;
+  for (const t of state.tensors) {
+    data.set(t.values, offset);
+    offset += t.values.length;
+  }
+  const json = { name: state.name, iterations: state.iterations, tensors: state.tensors.map((t) => ({ name: t.name, shape: t.shape })) };
+  return { 'optimizer.json': JSON.stringify(json), 'optimizer.bin': new Uint8Array(data.buffer) };
+}
+
+/** Writes `files` as the folder `dir`, replacing any previous one only once the new one is complete. */
+export async function writeFolderAtomically(dir: string, files: Files): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  for (const [name, content] of Object.entries(files)) await writeFile(join(tmp, name), content);
+  const hadOld = existsSync(dir);
+  if (hadOld) await rename(dir, old);
+  await rename(tmp, dir);
+  if (hadOld) await rm(old, { recursive: true, force: true });
+}
+
+/** Writes one file via a temporary name and a rename (never a half-written file under `path`). */
+export async function writeFileAtomically(path: string, content: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, content);
+  await rename(tmp, path);
+}
+
+/**
+ * If a kill struck between the two renames of writeFolderAtomically, `dir` is missing and its previous
+ * version waits under `dir.old-PID`: put it back. Leftover temporary folders are removed.
+ */
+export async function recoverFolder(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  if (!existsSync(parent)) return;
+  const name = basename(dir);
+  for (const entry of await readdir(parent)) {
+    const full = join(parent, entry);
+    if (entry.startsWith(`${name}.old-`) && !existsSync(dir)) await rename(full, dir);
+    else if (entry.startsWith(`${name}.old-`) || entry.startsWith(`${name}.tmp-`)) await rm(full, { recursive: true, force: true });
+  }
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new UserError(`${path}: cannot read ${what}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UserError(`${path}: ${what} is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+interface ModelJson {
+  modelTopology: object;
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+  userDefinedMetadata?: ModelMetadata;
+}
+
+/** Finds model.json in `dir`; a run folder without a final model falls back to its best/ checkpoint. */
+export function modelJsonPath(dir: string): string {
+  if (!existsSync(dir)) throw new UserError(`model folder '${dir}' does not exist`);
+  for (const candidate of [join(dir, 'model.json'), join(dir, 'best', 'model.json')]) if (existsSync(candidate)) return candidate;
+  if (dir.endsWith('.json') && existsSync(dir)) return dir;
+  throw new UserError(`'${dir}' holds no model.json (not a model folder written by 'resnet train')`);
+}
+
+/** Loads a model folder, checking every file first so that a damaged folder gives one clear message. */
+export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata; path: string }> {
+  const jsonPath = modelJsonPath(dir);
+  const folder = dirname(jsonPath);
+  const json = (await readJson(jsonPath, 'the model description')) as ModelJson;
+  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) {
+    throw new UserError(`${jsonPath}: not a TensorFlow.js layers model (no modelTopology / weightsManifest)`);
+  }
+  const metadata = json.userDefinedMetadata;
+  if (!metadata || !Array.isArray(metadata.classNames) || !Array.isArray(metadata.inputShape) || metadata.inputShape.length !== 3) {
+    throw new UserError(`${jsonPath}: no class names / input shape in userDefinedMetadata (not written by 'resnet train')`);
+  }
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const group of json.weightsManifest) {
+    for (const file of group.paths) {
+      const path = join(folder, file);
+      const bytes = await readFile(path).catch(() => {
+        throw new UserError(`${path}: weights file missing (the model folder is incomplete)`);
+      });
+      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    }
+    specs.push(...group.weights);
+  }
+  const weightData = tf.io.concatenateArrayBuffers(buffers);
+  const expected = specs.reduce((n, s) => n + (BYTES_PER_ELEMENT[s.dtype] ?? 4) * s.shape.reduce((a, b) => a * b, 1), 0);
+  if (weightData.byteLength !== expected) {
+    throw new UserError(`${folder}: weights hold ${weightData.byteLength} bytes, model.json describes ${expected} (damaged or mismatched files)`);
+  }
+  try {
+    const model = await tf.loadLayersModel({
+      load: async () => ({
+        modelTopology: json.modelTopology,
+        weightSpecs: specs,
+        weightData,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy ?? undefined,
+        userDefinedMetadata: json.userDefinedMetadata as unknown as { [key: string]: {} },
+      }),
+    });
+    return { model, metadata, path: folder };
+  } catch (error) {
+    throw new UserError(`${jsonPath}: cannot build the model (${(error as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** Reads a checkpoint's optimiser state, or throws a UserError naming what is missing or damaged. */
+export async function loadOptimizerState(dir: string): Promise<OptimizerState> {
+  const json = (await readJson(join(dir, 'optimizer.json'), 'the optimizer state')) as {
+    name: OptimizerState['name'];
+    iterations: number;
+    tensors: { name: string; shape: number[] }[];
+  };
+  const bytes = await readFile(join(dir, 'optimizer.bin')).catch(() => {
+    throw new UserError(`${join(dir, 'optimizer.bin')}: optimizer state missing`);
+  });
+  const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const sizes = json.tensors.map((t) => t.shape.reduce((a, b) => a * b, 1));
+  if (sizes.reduce((a, b) => a + b, 0) !== values.length || bytes.byteLength % 4 !== 0) {
+    throw new UserError(`${dir}: optimizer.bin does not match optimizer.json (damaged checkpoint)`);
+  }
+  let offset = 0;
+  const tensors = json.tensors.map((t, i) => {
+    const slice = values.subarray(offset, offset + sizes[i]);
+    offset += sizes[i];
+    return { name: t.name, shape: t.shape, values: slice };
+  });
+  return { name: json.name, iterations: json.iterations, tensors };
+}
+
+export async function loadLoopState(dir: string): Promise<LoopState> {
+  const state = (await readJson(join(dir, 'state.json'), 'the loop state')) as LoopState;
+  if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Array.isArray(state.history)) {
+    throw new UserError(`${join(dir, 'state.json')}: not a valid checkpoint state (damaged checkpoint)`);
+  }
+  return state;
+}
+
+export async function isDirectory(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}

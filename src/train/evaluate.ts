@@ -1,0 +1,53 @@
+// Inference over a whole data set in batches: loss, accuracy, predictions and the confusion matrix.
+import * as tf from '../tf.js';
+import type { ImageDataset } from '../data/types.js';
+import { EPS } from './loss.js';
+import { confusionMatrix, metricsFromConfusion, type ClassMetrics } from './metrics.js';
+
+export interface Evaluation extends ClassMetrics {
+  /** Mean categorical cross-entropy against one-hot labels (no smoothing), nats per image. */
+  loss: number;
+  /** Predicted class of each image. */
+  predicted: Int32Array;
+  /** confusion[true][predicted] = count. */
+  confusion: number[][];
+}
+
+/** Class probabilities of images [n, h, w, c] (NHWC float32), batch by batch in inference mode. */
+export function predictProbabilities(model: tf.LayersModel, images: Float32Array, shape: [number, number, number, number], batchSize: number): Float32Array {
+  const [n, h, w, c] = shape;
+  const imageLength = h * w * c;
+  let out: Float32Array | null = null;
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    const probs = tf.tidy(() => {
+      const xs = tf.tensor4d(images.subarray(start * imageLength, end * imageLength), [end - start, h, w, c]);
+      return model.predict(xs) as tf.Tensor;
+    });
+    const values = probs.dataSync() as Float32Array;
+    const classes = probs.shape[1]!;
+    probs.dispose();
+    out ??= new Float32Array(n * classes);
+    out.set(values, start * classes);
+  }
+  return out ?? new Float32Array(0);
+}
+
+/** Evaluates `model` on `ds`; `ds.labels` must index the model's outputs. */
+export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize = 64): Evaluation {
+  const n = ds.shape[0];
+  const classes = ds.classNames.length;
+  const probs = predictProbabilities(model, ds.images, ds.shape, batchSize);
+  const outputs = n === 0 ? classes : probs.length / n;
+  const predicted = new Int32Array(n);
+  let lossSum = 0;
+  for (let i = 0; i < n; i++) {
+    const row = probs.subarray(i * outputs, (i + 1) * outputs);
+    let best = 0;
+    for (let k = 1; k < outputs; k++) if (row[k] > row[best]) best = k;
+    predicted[i] = best;
+    lossSum -= Math.log(Math.min(1 - EPS, Math.max(EPS, row[ds.labels[i]])));
+  }
+  const confusion = confusionMatrix(ds.labels, predicted, Math.max(classes, outputs));
+  return { loss: n === 0 ? 0 : lossSum / n, predicted, confusion, ...metricsFromConfusion(confusion) };
+}

@@ -1,0 +1,88 @@
+// Optimisers of the training loop: TensorFlow.js's Adam and SGD-with-momentum, plus AdamW built on
+// Adam with decoupled weight decay. The learning rate changes every step (schedules), and the state
+// (moments, step counter) can be saved and restored for --resume.
+import * as tf from '../tf.js';
+import type { OptimizerName } from './options.js';
+
+export interface TrainOptimizer {
+  name: OptimizerName;
+  inner: tf.Optimizer;
+  setLearningRate(lr: number): void;
+  /**
+   * One update of `vars` from `grads` (same order). `decayed[i]` says whether vars[i] gets weight
+   * decay (kernels do; biases and BatchNormalization parameters do not).
+   */
+  step(vars: tf.Variable[], grads: tf.Tensor[], decayed: boolean[]): void;
+  dispose(): void;
+}
+
+// Adam keeps its rate in a protected field read at each update; this is the documented config key.
+interface HasLearningRate {
+  learningRate: number;
+}
+
+export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: number, momentum: number): TrainOptimizer {
+  let currentLr = lr;
+  const inner: tf.Optimizer = name === 'sgd' ? tf.train.momentum(lr, momentum) : tf.train.adam(lr, 0.9, 0.999, 1e-7);
+  const coupledDecay = name === 'adamw' ? 0 : weightDecay; // L2 term added to the gradient
+  const decoupledDecay = name === 'adamw' ? weightDecay : 0; // w -= lr * wd * w after the update
+  return {
+    name,
+    inner,
+    setLearningRate(rate: number) {
+      currentLr = rate;
+      // (instanceof cannot tell optimisers apart: tfjs-core overrides it to duck-typing.)
+      if (name === 'sgd') (inner as tf.SGDOptimizer).setLearningRate(rate);
+      else (inner as unknown as HasLearningRate).learningRate = rate;
+    },
+    step(vars, grads, decayed) {
+      const named = tf.tidy(() =>
+        vars.map((v, i) => ({
+          name: v.name,
+          tensor: coupledDecay > 0 && decayed[i] ? tf.add(grads[i], tf.mul(v, coupledDecay)) : tf.clone(grads[i]),
+        })),
+      );
+      // AdamW (as PyTorch does it): shrink the weights, then add the Adam update computed from the
+      // gradient at the old weights: w <- w * (1 - lr * wd) - lr * adam(g).
+      if (decoupledDecay > 0) {
+        const keep = 1 - currentLr * decoupledDecay;
+        vars.forEach((v, i) => {
+          if (decayed[i]) v.assign(tf.tidy(() => tf.mul(v, keep)));
+        });
+      }
+      inner.applyGradients(named);
+      tf.dispose(named.map((n) => n.tensor));
+    },
+    dispose() {
+      inner.dispose();
+    },
+  };
+}
+
+/** The optimiser's state as plain arrays (for a checkpoint): names, shapes and float32 data. */
+export interface OptimizerState {
+  name: OptimizerName;
+  iterations: number;
+  tensors: { name: string; shape: number[]; values: Float32Array }[];
+}
+
+export async function saveOptimizerState(opt: TrainOptimizer): Promise<OptimizerState> {
+  const weights = await opt.inner.getWeights();
+  const [iterations, ...rest] = weights;
+  const count = (await iterations.tensor.data())[0];
+  iterations.tensor.dispose(); // a fresh scalar; the others are the optimiser's own variables
+  const tensors = await Promise.all(
+    rest.map(async (w) => ({ name: w.name, shape: w.tensor.shape, values: (await w.tensor.data()) as Float32Array })),
+  );
+  return { name: opt.name, iterations: count, tensors };
+}
+
+export async function restoreOptimizerState(opt: TrainOptimizer, state: OptimizerState): Promise<void> {
+  const named = [
+    { name: 'iter', tensor: tf.scalar(state.iterations, 'int32') },
+    ...state.tensors.map((t) => ({ name: t.name, tensor: tf.tensor(t.values, t.shape) })),
+  ];
+  await opt.inner.setWeights(named);
+  // setWeights wraps each tensor in a new variable sharing its data; our handles can go.
+  tf.dispose(named.map((n) => n.tensor));
+}

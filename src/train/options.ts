@@ -1,0 +1,129 @@
+// Every knob of a training run, with its unit, its default and its validation. The CLI parses strings
+// into this shape; the library (`trainRun`) takes it directly.
+import { UserError } from '../errors.js';
+
+export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
+export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export type ScheduleName = (typeof SCHEDULES)[number];
+
+/** Model used when no --data is given: the embedded MNIST digits are 28x28x1, too small for resnet50. */
+export const DEFAULT_MNIST_MODEL = 'resnet20';
+/** Model used with --data: the course's ResNet-50. */
+export const DEFAULT_DATA_MODEL = 'resnet50';
+
+export interface AugmentSettings {
+  /** Largest random translation, as a fraction of the image side (0.1 = up to 10% each way). */
+  shift: number;
+  /** Largest random rotation, in degrees either way. */
+  rotation: number;
+  /** Largest random brightness offset, added to pixels in [0, 1]. */
+  brightness: number;
+  /** Largest random contrast change, as a fraction (0.2 = factor in [0.8, 1.2]). */
+  contrast: number;
+  /** Random horizontal flips (off by default: they change the meaning of digits and hand signs). */
+  flip: boolean;
+}
+
+export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
+
+export interface TrainOptions {
+  /** Image folder or HDF5 file; undefined = the embedded MNIST digits. */
+  data?: string;
+  /** Registry name of the architecture. */
+  model: string;
+  /** Number of passes over the training split. */
+  epochs: number;
+  /** Images per optimisation step. */
+  batchSize: number;
+  /** Peak learning rate (reached after warm-up), in parameter units per gradient unit. */
+  lr: number;
+  optimizer: OptimizerName;
+  /** SGD momentum coefficient (sgd only), dimensionless in [0, 1). */
+  momentum: number;
+  /** adam/sgd: L2 coefficient added to kernel gradients; adamw: decoupled decay per step, times lr. */
+  weightDecay: number;
+  schedule: ScheduleName;
+  /** Epochs of linear warm-up from ~0 to `lr` (may be fractional). */
+  warmupEpochs: number;
+  /** Label smoothing epsilon in [0, 1): targets become (1 - eps) * onehot + eps / classes. */
+  labelSmoothing: number;
+  /** Stop after this many epochs without improvement of the monitored metric; 0 = never. */
+  earlyStopping: number;
+  /** Random augmentation of training batches; null = off. */
+  augment: AugmentSettings | null;
+  /** Fraction of the data held out for validation (stratified), in [0, 1). */
+  valSplit: number;
+  /** Seed of the split, the per-epoch shuffles and the augmentation. */
+  seed: number;
+  /** Output folder. */
+  out: string;
+  /** Engine: 'native' | 'wasm' | 'cpu' | 'auto'. */
+  backend: string;
+  /** Use only the first N images of the data (after loading); undefined = all. */
+  limit?: number;
+  /** Resize images to this side, in pixels; undefined = the data's own size. */
+  imageSize?: number;
+}
+
+export function defaultModelFor(data: string | undefined): string {
+  return data === undefined ? DEFAULT_MNIST_MODEL : DEFAULT_DATA_MODEL;
+}
+
+/**
+ * Defaults chosen so that `resnet` alone (MNIST, resnet20) finishes in a few minutes on a 2-core
+ * machine; see docs/training.md for the measurement.
+ */
+export function defaultOptions(data?: string): TrainOptions {
+  return {
+    data,
+    model: defaultModelFor(data),
+    epochs: data === undefined ? 2 : 10,
+    batchSize: 32,
+    lr: 1e-3,
+    optimizer: 'adam',
+    momentum: 0.9,
+    weightDecay: 0,
+    schedule: 'constant',
+    warmupEpochs: 0,
+    labelSmoothing: 0,
+    earlyStopping: 0,
+    augment: null,
+    valSplit: 0.1,
+    seed: 0,
+    out: defaultOutDir(),
+    backend: 'auto',
+  };
+}
+
+export function defaultOutDir(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `runs/train-${stamp}`;
+}
+
+/** Throws a UserError naming the first option that is out of range. */
+export function validateOptions(o: TrainOptions): void {
+  const bad = (msg: string): never => {
+    throw new UserError(msg);
+  };
+  if (!Number.isInteger(o.epochs) || o.epochs <= 0) bad(`--epochs must be a positive integer, got '${o.epochs}'`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize <= 0) bad(`--batch-size must be a positive integer, got '${o.batchSize}'`);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) bad(`--lr must be a positive number, got '${o.lr}'`);
+  if (!(OPTIMIZERS as readonly string[]).includes(o.optimizer))
+    bad(`--optimizer must be one of ${OPTIMIZERS.join(', ')}, got '${o.optimizer}'`);
+  if (!(o.momentum >= 0 && o.momentum < 1)) bad(`--momentum must be in [0, 1), got '${o.momentum}'`);
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) bad(`--weight-decay must be >= 0, got '${o.weightDecay}'`);
+  if (!(SCHEDULES as readonly string[]).includes(o.schedule))
+    bad(`--schedule must be one of ${SCHEDULES.join(', ')}, got '${o.schedule}'`);
+  if (!(o.warmupEpochs >= 0 && o.warmupEpochs <= o.epochs))
+    bad(`--warmup-epochs must be in [0, epochs=${o.epochs}], got '${o.warmupEpochs}'`);
+  if (!(o.labelSmoothing >= 0 && o.labelSmoothing < 1)) bad(`--label-smoothing must be in [0, 1), got '${o.labelSmoothing}'`);
+  if (!Number.isInteger(o.earlyStopping) || o.earlyStopping < 0)
+    bad(`--early-stopping must be a non-negative integer (patience in epochs), got '${o.earlyStopping}'`);
+  if (!(o.valSplit >= 0 && o.valSplit < 1)) bad(`--val-split must be in [0, 1), got '${o.valSplit}'`);
+  if (!Number.isInteger(o.seed) || o.seed < 0) bad(`--seed must be a non-negative integer, got '${o.seed}'`);
+  if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit <= 0))
+    bad(`--limit must be a positive integer, got '${o.limit}'`);
+  if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0))
+    bad(`--image-size must be a positive integer, got '${o.imageSize}'`);
+}
