@@ -1,6 +1,7 @@
 // Inference over a whole data set in batches: loss, accuracy, predictions and the confusion matrix.
 import * as tf from '../tf.js';
 import type { ImageDataset } from '../data/types.js';
+import { UserError } from '../errors.js';
 import { EPS } from './loss.js';
 import { confusionMatrix, metricsFromConfusion, type ClassMetrics } from './metrics.js';
 
@@ -50,4 +51,20 @@ export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize
   }
   const confusion = confusionMatrix(ds.labels, predicted, Math.max(classes, outputs));
   return { loss: n === 0 ? 0 : lossSum / n, predicted, confusion, ...metricsFromConfusion(confusion) };
+}
+
+/**
+ * Re-labels `ds` in the model's class order, matching classes by name (a test set may lack some
+ * classes, or list them in another order). Throws a UserError when a data class is unknown to the model.
+ */
+export function alignClasses(ds: ImageDataset, modelClasses: string[]): ImageDataset {
+  if (ds.classNames.length === modelClasses.length && ds.classNames.every((name, i) => name === modelClasses[i])) return ds;
+  const unknown = ds.classNames.filter((name) => !modelClasses.includes(name));
+  if (unknown.length > 0) {
+    throw new UserError(
+      `the data's classes [${ds.classNames.join(', ')}] are not all among the model's [${modelClasses.join(', ')}] (unknown: ${unknown.join(', ')})`,
+    );
+  }
+  const mapping = ds.classNames.map((name) => modelClasses.indexOf(name));
+  return { ...ds, labels: Int32Array.from(ds.labels, (l) => mapping[l]), classNames: modelClasses };
 }

@@ -170,7 +170,8 @@ async function loop(
 export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> {
   validateOptions(options);
   const o = { ...options };
-  if (existsSync(join(o.out, 'config.json')) || existsSync(join(o.out, 'last'))) {
+  // A folder with only config.json is a run that died before its first epoch: nothing to lose there.
+  if (['last', 'best', 'model.json'].some((name) => existsSync(join(o.out, name)))) {
     throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
   }
   const engine = await startEngine(o.backend);
@@ -219,7 +220,7 @@ export async function resumeRun(dir: string, overrides: { epochs?: number; backe
   if (!existsSync(join(lastDir, 'state.json'))) {
     throw new UserError(`--resume: '${dir}' has no checkpoint yet (last/ is missing: the run ended before its first epoch)`);
   }
-  const o: TrainOptions = { ...config.options, out: dir, ...(overrides.epochs ? { epochs: overrides.epochs } : {}), ...(overrides.backend ? { backend: overrides.backend } : {}) };
+  const o: TrainOptions = { ...config.options, out: dir, ...(overrides.epochs !== undefined ? { epochs: overrides.epochs } : {}), ...(overrides.backend !== undefined ? { backend: overrides.backend } : {}) };
   validateOptions(o);
   const state = await loadLoopState(lastDir);
   const optimizerState = await loadOptimizerState(lastDir);

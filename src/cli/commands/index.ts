@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { register as summary } from './summary.js';
 import { register as bench } from './bench.js';
 import { register as info } from './info.js';
+import { register as train } from './train.js';
+import { register as evaluate } from './evaluate.js';
+import { register as predict } from './predict.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict];

@@ -1,0 +1,63 @@
+// `resnet evaluate`: loss, accuracy, per-class precision/recall and the confusion matrix of a trained
+// model on a data set; confusion.svg is written next to the model (or into --out).
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { action, positiveInt } from '../run.js';
+import { loadDataset } from '../../data/index.js';
+import { confusionSvg } from '../../plot/confusion.js';
+import { loadModelFolder } from '../../train/checkpoint.js';
+import { alignClasses, evaluateModel } from '../../train/evaluate.js';
+import { formatConfusion } from '../../train/metrics.js';
+import { startEngine } from '../../train/run.js';
+
+interface EvaluateFlags {
+  model: string;
+  data?: string;
+  json?: boolean;
+  out?: string;
+  batchSize: string;
+  backend: string;
+  limit?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .description('evaluate a trained model on a data set: loss, accuracy, precision/recall, confusion matrix (+ confusion.svg)')
+    .requiredOption('--model <dir>', "model folder written by 'resnet train' (a run folder or its best/ or last/)")
+    .option('--data <path>', 'image folder or .h5 file; default: the embedded MNIST digits')
+    .option('--json', 'print one JSON line instead of tables')
+    .option('--out <dir>', 'folder for confusion.svg (default: the model folder)')
+    .option('--batch-size <n>', 'images per inference batch', '64')
+    .option('--backend <engine>', 'auto, native, wasm or cpu', 'auto')
+    .option('--limit <n>', 'use only n images of the data (balanced over classes)')
+    .action(
+      action(async (flags: EvaluateFlags) => {
+        const batchSize = positiveInt('batch-size', flags.batchSize);
+        const limit = flags.limit === undefined ? undefined : positiveInt('limit', flags.limit);
+        const engine = await startEngine(flags.backend);
+        const { model, metadata, path } = await loadModelFolder(flags.model);
+        const [h, w, c] = metadata.inputShape;
+        const data = alignClasses(await loadDataset(flags.data, { imageSize: [h, w], channels: c, limit }), metadata.classNames);
+        const result = evaluateModel(model, data, batchSize);
+        model.dispose();
+        const outDir = flags.out ?? path;
+        await mkdir(outDir, { recursive: true });
+        const svgPath = join(outDir, 'confusion.svg');
+        await writeFile(svgPath, await confusionSvg(result.confusion, metadata.classNames));
+        const classes = metadata.classNames;
+        if (flags.json) {
+          const { accuracy, loss, confusion, precision, recall } = result;
+          console.log(JSON.stringify({ accuracy, loss, images: data.shape[0], classes, confusion, precision, recall, model: path, data: data.source, engine, confusion_svg: svgPath }));
+          return;
+        }
+        console.log(`model ${path} on ${data.source}: ${data.shape[0]} images, engine ${engine}`);
+        console.log(`loss ${result.loss.toFixed(4)}  accuracy ${result.accuracy.toFixed(4)}`);
+        console.log('');
+        console.log(formatConfusion(result.confusion, classes, result));
+        console.log('');
+        console.log(`confusion matrix drawn in ${svgPath}`);
+      }),
+    );
+}

@@ -1,0 +1,57 @@
+// `resnet predict`: the K most probable classes of each image, with their probabilities.
+import type { Command } from 'commander';
+import { action, positiveInt } from '../run.js';
+import { loadImages } from '../../data/index.js';
+import { loadModelFolder } from '../../train/checkpoint.js';
+import { predictProbabilities } from '../../train/evaluate.js';
+import { startEngine } from '../../train/run.js';
+
+interface PredictFlags {
+  model: string;
+  top: string;
+  json?: boolean;
+  backend: string;
+}
+
+export interface Ranked {
+  class: string;
+  probability: number;
+}
+
+/** The `k` largest entries of `probs` (ties: lower index first), best first. */
+export function topK(probs: ArrayLike<number>, classNames: string[], k: number): Ranked[] {
+  const order = Array.from({ length: probs.length }, (_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
+  return order.slice(0, k).map((i) => ({ class: classNames[i], probability: probs[i] }));
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('classify images with a trained model: the top-K classes and their probabilities')
+    .argument('<images...>', 'JPEG or PNG files')
+    .requiredOption('--model <dir>', "model folder written by 'resnet train'")
+    .option('--top <k>', 'classes to show per image', '3')
+    .option('--json', 'print one JSON line')
+    .option('--backend <engine>', 'auto, native, wasm or cpu', 'auto')
+    .action(
+      action(async (images: string[], flags: PredictFlags) => {
+        const top = positiveInt('top', flags.top);
+        await startEngine(flags.backend);
+        const { model, metadata, path } = await loadModelFolder(flags.model);
+        const [h, w, c] = metadata.inputShape;
+        const pixels = await loadImages(images, [h, w], c);
+        const probs = predictProbabilities(model, pixels, [images.length, h, w, c], 32);
+        model.dispose();
+        const k = Math.min(top, metadata.classNames.length);
+        const classes = metadata.classNames.length;
+        const predictions = images.map((image, i) => ({ image, top: topK(probs.subarray(i * classes, (i + 1) * classes), metadata.classNames, k) }));
+        if (flags.json) {
+          console.log(JSON.stringify({ model: path, predictions }));
+          return;
+        }
+        for (const p of predictions) {
+          console.log(`${p.image}: ${p.top.map((r) => `${r.class} ${(100 * r.probability).toFixed(1)}%`).join(', ')}`);
+        }
+      }),
+    );
+}

@@ -1,0 +1,119 @@
+// `resnet train`: trains a model on an image folder, an HDF5 file or the embedded MNIST digits, and
+// writes a run folder (model, checkpoints, history, curves). `resnet` alone runs it with defaults.
+import type { Command } from 'commander';
+import { action, fail } from '../run.js';
+import { DEFAULT_AUGMENT, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
+import { resumeRun, trainRun } from '../../train/run.js';
+
+interface TrainFlags {
+  data?: string;
+  model?: string;
+  epochs?: string;
+  batchSize?: string;
+  lr?: string;
+  optimizer?: string;
+  momentum?: string;
+  weightDecay?: string;
+  schedule?: string;
+  warmupEpochs?: string;
+  labelSmoothing?: string;
+  earlyStopping?: string;
+  augment?: string | boolean;
+  valSplit?: string;
+  seed?: string;
+  out?: string;
+  backend?: string;
+  resume?: string;
+  limit?: string;
+  imageSize?: string;
+}
+
+/** A number option (ranges are checked by validateOptions, which names the option). */
+function num(flag: string, value: string): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n)) fail(`--${flag} must be a number, got '${value}'`);
+  return n;
+}
+
+/** `--augment` alone: the defaults; `--augment shift=0.1,rotation=15,flip` overrides some of them. */
+export function parseAugment(value: string | boolean): AugmentSettings {
+  const settings = { ...DEFAULT_AUGMENT };
+  if (value === true) return settings;
+  for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, raw] = part.split('=');
+    if (key === 'flip') settings.flip = raw === undefined || raw === 'true' || raw === '1';
+    else if (key === 'shift' || key === 'rotation' || key === 'brightness' || key === 'contrast') {
+      const n = raw === undefined ? NaN : Number(raw);
+      if (!Number.isFinite(n) || n < 0) fail(`--augment ${key} must be a non-negative number, got '${raw ?? ''}'`);
+      settings[key] = n;
+    } else fail(`--augment: unknown setting '${key}' (known: shift, rotation, brightness, contrast, flip)`);
+  }
+  return settings;
+}
+
+export function optionsFromFlags(f: TrainFlags): TrainOptions {
+  const o = defaultOptions(f.data);
+  if (f.model !== undefined) o.model = f.model;
+  if (f.epochs !== undefined) o.epochs = num('epochs', f.epochs);
+  if (f.batchSize !== undefined) o.batchSize = num('batch-size', f.batchSize);
+  if (f.lr !== undefined) o.lr = num('lr', f.lr);
+  if (f.optimizer !== undefined) o.optimizer = f.optimizer as TrainOptions['optimizer'];
+  if (f.momentum !== undefined) o.momentum = num('momentum', f.momentum);
+  if (f.weightDecay !== undefined) o.weightDecay = num('weight-decay', f.weightDecay);
+  if (f.schedule !== undefined) o.schedule = f.schedule as TrainOptions['schedule'];
+  if (f.warmupEpochs !== undefined) o.warmupEpochs = num('warmup-epochs', f.warmupEpochs);
+  if (f.labelSmoothing !== undefined) o.labelSmoothing = num('label-smoothing', f.labelSmoothing);
+  if (f.earlyStopping !== undefined) o.earlyStopping = num('early-stopping', f.earlyStopping);
+  if (f.augment !== undefined) o.augment = parseAugment(f.augment);
+  if (f.valSplit !== undefined) o.valSplit = num('val-split', f.valSplit);
+  if (f.seed !== undefined) o.seed = num('seed', f.seed);
+  if (f.out !== undefined) o.out = f.out;
+  if (f.backend !== undefined) o.backend = f.backend;
+  if (f.limit !== undefined) o.limit = num('limit', f.limit);
+  if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
+  return o;
+}
+
+/** With --resume the run's saved options apply; only these may be changed. */
+const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend']);
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a model; writes a run folder with the model, checkpoints, history.jsonl and curves.svg')
+    .option('--data <path>', 'image folder (one sub-folder per class) or .h5 file; default: the embedded MNIST digits')
+    .option('--model <name>', `architecture (see \`resnet models\`); default: ${DEFAULT_DATA_MODEL} with --data, ${DEFAULT_MNIST_MODEL} on MNIST`)
+    .option('--epochs <n>', 'passes over the training split (default: 2 on MNIST, 10 with --data)')
+    .option('--batch-size <n>', 'images per step (default: 32)')
+    .option('--lr <rate>', 'peak learning rate (default: 0.001)')
+    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: adam)')
+    .option('--momentum <m>', 'SGD momentum (default: 0.9)')
+    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: 0)')
+    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: constant)')
+    .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: 0)')
+    .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
+    .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
+    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip`)
+    .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
+    .option('--seed <n>', 'seed of the split, shuffles and augmentation (default: 0)')
+    .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
+    .option('--backend <engine>', 'auto, native, wasm or cpu (default: auto)')
+    .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
+    .option('--limit <n>', 'use only n images of the data (balanced over classes)')
+    .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
+    .action(
+      action(async (flags: TrainFlags) => {
+        if (flags.resume !== undefined) {
+          const extra = Object.keys(flags).filter((k) => !RESUME_OVERRIDABLE.has(k) && flags[k as keyof TrainFlags] !== undefined);
+          if (extra.length > 0) {
+            const names = extra.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+            fail(`--resume continues a run with its saved options; only --epochs and --backend may be given with it (got ${names.join(', ')})`);
+          }
+          const epochs = flags.epochs === undefined ? undefined : num('epochs', flags.epochs);
+          await resumeRun(flags.resume, { epochs, backend: flags.backend });
+          return;
+        }
+        await trainRun(optionsFromFlags(flags));
+      }),
+    );
+}
