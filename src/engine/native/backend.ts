@@ -1,4 +1,47 @@
-// The oneDNN engine. PLACEHOLDER: filled in by the native-engine work; reports "not available" until then.
+// The 'native' TensorFlow.js engine: the cpu backend's storage and kernels, with the hot kernels of
+// ResNet training replaced by oneDNN / OpenMP ones from the addon in native/ (see docs/native-engine.md).
+import * as tf from '../../tf.js';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
+import { convKernels } from './conv.js';
+
+export const NATIVE_BACKEND_NAME = 'native';
+/** Priority among registered backends: below 'cpu' (1), so nothing picks it unless asked. */
+const BACKEND_PRIORITY = 0;
+
+/** The cpu backend's tensor storage (Float32Arrays in JS memory), which the addon reads and writes in place. */
+export class NativeBackend extends MathBackendCPU {}
+
+/** The native kernels, by TensorFlow.js kernel name; each falls back to the cpu kernel where it does not apply. */
+export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
+  return { ...convKernels(addon) };
+}
+
+let registered = false;
+
+/**
+ * Registers the 'native' backend. Returns false (never throws) when the addon is not built or
+ * cannot load; `nativeUnavailableReason()` then says why.
+ */
 export function registerNativeBackend(): boolean {
-  return false;
+  if (registered) return true;
+  try {
+    const addon = loadAddon();
+    if (!addon) return false;
+    tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(), BACKEND_PRIORITY);
+    const natives = nativeKernels(addon);
+    for (const config of tf.getKernelsForBackend('cpu')) {
+      const kernelFunc = natives[config.kernelName] ?? config.kernelFunc;
+      tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
+    }
+    registered = true;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why registerNativeBackend() returned false ('' when the addon loads). */
+export function nativeUnavailableReason(): string {
+  return addonLoadError();
 }

@@ -1,0 +1,23 @@
+# Builds the oneDNN addon of the 'native' TensorFlow.js engine: `npm run build:native` (node-gyp).
+# One .cc file per kernel family; addon.cc registers them all.
+{
+  "targets": [
+    {
+      "target_name": "tfjs_native",
+      "sources": [
+        "src/addon.cc",
+        "src/common.cc",
+        "src/conv.cc",
+        "src/pool.cc",
+        "src/elementwise.cc",
+        "src/reduce.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions"],
+      "libraries": ["-ldnnl", "-fopenmp"]
+    }
+  ]
+}

@@ -1,0 +1,16 @@
+// Entry point of the addon: each kernel family registers its own functions.
+#include "common.h"
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  tfn::registerConv(env, exports);
+  tfn::registerPool(env, exports);
+  tfn::registerElementwise(env, exports);
+  tfn::registerReduce(env, exports);
+  exports.Set("onednnVersion", Napi::String::New(env, [] {
+    const dnnl_version_t* v = dnnl_version();
+    return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+  }()));
+  return exports;
+}
+
+NODE_API_MODULE(tfjs_native, init)

@@ -1,0 +1,27 @@
+// Shared helpers of the addon: the oneDNN engine and stream, and zero-copy access to the
+// Float32Array / Int32Array arguments that the TypeScript side passes in.
+#pragma once
+#include <napi.h>
+#include <dnnl.hpp>
+#include <cstdint>
+
+namespace tfn {
+
+dnnl::engine& cpuEngine();
+dnnl::stream& cpuStream();
+
+// The data of a Float32Array argument (no copy); throws a JS TypeError otherwise.
+float* floatData(const Napi::Value& value, size_t* length = nullptr);
+// The data of an Int32Array argument (no copy); throws a JS TypeError otherwise.
+const int32_t* intData(const Napi::Value& value, size_t* length = nullptr);
+
+// Each kernel family adds its functions to the addon's exports.
+void registerConv(Napi::Env env, Napi::Object exports);
+void registerPool(Napi::Env env, Napi::Object exports);
+void registerElementwise(Napi::Env env, Napi::Object exports);
+void registerReduce(Napi::Env env, Napi::Object exports);
+
+// Below this many elements a kernel runs on one thread: thread start-up would cost more.
+constexpr int64_t kParallelMin = 1 << 15;
+
+}  // namespace tfn

@@ -1,0 +1,206 @@
+// 2-D convolutions in NHWC with TensorFlow's HWIO filters, through oneDNN: forward (with optional
+// bias and ReLU fused), backward data and backward filter. Primitives are built once per geometry
+// and cached; the weights are reordered into oneDNN's preferred blocked layout on each call
+// (they change every training step).
+#include "common.h"
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace tfn {
+namespace {
+
+// [N, H, W, C, O, KH, KW, OH, OW, strideH, strideW, dilationH, dilationW,
+//  padTop, padBottom, padLeft, padRight]: what the TypeScript side passes.
+constexpr int kGeomLength = 17;
+struct Geometry {
+  std::array<int, kGeomLength> v;
+  int N() const { return v[0]; } int H() const { return v[1]; } int W() const { return v[2]; }
+  int C() const { return v[3]; } int O() const { return v[4]; } int KH() const { return v[5]; }
+  int KW() const { return v[6]; } int OH() const { return v[7]; } int OW() const { return v[8]; }
+  memory::desc src() const { return {{N(), C(), H(), W()}, dt::f32, tag::nhwc}; }
+  memory::desc dst() const { return {{N(), O(), OH(), OW()}, dt::f32, tag::nhwc}; }
+  memory::desc userWeights() const { return {{O(), C(), KH(), KW()}, dt::f32, tag::hwio}; }
+  memory::desc anyWeights() const { return {{O(), C(), KH(), KW()}, dt::f32, tag::any}; }
+  memory::desc bias() const { return {{O()}, dt::f32, tag::x}; }
+  memory::dims strides() const { return {v[9], v[10]}; }
+  // oneDNN counts dilation from 0 (no dilation), TensorFlow from 1.
+  memory::dims dilates() const { return {v[11] - 1, v[12] - 1}; }
+  memory::dims padL() const { return {v[13], v[15]}; }
+  memory::dims padR() const { return {v[14], v[16]}; }
+};
+
+Geometry readGeometry(const Napi::Value& value) {
+  size_t length = 0;
+  const int32_t* data = intData(value, &length);
+  if (length != kGeomLength) throw Napi::TypeError::New(value.Env(), "conv geometry: expected 17 ints");
+  Geometry g;
+  std::copy(data, data + kGeomLength, g.v.begin());
+  return g;
+}
+
+convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool withBias, bool relu) {
+  primitive_attr attr;
+  if (relu) {
+    post_ops ops;
+    ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  auto d = withBias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                g.src(), g.anyWeights(), g.bias(), g.dst(), g.strides(),
+                                                g.dilates(), g.padL(), g.padR())
+                    : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
+                                                g.src(), g.anyWeights(), g.dst(), g.strides(), g.dilates(),
+                                                g.padL(), g.padR());
+  return convolution_forward::primitive_desc(d, attr, cpuEngine());
+}
+
+// A reorder between the user's HWIO weights and a primitive's preferred layout, with its buffer;
+// empty when the primitive takes HWIO as is.
+struct WeightsLayout {
+  bool needed = false;
+  memory buffer;
+  reorder convert;
+  WeightsLayout(const memory::desc& user, const memory::desc& wanted, bool toUser) {
+    if (user == wanted) return;
+    needed = true;
+    buffer = memory(wanted, cpuEngine());
+    convert = toUser ? reorder(reorder::primitive_desc(cpuEngine(), wanted, cpuEngine(), user))
+                     : reorder(reorder::primitive_desc(cpuEngine(), user, cpuEngine(), wanted));
+  }
+};
+
+struct Forward {
+  convolution_forward::primitive_desc pd;
+  convolution_forward conv;
+  WeightsLayout weights;
+  Forward(const Geometry& g, bool withBias, bool relu)
+      : pd(forwardDesc(g, withBias, relu)), conv(pd), weights(g.userWeights(), pd.weights_desc(), false) {}
+};
+
+struct BackwardData {
+  convolution_backward_data::primitive_desc pd;
+  convolution_backward_data conv;
+  WeightsLayout weights;
+  explicit BackwardData(const Geometry& g)
+      : pd(convolution_backward_data::desc(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+                                           g.strides(), g.dilates(), g.padL(), g.padR()),
+           cpuEngine(), forwardDesc(g, false, false)),
+        conv(pd),
+        weights(g.userWeights(), pd.weights_desc(), false) {}
+};
+
+struct BackwardFilter {
+  convolution_backward_weights::primitive_desc pd;
+  convolution_backward_weights conv;
+  WeightsLayout weights;
+  explicit BackwardFilter(const Geometry& g)
+      : pd(convolution_backward_weights::desc(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+                                              g.strides(), g.dilates(), g.padL(), g.padR()),
+           cpuEngine(), forwardDesc(g, false, false)),
+        conv(pd),
+        weights(g.userWeights(), pd.diff_weights_desc(), true) {}
+};
+
+// Built primitives, by geometry (+ flags for the forward pass). A ResNet-50 has a few dozen.
+template <typename P>
+P& cached(std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<P>>& cache, const Geometry& g,
+          int flagA, int flagB, std::function<P*()> make) {
+  std::array<int, kGeomLength + 2> key;
+  std::copy(g.v.begin(), g.v.end(), key.begin());
+  key[kGeomLength] = flagA;
+  key[kGeomLength + 1] = flagB;
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, std::unique_ptr<P>(make())).first;
+  return *it->second;
+}
+
+std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<Forward>> forwardCache;
+std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<BackwardData>> backwardDataCache;
+std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<BackwardFilter>> backwardFilterCache;
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
+  try {
+    body();
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+  }
+  return info.Env().Undefined();
+}
+
+// conv2d(x, filter, bias | null, y, geometry, relu): y = act(conv(x, filter) + bias).
+Napi::Value conv2d(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    float* x = floatData(info[0]);
+    float* filter = floatData(info[1]);
+    float* bias = info[2].IsNull() ? nullptr : floatData(info[2]);
+    float* y = floatData(info[3]);
+    Geometry g = readGeometry(info[4]);
+    bool relu = info[5].ToBoolean();
+    Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
+                                 [&] { return new Forward(g, bias != nullptr, relu); });
+    auto& s = cpuStream();
+    memory userW(g.userWeights(), cpuEngine(), filter);
+    if (f.weights.needed) f.weights.convert.execute(s, userW, f.weights.buffer);
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)},
+        {DNNL_ARG_WEIGHTS, f.weights.needed ? f.weights.buffer : userW},
+        {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
+    if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
+    f.conv.execute(s, args);
+    s.wait();
+  });
+}
+
+// conv2dBackpropInput(dy, filter, dx, geometry): dx = gradient of the convolution wrt its input.
+Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    float* dy = floatData(info[0]);
+    float* filter = floatData(info[1]);
+    float* dx = floatData(info[2]);
+    Geometry g = readGeometry(info[3]);
+    BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g); });
+    auto& s = cpuStream();
+    memory userW(g.userWeights(), cpuEngine(), filter);
+    if (b.weights.needed) b.weights.convert.execute(s, userW, b.weights.buffer);
+    b.conv.execute(s, {{DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)},
+                       {DNNL_ARG_WEIGHTS, b.weights.needed ? b.weights.buffer : userW},
+                       {DNNL_ARG_DIFF_SRC, memory(g.src(), cpuEngine(), dx)}});
+    s.wait();
+  });
+}
+
+// conv2dBackpropFilter(x, dy, dfilter, geometry): dfilter (HWIO) = gradient wrt the filter.
+Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  return guarded(info, [&] {
+    float* x = floatData(info[0]);
+    float* dy = floatData(info[1]);
+    float* dfilter = floatData(info[2]);
+    Geometry g = readGeometry(info[3]);
+    BackwardFilter& b =
+        cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g); });
+    auto& s = cpuStream();
+    memory userDW(g.userWeights(), cpuEngine(), dfilter);
+    b.conv.execute(s, {{DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)},
+                       {DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)},
+                       {DNNL_ARG_DIFF_WEIGHTS, b.weights.needed ? b.weights.buffer : userDW}});
+    if (b.weights.needed) b.weights.convert.execute(s, b.weights.buffer, userDW);
+    s.wait();
+  });
+}
+
+}  // namespace
+
+void registerConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, conv2dBackpropInput, "conv2dBackpropInput"));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));
+}
+
+}  // namespace tfn

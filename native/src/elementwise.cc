@@ -1,0 +1,4 @@
+#include "common.h"
+namespace tfn {
+void registerElementwise(Napi::Env, Napi::Object) {}
+}

@@ -1,0 +1,4 @@
+#include "common.h"
+namespace tfn {
+void registerPool(Napi::Env, Napi::Object) {}
+}

@@ -1,0 +1,4 @@
+#include "common.h"
+namespace tfn {
+void registerReduce(Napi::Env, Napi::Object) {}
+}

@@ -1,0 +1,58 @@
+// Loads the oneDNN addon (native/build/Release/tfjs_native.node), found by walking up from this
+// module to the package root, so that it works from src/ (tests) and dist/ alike.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What the addon exports (native/src/*.cc). Arrays are used in place: no copies. */
+export interface NativeAddon {
+  onednnVersion: string;
+  conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: Int32Array, relu: boolean): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
+  [name: string]: unknown;
+}
+
+const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'tfjs_native.node');
+
+/** The addon's path, or null when it was not built. */
+export function findAddon(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ADDON_RELATIVE_PATH);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+let loaded: NativeAddon | null | undefined;
+let loadError = '';
+
+/** The addon, or null (never throws) when it is not built or cannot load (e.g. libdnnl missing). */
+export function loadAddon(): NativeAddon | null {
+  if (loaded === undefined) {
+    const path = findAddon();
+    if (path === null) {
+      loaded = null;
+      loadError = `${ADDON_RELATIVE_PATH} not found (run \`npm run build:native\`)`;
+    } else {
+      try {
+        loaded = createRequire(import.meta.url)(path) as NativeAddon;
+      } catch (e) {
+        loaded = null;
+        loadError = `${path} did not load: ${(e as Error).message}`;
+      }
+    }
+  }
+  return loaded;
+}
+
+/** Why loadAddon() returned null ('' when it did not). */
+export function addonLoadError(): string {
+  loadAddon();
+  return loadError;
+}

@@ -1,0 +1,59 @@
+// Convolution kernels (NHWC, HWIO filters) on oneDNN: Conv2D, FusedConv2D (bias, ReLU),
+// Conv2DBackpropInput, Conv2DBackpropFilter. NCHW and other fused activations use the cpu kernels.
+import * as tf from '../../tf.js';
+import type { NativeAddon } from './addon.js';
+import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
+
+type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
+type Rounding = 'floor' | 'round' | 'ceil' | undefined;
+
+/** The 17 integers conv.cc expects (see Geometry there). */
+function geometry(c: tf.backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.from([
+    c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outChannels, c.filterHeight, c.filterWidth,
+    c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
+    c.padInfo.top, c.padInfo.bottom, c.padInfo.left, c.padInfo.right,
+  ]);
+}
+
+function convInfo(inShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo | null {
+  if (attrs.dataFormat !== 'NHWC' && attrs.dataFormat !== undefined) return null;
+  return tf.backend_util.computeConv2DInfo(
+    inShape as [number, number, number, number], filterShape as [number, number, number, number],
+    attrs.strides as [number, number], (attrs.dilations ?? 1) as [number, number], attrs.pad as Pad,
+    attrs.dimRoundingMode as Rounding, false, 'channelsLast');
+}
+
+export function convKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
+  const forward = (
+    { inputs, backend, attrs }: KernelArgs, withBiasAndActivation: boolean,
+  ): tf.TensorInfo | null => {
+    const { x, filter, bias } = inputs;
+    const activation = withBiasAndActivation ? (attrs!.activation as string) : 'linear';
+    if (activation !== 'linear' && activation !== 'relu') return null;
+    const c = convInfo(x.shape, filter.shape, attrs!);
+    const xs = f32(backend, x), fs = f32(backend, filter);
+    const bs = withBiasAndActivation && bias ? f32(backend, bias) : null;
+    if (!c || !xs || !fs || (bias && withBiasAndActivation && (!bs || bs.length !== c.outChannels))) return null;
+    return output(backend, c.outShape, (y) => addon.conv2d(xs, fs, bs, y, geometry(c), activation === 'relu'));
+  };
+  return {
+    Conv2D: withFallback('Conv2D', (args) => forward(args, false)),
+    FusedConv2D: withFallback('FusedConv2D', (args) => forward(args, true)),
+    Conv2DBackpropInput: withFallback('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
+      const { dy, filter } = inputs;
+      const c = convInfo(attrs!.inputShape as number[], filter.shape, { ...attrs, dilations: 1 });
+      const dys = f32(backend, dy), fs = f32(backend, filter);
+      if (!c || !dys || !fs) return null;
+      return output(backend, c.inShape, (dx) => addon.conv2dBackpropInput(dys, fs, dx, geometry(c)));
+    }),
+    Conv2DBackpropFilter: withFallback('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
+      const { x, dy } = inputs;
+      const filterShape = attrs!.filterShape as number[];
+      const c = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
+      const xs = f32(backend, x), dys = f32(backend, dy);
+      if (!c || !xs || !dys) return null;
+      return output(backend, filterShape, (dw) => addon.conv2dBackpropFilter(xs, dys, dw, geometry(c)));
+    }),
+  };
+}
