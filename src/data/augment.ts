@@ -95,10 +95,14 @@ function warp(src: Float32Array, dst: Float32Array, height: number, width: numbe
 /** Augments NHWC pixels (not modified); returns new pixels clipped to [0, 1]. */
 export function augmentPixels(pixels: Float32Array, shape: [number, number, number, number], options: AugmentOptions, seed: number): Float32Array {
   checkOptions(options);
+  return applyAugmentParams(pixels, shape, drawAugmentParams(shape[0], shape[1], shape[2], options, seed));
+}
+
+/** Applies one drawn parameter set per image: warp, then contrast, then brightness, then clip to [0, 1]. */
+export function applyAugmentParams(pixels: Float32Array, shape: [number, number, number, number], params: AugmentParams[]): Float32Array {
   const [n, height, width, channels] = shape;
   const imageLength = height * width * channels;
   const out = new Float32Array(pixels.length);
-  const params = drawAugmentParams(n, height, width, options, seed);
   for (let i = 0; i < n; i++) {
     const p = params[i];
     const src = pixels.subarray(i * imageLength, (i + 1) * imageLength);

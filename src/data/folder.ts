@@ -65,7 +65,7 @@ export async function readImageFolder(root: string, options: FolderOptions = {})
     if (image.height !== height || image.width !== width) {
       throw new DataError(
         `${file}: image is ${image.height}x${image.width} but ${files[0]} is ${height}x${width}; ` +
-          'images of different sizes need an image size to resize them all to',
+          'images of different sizes need an image size (--image-size) to resize them all to',
       );
     }
     writeScaled(convertChannels(image.pixels, image.channels, channels), images, i * imageLength);
