@@ -52,9 +52,12 @@ export async function readHdf5(path: string, options: BytesOptions = {}): Promis
   try {
     file = new h5wasm.File(resolve(path), 'r');
     file.keys();
-  } catch (error) {
-    throw new DataError(`${path}: cannot open the HDF5 file (${(error as Error).message.split('\n')[0]})`);
+  } catch {
+    // h5wasm's own messages here say little ("name not defined"); HDF5 prints its details to stderr.
+    throw new DataError(`${path}: cannot read the HDF5 file (truncated or corrupt)`);
   }
+  let shape: [number, number, number, number];
+  let content: { bytes: Uint8Array; labels: Int32Array; classNames: string[] };
   try {
     const keys = file.keys();
     const split = ['train', 'test'].find((s) => keys.includes(`${s}_set_x`) && keys.includes(`${s}_set_y`));
@@ -96,8 +99,14 @@ export async function readHdf5(path: string, options: BytesOptions = {}): Promis
       throw new DataError(`${path}: '${yKey}'[${outOfRange}] = ${labels[outOfRange]} is out of range for ${classNames.length} classes in 'list_classes'`);
     }
     const bytes = x.value as Uint8Array;
-    return await datasetFromBytes(bytes, [n, height, width, channels], labels, classNames, path, options);
+    if (bytes.length !== n * height * width * channels) throw new DataError(`${path}: '${xKey}' could not be read in full (truncated file?)`);
+    shape = [n, height, width, channels];
+    content = { bytes, labels, classNames };
+  } catch (error) {
+    if (error instanceof DataError) throw error;
+    throw new DataError(`${path}: cannot read the HDF5 file (truncated or corrupt)`);
   } finally {
     file.close();
   }
+  return datasetFromBytes(content.bytes, shape, content.labels, content.classNames, path, options);
 }

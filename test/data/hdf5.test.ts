@@ -1,6 +1,6 @@
 // The HDF5 reader, on tiny files in the course layout written with h5wasm into a temp dir.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { DataError, loadDataset } from '../../src/data/index.js';
@@ -86,6 +86,14 @@ describe('HDF5 errors name the file', () => {
     const file = join(dir, 'fake.h5');
     await writeFile(file, 'not an HDF5 file at all'.repeat(40));
     await rejectsWith(loadDataset(file), file, 'not an HDF5 file');
+  });
+
+  it('a truncated HDF5 file (HDF5 also prints its diagnostics to stderr)', async () => {
+    const whole = join(dir, 'whole.h5');
+    await writeH5(whole, [x('train'), y('train', [0, 1, 0])]);
+    const truncated = join(dir, 'truncated.h5');
+    await writeFile(truncated, (await readFile(whole)).subarray(0, 1000));
+    await rejectsWith(loadDataset(truncated), truncated, 'truncated or corrupt');
   });
 
   it('missing datasets', async () => {
