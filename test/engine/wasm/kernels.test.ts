@@ -1,0 +1,199 @@
+// The wasm engine's training kernels (src/engine/wasm) against TensorFlow.js's reference 'cpu'
+// backend: the same random inputs go through both engines and the results are compared.
+// Tolerance: float32, relative to the largest reference magnitude, 1e-5 (the two engines sum the
+// same products in different orders; observed differences are ~3e-7).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '../../../src/tf.js';
+import { useBackend } from '../../../src/engine/backends.js';
+import { convGeometry, dataGradient, type DataGradientMethod } from '../../../src/engine/wasm/conv_gradients.js';
+import type { WasmBackend } from '../../../src/engine/wasm/heap.js';
+
+const RELATIVE_TOLERANCE = 1e-5;
+await useBackend('wasm');
+
+/** Deterministic pseudo-random values in [-0.5, 0.5) (a linear congruential generator). */
+function randomValues(count: number, seed: number): Float32Array {
+  const out = new Float32Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+/** Runs `compute` on one engine and returns its outputs as plain arrays (no tensor left behind). */
+async function on(engine: 'cpu' | 'wasm', compute: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(engine);
+  const outs = tf.tidy(compute);
+  const values = outs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outs);
+  return values;
+}
+
+/** Asserts |actual - expected| <= RELATIVE_TOLERANCE * max|expected| + absoluteFloor elementwise. */
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, absoluteFloor = 0): void {
+  assert.equal(actual.length, expected.length, `${what}: sizes differ`);
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    scale = Math.max(scale, Math.abs(expected[i]));
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+  }
+  if (absoluteFloor === 0) assert.ok(scale > 0, `${what}: reference is all zeros, the comparison would prove nothing`);
+  const bound = RELATIVE_TOLERANCE * scale + absoluteFloor;
+  assert.ok(worst <= bound, `${what}: max |wasm - cpu| = ${worst} > ${bound} (reference scale ${scale})`);
+}
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+interface ConvCase {
+  kernel: number;
+  stride: number;
+  pad: Pad;
+}
+
+const BATCH = 2;
+const [HEIGHT, WIDTH, IN_CHANNELS, OUT_CHANNELS] = [5, 7, 3, 4];
+/** Odd image sizes; 7x7 'valid' kernels need at least 7 rows. */
+const imageSize = (kernel: number) => (kernel > HEIGHT ? [9, WIDTH] : [HEIGHT, WIDTH]);
+
+/** dx and dW of sum(conv2d(x, w) * r) for a random r, i.e. the kernels fed with dy = r. */
+function convGradients({ kernel, stride, pad }: ConvCase, seed: number): () => tf.Tensor[] {
+  const [height, width] = imageSize(kernel);
+  const xValues = randomValues(BATCH * height * width * IN_CHANNELS, seed);
+  const wValues = randomValues(kernel * kernel * IN_CHANNELS * OUT_CHANNELS, seed + 1);
+  return () => {
+    const x = tf.tensor4d(xValues, [BATCH, height, width, IN_CHANNELS]);
+    const w = tf.tensor4d(wValues, [kernel, kernel, IN_CHANNELS, OUT_CHANNELS]);
+    const outShape = tf.conv2d(x, w, stride, pad).shape;
+    const r = tf.tensor4d(randomValues(tf.util.sizeFromShape(outShape), seed + 2), outShape);
+    return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)))([x, w]);
+  };
+}
+
+describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu engine', () => {
+  const cases: ConvCase[] = [];
+  for (const kernel of [1, 3, 7]) for (const stride of [1, 2]) for (const pad of ['same', 'valid'] as const) cases.push({ kernel, stride, pad });
+  // Explicit paddings (asymmetric, and larger than kernel-1, which takes the col2im route).
+  cases.push({ kernel: 3, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] });
+  cases.push({ kernel: 3, stride: 2, pad: [[0, 0], [1, 2], [3, 0], [0, 0]] });
+  cases.push({ kernel: 1, stride: 1, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] });
+
+  cases.forEach((c, i) => {
+    test(`kernel ${c.kernel}, stride ${c.stride}, padding ${JSON.stringify(c.pad)}, input ${[BATCH, ...imageSize(c.kernel), IN_CHANNELS].join('x')}`, async () => {
+      const expected = await on('cpu', convGradients(c, 100 + 10 * i));
+      const actual = await on('wasm', convGradients(c, 100 + 10 * i));
+      assertClose(actual[0], expected[0], 'dx');
+      assertClose(actual[1], expected[1], 'dW');
+    });
+  });
+
+  test('both data-gradient methods (transposed convolution, matmul + col2im) agree with the cpu engine', async () => {
+    const [kernel, inShape] = [3, [BATCH, HEIGHT, WIDTH, IN_CHANNELS] as [number, number, number, number]];
+    const filterShape: [number, number, number, number] = [kernel, kernel, IN_CHANNELS, OUT_CHANNELS];
+    const attrs = { strides: 1, pad: 'same' as const, dataFormat: 'NHWC' as const };
+    const g = convGeometry(inShape, filterShape, attrs);
+    const dyValues = randomValues(BATCH * g.outHeight * g.outWidth * OUT_CHANNELS, 7);
+    const wValues = randomValues(tf.util.sizeFromShape(filterShape), 8);
+    const [expected] = await on('cpu', () => [
+      tf.conv2dTranspose(tf.tensor4d(dyValues, [BATCH, g.outHeight, g.outWidth, OUT_CHANNELS]), tf.tensor4d(wValues, filterShape), [BATCH, HEIGHT, WIDTH, IN_CHANNELS], 1, 'same'),
+    ]);
+    for (const method of ['transposedConv', 'col2im'] as DataGradientMethod[]) {
+      const [actual] = await on('wasm', () => {
+        const dy = tf.tensor4d(dyValues, [BATCH, g.outHeight, g.outWidth, OUT_CHANNELS]);
+        const info = dataGradient(tf.backend() as WasmBackend, dy, tf.tensor4d(wValues, filterShape), g, method);
+        return [tf.engine().makeTensorFromTensorInfo(info)];
+      });
+      assertClose(actual, expected, `dx by ${method}`);
+    }
+  });
+});
+
+describe('wasm Tile matches the cpu engine', () => {
+  const cases: Array<[number[], number[]]> = [[[1, 1, 1, 5], [2, 3, 4, 1]], [[2, 3], [2, 2]], [[3, 1, 2], [1, 4, 3]], [[4], [3]], [[2, 1, 3, 1], [1, 5, 1, 2]]];
+  for (const [shape, reps] of cases) {
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      test(`tile ${JSON.stringify(shape)} by ${JSON.stringify(reps)} (${dtype})`, async () => {
+        const values = Array.from({ length: tf.util.sizeFromShape(shape) }, (_, i) => (dtype === 'bool' ? i % 2 : 1.5 * i - 3));
+        const run = async (engine: 'cpu' | 'wasm') => {
+          await tf.setBackend(engine);
+          return tf.tidy(() => tf.tile(tf.tensor(values, shape, dtype), reps).arraySync());
+        };
+        assert.deepEqual(await run('wasm'), await run('cpu'));
+      });
+    }
+  }
+});
+
+/** Conv (7x7 stride 2 after zero padding) + BN + ReLU + max pool + 3x3 and strided 1x1 convs + add + avg pool + dense. */
+function tinyResidualModel(): tf.LayersModel {
+  const seeded = (seed: number) => tf.initializers.glorotUniform({ seed });
+  const input = tf.input({ shape: [11, 9, 3] });
+  let x = tf.layers.zeroPadding2d({ padding: [3, 3] }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 4, kernelSize: 7, strides: 2, kernelInitializer: seeded(1) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ axis: 3 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as tf.SymbolicTensor;
+  let main = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: seeded(2) }).apply(x) as tf.SymbolicTensor;
+  main = tf.layers.batchNormalization({ axis: 3 }).apply(main) as tf.SymbolicTensor;
+  const shortcut = tf.layers.conv2d({ filters: 6, kernelSize: 1, kernelInitializer: seeded(3) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.add().apply([main, shortcut]) as tf.SymbolicTensor;
+  x = tf.layers.conv2d({ filters: 5, kernelSize: 1, strides: 2, kernelInitializer: seeded(4) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.averagePooling2d({ poolSize: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  const output = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: seeded(5) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: output });
+}
+
+describe('training a small residual network on wasm', () => {
+  const images = randomValues(4 * 11 * 9 * 3, 42).map((v) => v + 0.5);
+  const labels = [0, 2, 1, 2];
+
+  test('the gradients of a training-mode step (BN, pooling, convs, softmax loss) match the cpu engine', async () => {
+    await tf.setBackend('cpu');
+    const model = tinyResidualModel(); // the same weights serve both engines (tensors move between them)
+    const gradients = () => {
+      const x = tf.tensor4d(images, [4, 11, 9, 3]);
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+      const { grads } = tf.variableGrads(() => {
+        const p = model.apply(x, { training: true }) as tf.Tensor;
+        return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.log(p)), -1))) as tf.Scalar; // categorical cross-entropy
+      });
+      return model.trainableWeights.map((w) => {
+        const g = grads[w.originalName];
+        if (g === undefined) throw new Error(`no gradient for ${w.originalName}`);
+        return g;
+      });
+    };
+    const expected = await on('cpu', gradients);
+    const actual = await on('wasm', gradients);
+    assert.equal(actual.length, model.trainableWeights.length);
+    // A conv bias feeding a training-mode BatchNormalization has an exact gradient of 0 (BN subtracts
+    // the batch mean); both engines return float32 rounding noise there (~1e-7), hence the floor.
+    const ABSOLUTE_FLOOR = 1e-6;
+    const largest = Math.max(...expected.map((g) => Math.max(...g.map(Math.abs))));
+    assert.ok(largest > 1e-3, `gradients too small to compare (${largest})`);
+    model.trainableWeights.forEach((w, i) => assertClose(actual[i], expected[i], `gradient of ${w.originalName}`, ABSOLUTE_FLOOR));
+    model.dispose();
+  });
+
+  test('a few Adam steps lower the loss and leak no tensors', async () => {
+    await tf.setBackend('wasm');
+    const model = tinyResidualModel();
+    model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+    const x = tf.tensor4d(images, [4, 11, 9, 3]);
+    const y = tf.oneHot(tf.tensor1d(labels, 'int32'), 3);
+    const losses: number[] = [];
+    let tensorsAfterFirstStep = 0;
+    for (let step = 0; step < 8; step++) {
+      losses.push((await model.trainOnBatch(x, y)) as number);
+      if (step === 0) tensorsAfterFirstStep = tf.memory().numTensors;
+    }
+    assert.equal(tf.memory().numTensors, tensorsAfterFirstStep, 'tensor count grew across training steps');
+    assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+    assert.ok(losses[losses.length - 1] < 0.7 * losses[0], `loss did not fall: ${losses.map((l) => l.toFixed(3))}`);
+    tf.dispose([x, y]);
+    model.dispose();
+  });
+});
