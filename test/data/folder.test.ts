@@ -2,11 +2,22 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import zlib from 'node:zlib';
 import { before, describe, it } from 'node:test';
 import { DataError, loadDataset, loadImages } from '../../src/data/index.js';
 import { pattern, tempDir, writeImage } from './fixtures.js';
 
 const [H, W] = [3, 4];
+
+/** CRC-32 (the PNG/zlib polynomial 0xEDB88320), bit by bit: PNG chunks end with one. */
+function crc32(bytes: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
 
 /** Asserts that `promise` rejects with a DataError whose message contains every string of `parts`. */
 async function rejectsWith(promise: Promise<unknown>, ...parts: string[]): Promise<void> {
@@ -77,6 +88,37 @@ describe('image folder reader', () => {
     const dropped = await loadDataset(alphaDir);
     assert.deepEqual(dropped.shape, [1, H, W, 3]);
     assert.deepEqual(dropped.images, Float32Array.from(rgba.filter((_, i) => i % 4 !== 3), (b) => b / 255));
+  });
+
+  it('reduces 16-bit PNGs to 8 bits (v / 257)', async () => {
+    // A 2x1 RGB PNG with 16-bit samples, written byte by byte (sharp's raw input is 8-bit).
+    const samples = [0, 65535, 257 * 100, 257 * 7, 257 * 200, 257 * 50];
+    const chunk = (type: string, data: Buffer) => {
+      const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+      const length = Buffer.alloc(4);
+      length.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(crc32(body));
+      return Buffer.concat([length, body, crc]);
+    };
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(2, 0); // width
+    header.writeUInt32BE(1, 4); // height
+    header.set([16, 2, 0, 0, 0], 8); // bit depth 16, colour type 2 (RGB)
+    const row = Buffer.alloc(1 + samples.length * 2); // filter byte 0, then big-endian samples
+    samples.forEach((v, i) => row.writeUInt16BE(v, 1 + 2 * i));
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', header),
+      chunk('IDAT', zlib.deflateSync(row)),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    const dir = join(await tempDir(), 'deep');
+    await mkdir(join(dir, 'a'), { recursive: true });
+    await writeFile(join(dir, 'a', 'x.png'), png);
+    const ds = await loadDataset(dir);
+    assert.deepEqual(ds.shape, [1, 1, 2, 3]);
+    assert.deepEqual(ds.images, Float32Array.from(samples, (v) => v / 257 / 255));
   });
 
   it('decodes JPEGs (a flat colour within 3 grey levels)', async () => {
