@@ -43,6 +43,31 @@ function toNumbers(path: string, key: string, data: Dataset): number[] {
   return values;
 }
 
+/** N integer labels stored as N, 1 x N or N x 1. */
+function readLabels(file: H5File, path: string, yKey: string, n: number): Int32Array {
+  const y = getDataset(file, path, yKey);
+  const yShape = y.shape ?? [];
+  const yCount = yShape.reduce((a, b) => a * b, 1);
+  if (yShape.length < 1 || yShape.length > 2 || (yShape.length === 2 && Math.min(...yShape) !== 1)) {
+    throw new DataError(`${path}: '${yKey}' has shape [${yShape.join(', ')}], expected N labels (N, 1 x N or N x 1)`);
+  }
+  if (yCount !== n) throw new DataError(`${path}: '${yKey.replace('_y', '_x')}' holds ${n} images but '${yKey}' holds ${yCount} labels`);
+  return Int32Array.from(toNumbers(path, yKey, y));
+}
+
+/** Names from `list_classes` (numbers written as decimals), else '0'..'<max label>'. */
+function readClassNames(file: H5File, path: string, keys: string[], labels: Int32Array): string[] {
+  if (!keys.includes('list_classes')) {
+    const maxLabel = labels.reduce((a, b) => Math.max(a, b), 0);
+    return Array.from({ length: maxLabel + 1 }, (_, i) => String(i));
+  }
+  const list = getDataset(file, path, 'list_classes');
+  const shape = list.shape ?? [];
+  if (shape.length !== 1 || shape[0] === 0) throw new DataError(`${path}: 'list_classes' must be a non-empty 1-D list`);
+  const isString = list.metadata.type === H5T_STRING;
+  return Array.from(list.value as ArrayLike<unknown>, (v) => (isString ? String(v) : String(Number(v))));
+}
+
 /** Reads the course layout; `train_set_*` wins when a file holds both splits. */
 export async function readHdf5(path: string, options: BytesOptions = {}): Promise<ImageDataset> {
   const info = await stat(path);
@@ -76,24 +101,8 @@ export async function readHdf5(path: string, options: BytesOptions = {}): Promis
     if (type !== H5T_INTEGER || size !== 1 || signed) throw new DataError(`${path}: '${xKey}' has dtype ${JSON.stringify(x.dtype)}, expected uint8 pixels`);
     if (n === 0) throw new DataError(`${path}: '${xKey}' holds no images`);
 
-    const y = getDataset(file, path, yKey);
-    const yShape = y.shape ?? [];
-    const yCount = yShape.reduce((a, b) => a * b, 1);
-    if (yShape.length < 1 || yShape.length > 2 || (yShape.length === 2 && Math.min(...yShape) !== 1)) {
-      throw new DataError(`${path}: '${yKey}' has shape [${yShape.join(', ')}], expected N labels (N, 1 x N or N x 1)`);
-    }
-    if (yCount !== n) throw new DataError(`${path}: '${xKey}' holds ${n} images but '${yKey}' holds ${yCount} labels`);
-    const labels = Int32Array.from(toNumbers(path, yKey, y));
-
-    let classNames: string[];
-    if (keys.includes('list_classes')) {
-      const list = getDataset(file, path, 'list_classes');
-      if ((list.shape ?? []).length !== 1 || list.shape![0] === 0) throw new DataError(`${path}: 'list_classes' must be a non-empty 1-D list`);
-      const values = list.value as ArrayLike<unknown>;
-      classNames = Array.from(values, (v) => (list.metadata.type === H5T_STRING ? String(v) : String(Number(v))));
-    } else {
-      classNames = Array.from({ length: Math.max(...labels) + 1 }, (_, i) => String(i));
-    }
+    const labels = readLabels(file, path, yKey, n);
+    const classNames = readClassNames(file, path, keys, labels);
     const outOfRange = labels.findIndex((l) => l >= classNames.length);
     if (outOfRange >= 0) {
       throw new DataError(`${path}: '${yKey}'[${outOfRange}] = ${labels[outOfRange]} is out of range for ${classNames.length} classes in 'list_classes'`);
