@@ -12,7 +12,7 @@ import { UserError } from '../errors.js';
 import { SubsampleZeroPad } from './cifar.js';
 
 type Sym = tf.SymbolicTensor;
-type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
+export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
 
 export type StemKind = 'imagenet' | 'cifar';
 export type BlockKind = 'basic' | 'bottleneck';
@@ -42,6 +42,8 @@ export interface ResNetOptions {
   kernelInitializer?: InitializerName | ((seed: number) => Initializer);
   /** The k-th main-path weight layer (input to output) gets seed + k, so that a network and its plain twin start equal. Default 0. */
   seed?: number;
+  /** Activation of the dense head: 'softmax' (default) or 'linear' for logits (a numerically stable loss). */
+  headActivation?: 'softmax' | 'linear';
   name?: string;
 }
 
@@ -202,7 +204,7 @@ export function buildResNet(arch: Architecture, options: ResNetOptions): tf.Laye
   if (ctx.preActivation) x = preActivate(x, ctx, 'post');
   x = tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(x) as Sym;
   const output = tf.layers
-    .dense({ units: classes, activation: 'softmax', kernelInitializer: ctx.initializer(ctx.nextSeed()), name: 'predictions' })
+    .dense({ units: classes, activation: options.headActivation ?? 'softmax', kernelInitializer: ctx.initializer(ctx.nextSeed()), name: 'predictions' })
     .apply(x) as Sym;
   return tf.model({ inputs: input, outputs: output, name: options.name ?? `${arch.stem}_${arch.block}_resnet` });
 }

@@ -6,7 +6,8 @@ import { register as info } from './info.js';
 import { register as train } from './train.js';
 import { register as evaluate } from './evaluate.js';
 import { register as predict } from './predict.js';
+import { register as gradients } from './gradients.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, gradients];
