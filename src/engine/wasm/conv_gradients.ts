@@ -2,10 +2,16 @@
 // arithmetic runs in the engine's fast XNNPACK kernels (plain matrix product, forward convolution):
 //   filter gradient  dW[(fy,fx,c), k] = im2colᵀ(x) · dy           (one matmul)
 //   data gradient    dx = dy ⋆ flip(W)ᵀ, stride 1                  (one forward convolution), or
-//                    dx = col2im(dy · Wᵀ)                           (any stride / padding)
+//                    dx = col2im(dy · Wᵀ) or col2im((W · dyᵀ)ᵀ)     (any stride / padding)
 // For 1x1 stride-1 unpadded convolutions both reduce to a single matmul with no re-arrangement.
 import * as tf from '../../tf.js';
-import { type ConvGeometry, col2imAccumulate, flipAndSwapChannels, im2colTransposed } from './im2col.js';
+import {
+  type ConvGeometry,
+  col2imAccumulate,
+  col2imTransposedAccumulate,
+  flipAndSwapChannels,
+  im2colTransposed,
+} from './im2col.js';
 import {
   type Info,
   type WasmBackend,
@@ -86,7 +92,12 @@ export function filterGradient(backend: WasmBackend, x: Info, dy: Info, g: Padde
   return withShape(dw, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
 }
 
-export type DataGradientMethod = 'auto' | 'transposedConv' | 'col2im';
+/**
+ * How dx is computed: 'transposedConv' one stride-1 forward convolution with the flipped filter;
+ * 'col2im' dCols = dy·Wᵀ then col2im; 'col2imT' dColsᵀ = W·dyᵀ then col2im. All three are one
+ * XNNPACK call plus re-arrangements; 'auto' picks the one that moves the least data.
+ */
+export type DataGradientMethod = 'auto' | 'transposedConv' | 'col2im' | 'col2imT';
 
 /** Whether dx can be one stride-1 forward convolution (its padding FH-1-pad must be >= 0). */
 function transposedConvApplies(g: PaddedGeometry): boolean {
@@ -97,6 +108,19 @@ function transposedConvApplies(g: PaddedGeometry): boolean {
   );
 }
 
+function chooseDataGradientMethod(g: PaddedGeometry): Exclude<DataGradientMethod, 'auto'> {
+  const pixels = g.batch * g.outHeight * g.outWidth;
+  const taps = g.filterHeight * g.filterWidth * g.inChannels;
+  // Elements moved besides the product itself: the filter side re-arranges and packs W (taps x K);
+  // the dy side transposes and packs dy (K x pixels) and scatters taps x pixels. Deep layers with
+  // small images (ResNet stages 4-5) favour the dy side.
+  const filterSide = 2 * taps * g.outChannels;
+  const dySide = 2 * g.outChannels * pixels + taps * pixels;
+  if (dySide < filterSide) return 'col2imT';
+  if (isPointwise(g)) return 'col2im'; // a single matmul, nothing to re-arrange
+  return transposedConvApplies(g) ? 'transposedConv' : 'col2im';
+}
+
 /** dx [N, H, W, C] from dy [N, OH, OW, K] and the filter [FH, FW, C, K]. */
 export function dataGradient(
   backend: WasmBackend,
@@ -105,17 +129,33 @@ export function dataGradient(
   g: PaddedGeometry,
   method: DataGradientMethod = 'auto',
 ): Info {
-  const useConv = method === 'transposedConv' || (method === 'auto' && !isPointwise(g) && transposedConvApplies(g));
-  if (useConv) {
+  const chosen = method === 'auto' ? chooseDataGradientMethod(g) : method;
+  const pixels = g.batch * g.outHeight * g.outWidth;
+  const taps = g.filterHeight * g.filterWidth * g.inChannels;
+  const inShape = [g.batch, g.inHeight, g.inWidth, g.inChannels];
+  if (chosen === 'transposedConv') {
     if (!transposedConvApplies(g)) throw new Error('transposed-convolution data gradient needs stride 1');
     return dataGradientByConv(backend, dy, filter, g);
   }
-  const pixels = g.batch * g.outHeight * g.outWidth;
-  const taps = g.filterHeight * g.filterWidth * g.inChannels;
+  if (chosen === 'col2imT') {
+    const dyT = transpose2d(backend, dy, pixels, g.outChannels); // [K, pixels]
+    const dColsT = matMul(backend, withShape(filter, [taps, g.outChannels]), dyT); // [taps, pixels]
+    release(backend, dyT);
+    if (isPointwise(g)) {
+      const dx = transpose2d(backend, dColsT, taps, pixels);
+      release(backend, dColsT);
+      return withShape(dx, inShape);
+    }
+    const dx = allocate(backend, inShape);
+    const dxView = heapView(backend, dx);
+    dxView.fill(0);
+    col2imTransposedAccumulate(heapView(backend, dColsT), dxView, g);
+    release(backend, dColsT);
+    return dx;
+  }
   const wT = transpose2d(backend, filter, taps, g.outChannels); // [K, taps]
   const dCols = matMul(backend, withShape(dy, [pixels, g.outChannels]), wT);
   release(backend, wT);
-  const inShape = [g.batch, g.inHeight, g.inWidth, g.inChannels];
   if (isPointwise(g)) return withShape(dCols, inShape);
   const dx = allocate(backend, inShape);
   const dxView = heapView(backend, dx);

@@ -88,6 +88,50 @@ export function col2imAccumulate(dCols: Float32Array, dx: Float32Array, g: ConvG
 }
 
 /**
+ * col2im from the transposed layout, accumulating: dx[n, iy, ix, c] += dColsT[(fy, fx, c), (n, oy, ox)]
+ * with iy = oy*sy + fy - padTop, ix = ox*sx + fx - padLeft inside the image. dx must be zero on entry.
+ */
+export function col2imTransposedAccumulate(dColsT: Float32Array, dx: Float32Array, g: ConvGeometry): void {
+  const { batch, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
+  const rowLength = batch * OH * OW;
+  for (let fy = 0; fy < g.filterHeight; fy++) {
+    const [oyLo, oyHi] = validOutputs(OH, H, g.strideHeight, fy - g.padTop);
+    for (let fx = 0; fx < g.filterWidth; fx++) {
+      const [oxLo, oxHi] = validOutputs(OW, W, g.strideWidth, fx - g.padLeft);
+      for (let c = 0; c < C; c++) {
+        const row = ((fy * g.filterWidth + fx) * C + c) * rowLength;
+        for (let n = 0; n < batch; n++) {
+          for (let oy = oyLo; oy < oyHi; oy++) {
+            const s = row + (n * OH + oy) * OW;
+            const d = ((n * H + oy * g.strideHeight + fy - g.padTop) * W + fx - g.padLeft) * C + c;
+            for (let ox = oxLo; ox < oxHi; ox++) dx[d + ox * g.strideWidth * C] += dColsT[s + ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Edge of the square tiles of `transposeInto` (16x16 floats = 1 KiB, kept in L1 on both sides). */
+const TRANSPOSE_TILE = 16;
+
+/** dst[dstOffset + c*rows + r] = src[srcOffset + r*cols + c], tile by tile (cache friendly). */
+export function transposeInto(
+  src: Float32Array, srcOffset: number, dst: Float32Array, dstOffset: number, rows: number, cols: number,
+): void {
+  for (let r0 = 0; r0 < rows; r0 += TRANSPOSE_TILE) {
+    const r1 = Math.min(rows, r0 + TRANSPOSE_TILE);
+    for (let c0 = 0; c0 < cols; c0 += TRANSPOSE_TILE) {
+      const c1 = Math.min(cols, c0 + TRANSPOSE_TILE);
+      for (let r = r0; r < r1; r++) {
+        const s = srcOffset + r * cols;
+        for (let c = c0; c < c1; c++) dst[dstOffset + c * rows + r] = src[s + c];
+      }
+    }
+  }
+}
+
+/**
  * The filter of the transposed convolution: out[fy, fx, k, c] = w[FH-1-fy, FW-1-fx, c, k]
  * (spatially flipped, in/out channels swapped). Correlating dy with it, stride 1, gives dx.
  */
@@ -95,11 +139,8 @@ export function flipAndSwapChannels(w: Float32Array, out: Float32Array, g: ConvG
   const { filterHeight: FH, filterWidth: FW, inChannels: C, outChannels: K } = g;
   for (let fy = 0; fy < FH; fy++) {
     for (let fx = 0; fx < FW; fx++) {
-      const s0 = ((FH - 1 - fy) * FW + (FW - 1 - fx)) * C * K;
-      const d0 = (fy * FW + fx) * K * C;
-      for (let c = 0; c < C; c++) {
-        for (let k = 0; k < K; k++) out[d0 + k * C + c] = w[s0 + c * K + k];
-      }
+      const tap = ((FH - 1 - fy) * FW + (FW - 1 - fx)) * C * K;
+      transposeInto(w, tap, out, (fy * FW + fx) * K * C, C, K);
     }
   }
 }

@@ -89,7 +89,7 @@ describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu engine',
     });
   });
 
-  test('both data-gradient methods (transposed convolution, matmul + col2im) agree with the cpu engine', async () => {
+  test('every data-gradient method (transposed convolution, dy·Wᵀ + col2im, W·dyᵀ + col2im) agrees with the cpu engine', async () => {
     const [kernel, inShape] = [3, [BATCH, HEIGHT, WIDTH, IN_CHANNELS] as [number, number, number, number]];
     const filterShape: [number, number, number, number] = [kernel, kernel, IN_CHANNELS, OUT_CHANNELS];
     const attrs = { strides: 1, pad: 'same' as const, dataFormat: 'NHWC' as const };
@@ -99,7 +99,7 @@ describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu engine',
     const [expected] = await on('cpu', () => [
       tf.conv2dTranspose(tf.tensor4d(dyValues, [BATCH, g.outHeight, g.outWidth, OUT_CHANNELS]), tf.tensor4d(wValues, filterShape), [BATCH, HEIGHT, WIDTH, IN_CHANNELS], 1, 'same'),
     ]);
-    for (const method of ['transposedConv', 'col2im'] as DataGradientMethod[]) {
+    for (const method of ['transposedConv', 'col2im', 'col2imT'] as DataGradientMethod[]) {
       const [actual] = await on('wasm', () => {
         const dy = tf.tensor4d(dyValues, [BATCH, g.outHeight, g.outWidth, OUT_CHANNELS]);
         const info = dataGradient(tf.backend() as WasmBackend, dy, tf.tensor4d(wValues, filterShape), g, method);
