@@ -7,6 +7,7 @@
 import * as tf from '../../tf.js';
 import { convGeometry, dataGradient, filterGradient } from './conv_gradients.js';
 import type { WasmBackend } from './heap.js';
+import { makeReduceKernel } from './reduce.js';
 import { makeTileKernel } from './tile.js';
 
 type Shape4 = [number, number, number, number];
@@ -29,24 +30,28 @@ const ours = new WeakSet<tf.KernelFunc>();
 /** The engine's own kernels that were replaced, kept as fallbacks. */
 const engineKernels = new Map<string, tf.KernelConfig>();
 
-/** Registers `kernelFunc` for the wasm engine, replacing (and remembering) the engine's own version. */
-function registerForWasm(kernelName: string, kernelFunc: tf.KernelFunc): void {
+/**
+ * Registers `build(engine's kernel)` for the wasm engine in place of the engine's own kernel,
+ * which stays available to it as a fallback.
+ */
+function registerForWasm(kernelName: string, build: (engineKernel?: tf.KernelFunc) => tf.KernelFunc): void {
   const existing = tf.getKernel(kernelName, 'wasm');
   if (existing !== undefined) {
     if (!ours.has(existing.kernelFunc)) engineKernels.set(kernelName, existing);
     tf.unregisterKernel(kernelName, 'wasm');
   }
+  const engine = engineKernels.get(kernelName);
+  const kernelFunc = build(engine?.kernelFunc);
   ours.add(kernelFunc);
   // The engine's setup (binding its C++ function) must still run for the fallback to work.
-  const setupFunc = engineKernels.get(kernelName)?.setupFunc;
-  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc, setupFunc });
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc, setupFunc: engine?.setupFunc });
 }
 
 /** Makes the wasm engine able to train convolutional networks quickly. Safe to call more than once. */
 export function registerWasmTrainingKernels(): void {
-  registerForWasm(tf.Conv2DBackpropFilter, conv2DBackpropFilter);
-  registerForWasm(tf.Conv2DBackpropInput, conv2DBackpropInput);
-  const engineTile = tf.getKernel(tf.Tile, 'wasm');
-  const tileFallback = engineTile && !ours.has(engineTile.kernelFunc) ? engineTile : engineKernels.get(tf.Tile);
-  registerForWasm(tf.Tile, makeTileKernel(tileFallback?.kernelFunc));
+  registerForWasm(tf.Conv2DBackpropFilter, () => conv2DBackpropFilter);
+  registerForWasm(tf.Conv2DBackpropInput, () => conv2DBackpropInput);
+  registerForWasm(tf.Tile, makeTileKernel);
+  registerForWasm(tf.Sum, (engine) => makeReduceKernel('sum', engine));
+  registerForWasm(tf.Mean, (engine) => makeReduceKernel('mean', engine));
 }

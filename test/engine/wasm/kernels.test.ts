@@ -51,6 +51,8 @@ interface ConvCase {
   kernel: number;
   stride: number;
   pad: Pad;
+  /** [height, width, inChannels, outChannels]; default odd sizes (see imageSize) with 3 -> 4 channels. */
+  sizes?: [number, number, number, number];
 }
 
 const BATCH = 2;
@@ -58,14 +60,19 @@ const [HEIGHT, WIDTH, IN_CHANNELS, OUT_CHANNELS] = [5, 7, 3, 4];
 /** Odd image sizes; 7x7 'valid' kernels need at least 7 rows. */
 const imageSize = (kernel: number) => (kernel > HEIGHT ? [9, WIDTH] : [HEIGHT, WIDTH]);
 
+function caseSizes(c: ConvCase): [number, number, number, number] {
+  return c.sizes ?? [...imageSize(c.kernel), IN_CHANNELS, OUT_CHANNELS] as [number, number, number, number];
+}
+
 /** dx and dW of sum(conv2d(x, w) * r) for a random r, i.e. the kernels fed with dy = r. */
-function convGradients({ kernel, stride, pad }: ConvCase, seed: number): () => tf.Tensor[] {
-  const [height, width] = imageSize(kernel);
-  const xValues = randomValues(BATCH * height * width * IN_CHANNELS, seed);
-  const wValues = randomValues(kernel * kernel * IN_CHANNELS * OUT_CHANNELS, seed + 1);
+function convGradients(c: ConvCase, seed: number): () => tf.Tensor[] {
+  const { kernel, stride, pad } = c;
+  const [height, width, inChannels, outChannels] = caseSizes(c);
+  const xValues = randomValues(BATCH * height * width * inChannels, seed);
+  const wValues = randomValues(kernel * kernel * inChannels * outChannels, seed + 1);
   return () => {
-    const x = tf.tensor4d(xValues, [BATCH, height, width, IN_CHANNELS]);
-    const w = tf.tensor4d(wValues, [kernel, kernel, IN_CHANNELS, OUT_CHANNELS]);
+    const x = tf.tensor4d(xValues, [BATCH, height, width, inChannels]);
+    const w = tf.tensor4d(wValues, [kernel, kernel, inChannels, outChannels]);
     const outShape = tf.conv2d(x, w, stride, pad).shape;
     const r = tf.tensor4d(randomValues(tf.util.sizeFromShape(outShape), seed + 2), outShape);
     return tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad), r)))([x, w]);
@@ -79,9 +86,12 @@ describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu engine',
   cases.push({ kernel: 3, stride: 1, pad: [[0, 0], [2, 0], [0, 1], [0, 0]] });
   cases.push({ kernel: 3, stride: 2, pad: [[0, 0], [1, 2], [3, 0], [0, 0]] });
   cases.push({ kernel: 1, stride: 1, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] });
+  // N*H*W = 128 rows: the tiled JavaScript transposes (used where the engine's transpose aliases).
+  cases.push({ kernel: 3, stride: 1, pad: 'same', sizes: [8, 8, 16, 16] });
+  cases.push({ kernel: 1, stride: 2, pad: 'valid', sizes: [8, 8, 16, 32] });
 
   cases.forEach((c, i) => {
-    test(`kernel ${c.kernel}, stride ${c.stride}, padding ${JSON.stringify(c.pad)}, input ${[BATCH, ...imageSize(c.kernel), IN_CHANNELS].join('x')}`, async () => {
+    test(`kernel ${c.kernel}, stride ${c.stride}, padding ${JSON.stringify(c.pad)}, x ${[BATCH, ...caseSizes(c).slice(0, 3)].join('x')} -> ${caseSizes(c)[3]} channels`, async () => {
       const expected = await on('cpu', convGradients(c, 100 + 10 * i));
       const actual = await on('wasm', convGradients(c, 100 + 10 * i));
       assertClose(actual[0], expected[0], 'dx');
@@ -123,6 +133,36 @@ describe('wasm Tile matches the cpu engine', () => {
         assert.deepEqual(await run('wasm'), await run('cpu'));
       });
     }
+  }
+});
+
+describe('wasm Sum and Mean match the cpu engine', () => {
+  const cases: Array<[number[], number | number[], boolean, 'float32' | 'int32']> = [
+    [[2, 3, 4, 5], [0, 1, 2], true, 'float32'], // batch statistics of NHWC (the fast path)
+    [[2, 3, 4, 5], [0, 1, 2], false, 'float32'],
+    [[7, 3], 0, false, 'float32'],
+    [[2, 3, 4, 5], [-4, -3], false, 'float32'], // negative axes naming 0 and 1
+    [[2, 3, 4, 5], [1, 2], true, 'float32'], // not leading: the engine's kernel
+    [[2, 3, 4, 5], -1, false, 'float32'],
+    [[2, 3, 4, 5], [0, 1, 2, 3], false, 'float32'],
+    [[6, 4], 0, false, 'int32'],
+  ];
+  for (const [shape, axis, keepDims, dtype] of cases) {
+    test(`sum and mean of ${JSON.stringify(shape)} ${dtype} over ${JSON.stringify(axis)}, keepDims ${keepDims}`, async () => {
+      const values = randomValues(tf.util.sizeFromShape(shape), 3).map((v) => (dtype === 'int32' ? Math.round(20 * v) : v));
+      const reduce = () => {
+        const x = tf.tensor(values, shape, dtype);
+        return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims)];
+      };
+      await tf.setBackend('cpu');
+      const expected = tf.tidy(() => reduce().map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array })));
+      await tf.setBackend('wasm');
+      const actual = tf.tidy(() => reduce().map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array })));
+      expected.forEach((e, i) => {
+        assert.deepEqual(actual[i].shape, e.shape);
+        assertClose(Float32Array.from(actual[i].values), Float32Array.from(e.values), i === 0 ? 'sum' : 'mean');
+      });
+    });
   }
 });
 
