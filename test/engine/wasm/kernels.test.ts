@@ -141,6 +141,7 @@ describe('wasm Sum and Mean match the cpu engine', () => {
     [[2, 3, 4, 5], [0, 1, 2], true, 'float32'], // batch statistics of NHWC (the fast path)
     [[2, 3, 4, 5], [0, 1, 2], false, 'float32'],
     [[7, 3], 0, false, 'float32'],
+    [[19, 5], 0, true, 'float32'], // two passes of 8 rows and 3 rows left over
     [[2, 3, 4, 5], [-4, -3], false, 'float32'], // negative axes naming 0 and 1
     [[2, 3, 4, 5], [1, 2], true, 'float32'], // not leading: the engine's kernel
     [[2, 3, 4, 5], -1, false, 'float32'],
