@@ -10,7 +10,9 @@
         "src/conv.cc",
         "src/pool.cc",
         "src/elementwise.cc",
-        "src/reduce.cc"
+        "src/reduce.cc",
+        "src/optimizer.cc",
+        "src/normalization.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

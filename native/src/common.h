@@ -20,6 +20,8 @@ void registerConv(Napi::Env env, Napi::Object exports);
 void registerPool(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);
+void registerOptimizer(Napi::Env env, Napi::Object exports);
+void registerNormalization(Napi::Env env, Napi::Object exports);
 
 // Below this many elements a kernel runs on one thread: thread start-up would cost more.
 constexpr int64_t kParallelMin = 1 << 15;

@@ -1,4 +1,189 @@
+// Element-wise kernels on float32, multi-threaded with OpenMP: binary ops where each operand is
+// either full-size or broadcast along the trailing dimensions (a scalar, or a per-channel vector
+// in NHWC), unary ops, and Tile. The TypeScript side checks the broadcast pattern; here an
+// operand shorter than the output is read with period = its length.
 #include "common.h"
+#include <cmath>
+#include <cstring>
+#include <vector>
+
 namespace tfn {
-void registerElementwise(Napi::Env, Napi::Object) {}
+namespace {
+
+enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM };
+enum Unary { RELU = 0, SQRT, RSQRT, SQUARE, NEG, EXP, LOG, ABS, STEP, RECIPROCAL, RELU6, SIGMOID };
+
+template <int OP>
+inline float apply(float a, float b) {
+  if constexpr (OP == ADD) return a + b;
+  if constexpr (OP == SUB) return a - b;
+  if constexpr (OP == MUL) return a * b;
+  if constexpr (OP == DIV) return a / b;
+  if constexpr (OP == SQUARED_DIFFERENCE) return (a - b) * (a - b);
+  if constexpr (OP == MAXIMUM) return std::isnan(a) || a > b ? a : b;
+  if constexpr (OP == MINIMUM) return std::isnan(a) || a < b ? a : b;
+  return 0;
 }
+
+// out[r * period + j] = a[..] OP b[..], where a full-size operand is read at r * period + j and a
+// broadcast one at j. period = the broadcast operand's length (the output's length when neither is).
+template <int OP>
+void binary(const float* a, size_t na, const float* b, size_t nb, float* out, size_t n) {
+  const int64_t total = static_cast<int64_t>(n);
+  if (na == n && nb == n) {
+#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+    for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(a[i], b[i]);
+    return;
+  }
+  if (nb == 1 || na == 1) {
+    const bool scalarB = nb == 1;
+    const float s = scalarB ? b[0] : a[0];
+    const float* full = scalarB ? a : b;
+    if (scalarB) {
+#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+      for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(full[i], s);
+    } else {
+#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+      for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(s, full[i]);
+    }
+    return;
+  }
+  const int64_t period = static_cast<int64_t>(na == n ? nb : na);
+  const int64_t rows = total / period;
+  const bool periodicB = na == n;
+#pragma omp parallel for if (total > kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    float* o = out + r * period;
+    if (periodicB) {
+      const float* ar = a + r * period;
+#pragma omp simd
+      for (int64_t j = 0; j < period; j++) o[j] = apply<OP>(ar[j], b[j]);
+    } else {
+      const float* br = b + r * period;
+#pragma omp simd
+      for (int64_t j = 0; j < period; j++) o[j] = apply<OP>(a[j], br[j]);
+    }
+  }
+}
+
+// binary(op, a, b, out): see above. Each of a, b has the output's length or divides it.
+Napi::Value binaryOp(const Napi::CallbackInfo& info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  size_t na, nb, n;
+  const float* a = floatData(info[1], &na);
+  const float* b = floatData(info[2], &nb);
+  float* out = floatData(info[3], &n);
+  if (n == 0) return info.Env().Undefined();
+  if ((na != n && (na == 0 || n % na)) || (nb != n && (nb == 0 || n % nb)) || (na != n && nb != n && na != 1 && nb != 1)) {
+    throw Napi::RangeError::New(info.Env(), "binary: operand lengths do not broadcast");
+  }
+  switch (op) {
+    case ADD: binary<ADD>(a, na, b, nb, out, n); break;
+    case SUB: binary<SUB>(a, na, b, nb, out, n); break;
+    case MUL: binary<MUL>(a, na, b, nb, out, n); break;
+    case DIV: binary<DIV>(a, na, b, nb, out, n); break;
+    case SQUARED_DIFFERENCE: binary<SQUARED_DIFFERENCE>(a, na, b, nb, out, n); break;
+    case MAXIMUM: binary<MAXIMUM>(a, na, b, nb, out, n); break;
+    case MINIMUM: binary<MINIMUM>(a, na, b, nb, out, n); break;
+    default: throw Napi::RangeError::New(info.Env(), "binary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+template <int OP>
+inline float applyUnary(float x, float alpha) {
+  if constexpr (OP == RELU) return x < 0 ? 0 : x;  // NaN passes through, as in the cpu backend
+  if constexpr (OP == SQRT) return std::sqrt(x);
+  if constexpr (OP == RSQRT) return 1.0f / std::sqrt(x);
+  if constexpr (OP == SQUARE) return x * x;
+  if constexpr (OP == NEG) return -x;
+  if constexpr (OP == EXP) return std::exp(x);
+  if constexpr (OP == LOG) return std::log(x);
+  if constexpr (OP == ABS) return std::fabs(x);
+  if constexpr (OP == STEP) return std::isnan(x) ? x : (x > 0 ? 1.0f : alpha);
+  if constexpr (OP == RECIPROCAL) return 1.0f / x;
+  if constexpr (OP == RELU6) return x < 0 ? 0 : (x > 6 ? 6 : x);
+  if constexpr (OP == SIGMOID) return 1.0f / (1.0f + std::exp(-x));
+  return 0;
+}
+
+template <int OP>
+void unary(const float* x, float* out, int64_t n, float alpha) {
+#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
+  for (int64_t i = 0; i < n; i++) out[i] = applyUnary<OP>(x[i], alpha);
+}
+
+// unary(op, x, out, alpha): out = op(x); alpha is Step's value for x <= 0.
+Napi::Value unaryOp(const Napi::CallbackInfo& info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  size_t nx, n;
+  const float* x = floatData(info[1], &nx);
+  float* out = floatData(info[2], &n);
+  float alpha = info[3].As<Napi::Number>().FloatValue();
+  if (nx != n) throw Napi::RangeError::New(info.Env(), "unary: lengths differ");
+  const int64_t len = static_cast<int64_t>(n);
+  switch (op) {
+    case RELU: unary<RELU>(x, out, len, alpha); break;
+    case SQRT: unary<SQRT>(x, out, len, alpha); break;
+    case RSQRT: unary<RSQRT>(x, out, len, alpha); break;
+    case SQUARE: unary<SQUARE>(x, out, len, alpha); break;
+    case NEG: unary<NEG>(x, out, len, alpha); break;
+    case EXP: unary<EXP>(x, out, len, alpha); break;
+    case LOG: unary<LOG>(x, out, len, alpha); break;
+    case ABS: unary<ABS>(x, out, len, alpha); break;
+    case STEP: unary<STEP>(x, out, len, alpha); break;
+    case RECIPROCAL: unary<RECIPROCAL>(x, out, len, alpha); break;
+    case RELU6: unary<RELU6>(x, out, len, alpha); break;
+    case SIGMOID: unary<SIGMOID>(x, out, len, alpha); break;
+    default: throw Napi::RangeError::New(info.Env(), "unary: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+void tileDim(const float* in, float* out, const int32_t* shape, const int32_t* reps, int rank, int dim,
+             const std::vector<int64_t>& inStride, const std::vector<int64_t>& outStride) {
+  const int64_t rowLength = shape[rank - 1];
+  if (dim == rank - 1) {
+    for (int r = 0; r < reps[dim]; r++) std::memcpy(out + r * rowLength, in, rowLength * sizeof(float));
+    return;
+  }
+  for (int r = 0; r < reps[dim]; r++) {
+    for (int i = 0; i < shape[dim]; i++) {
+      tileDim(in + i * inStride[dim], out + (r * shape[dim] + i) * outStride[dim], shape, reps, rank, dim + 1,
+              inStride, outStride);
+    }
+  }
+}
+
+// tile(x, out, shape, reps): out = x repeated reps[d] times along each dimension d.
+Napi::Value tileOp(const Napi::CallbackInfo& info) {
+  size_t nx, n, rank, nreps;
+  const float* x = floatData(info[0], &nx);
+  float* out = floatData(info[1], &n);
+  const int32_t* shape = intData(info[2], &rank);
+  const int32_t* reps = intData(info[3], &nreps);
+  if (rank == 0 || rank != nreps) throw Napi::RangeError::New(info.Env(), "tile: bad rank");
+  std::vector<int64_t> inStride(rank), outStride(rank);
+  int64_t in = 1, outSize = 1;
+  for (int d = static_cast<int>(rank) - 1; d >= 0; d--) {
+    inStride[d] = in;
+    outStride[d] = outSize;
+    in *= shape[d];
+    outSize *= static_cast<int64_t>(shape[d]) * reps[d];
+  }
+  if (static_cast<size_t>(in) != nx || static_cast<size_t>(outSize) != n) {
+    throw Napi::RangeError::New(info.Env(), "tile: lengths do not match the shape");
+  }
+  if (n > 0) tileDim(x, out, shape, reps, static_cast<int>(rank), 0, inStride, outStride);
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerElementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("binary", Napi::Function::New(env, binaryOp, "binary"));
+  exports.Set("unary", Napi::Function::New(env, unaryOp, "unary"));
+  exports.Set("tile", Napi::Function::New(env, tileOp, "tile"));
+}
+
+}  // namespace tfn

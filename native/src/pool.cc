@@ -1,4 +1,147 @@
+// 2-D max and average pooling in NHWC with their gradients, OpenMP over the batch. Same rules as
+// TensorFlow.js's cpu backend: padding cells are ignored; the max gradient goes to the first
+// maximum in scan order; the average divides by the count of in-bounds cells, its gradient by the
+// full window size (the cpu backend's rule; the two agree for 'valid' padding).
 #include "common.h"
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
 namespace tfn {
-void registerPool(Napi::Env, Napi::Object) {}
+namespace {
+
+// [N, H, W, C, OH, OW, KH, KW, strideH, strideW, padTop, padLeft]
+struct PoolGeometry {
+  int N, H, W, C, OH, OW, KH, KW, sh, sw, pt, pl;
+  int64_t inSize() const { return static_cast<int64_t>(N) * H * W * C; }
+  int64_t outSize() const { return static_cast<int64_t>(N) * OH * OW * C; }
+};
+
+PoolGeometry readGeometry(const Napi::Value& value) {
+  size_t length = 0;
+  const int32_t* v = intData(value, &length);
+  if (length != 12) throw Napi::TypeError::New(value.Env(), "pool geometry: expected 12 ints");
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
 }
+
+void checkLength(const Napi::Env& env, size_t got, int64_t want, const char* what) {
+  if (got != static_cast<size_t>(want)) throw Napi::RangeError::New(env, std::string("pool: bad length of ") + what);
+}
+
+// Visits each output cell (n, oh, ow) with its window's in-bounds row/column ranges.
+template <typename F>
+void forEachWindow(const PoolGeometry& g, F visit) {
+  const int64_t cells = g.outSize();
+#pragma omp parallel for if (cells > kParallelMin) schedule(static)
+  for (int n = 0; n < g.N; n++) {
+    for (int oh = 0; oh < g.OH; oh++) {
+      const int h0 = oh * g.sh - g.pt, hBegin = std::max(h0, 0), hEnd = std::min(h0 + g.KH, g.H);
+      for (int ow = 0; ow < g.OW; ow++) {
+        const int w0 = ow * g.sw - g.pl, wBegin = std::max(w0, 0), wEnd = std::min(w0 + g.KW, g.W);
+        visit(n, oh, ow, hBegin, hEnd, wBegin, wEnd);
+      }
+    }
+  }
+}
+
+// maxPool(x, y, geometry)
+Napi::Value maxPool(const Napi::CallbackInfo& info) {
+  size_t nx, ny;
+  const float* x = floatData(info[0], &nx);
+  float* y = floatData(info[1], &ny);
+  PoolGeometry g = readGeometry(info[2]);
+  checkLength(info.Env(), nx, g.inSize(), "x");
+  checkLength(info.Env(), ny, g.outSize(), "y");
+  forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
+    float* out = y + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
+    std::fill(out, out + g.C, -std::numeric_limits<float>::infinity());
+    for (int h = hb; h < he; h++)
+      for (int w = wb; w < we; w++) {
+        const float* in = x + ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C;
+        for (int c = 0; c < g.C; c++) out[c] = in[c] > out[c] ? in[c] : out[c];  // NaN is skipped, as in the cpu backend
+      }
+  });
+  return info.Env().Undefined();
+}
+
+// maxPoolGrad(dy, x, dx, geometry): dx gets each dy at its window's first maximum.
+Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
+  size_t ndy, nx, ndx;
+  const float* dy = floatData(info[0], &ndy);
+  const float* x = floatData(info[1], &nx);
+  float* dx = floatData(info[2], &ndx);
+  PoolGeometry g = readGeometry(info[3]);
+  checkLength(info.Env(), ndy, g.outSize(), "dy");
+  checkLength(info.Env(), nx, g.inSize(), "x");
+  checkLength(info.Env(), ndx, g.inSize(), "dx");
+  std::memset(dx, 0, ndx * sizeof(float));
+  forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
+    const float* grad = dy + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
+    for (int c = 0; c < g.C; c++) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t bestAt = -1;
+      for (int h = hb; h < he; h++)
+        for (int w = wb; w < we; w++) {
+          const int64_t at = ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C + c;
+          if (x[at] > best || bestAt < 0) { best = x[at]; bestAt = at; }
+        }
+      if (bestAt >= 0) dx[bestAt] += grad[c];
+    }
+  });
+  return info.Env().Undefined();
+}
+
+// avgPool(x, y, geometry)
+Napi::Value avgPool(const Napi::CallbackInfo& info) {
+  size_t nx, ny;
+  const float* x = floatData(info[0], &nx);
+  float* y = floatData(info[1], &ny);
+  PoolGeometry g = readGeometry(info[2]);
+  checkLength(info.Env(), nx, g.inSize(), "x");
+  checkLength(info.Env(), ny, g.outSize(), "y");
+  forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
+    float* out = y + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
+    std::fill(out, out + g.C, 0.0f);
+    for (int h = hb; h < he; h++)
+      for (int w = wb; w < we; w++) {
+        const float* in = x + ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C;
+        for (int c = 0; c < g.C; c++) out[c] += in[c];
+      }
+    const float count = static_cast<float>((he - hb) * (we - wb));
+    for (int c = 0; c < g.C; c++) out[c] /= count;
+  });
+  return info.Env().Undefined();
+}
+
+// avgPoolGrad(dy, dx, geometry): spreads each dy / (KH * KW) over its window's in-bounds cells.
+Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
+  size_t ndy, ndx;
+  const float* dy = floatData(info[0], &ndy);
+  float* dx = floatData(info[1], &ndx);
+  PoolGeometry g = readGeometry(info[2]);
+  checkLength(info.Env(), ndy, g.outSize(), "dy");
+  checkLength(info.Env(), ndx, g.inSize(), "dx");
+  std::memset(dx, 0, ndx * sizeof(float));
+  const float scale = 1.0f / static_cast<float>(g.KH * g.KW);
+  forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
+    const float* grad = dy + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
+    for (int h = hb; h < he; h++)
+      for (int w = wb; w < we; w++) {
+        float* out = dx + ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C;
+        for (int c = 0; c < g.C; c++) out[c] += grad[c] * scale;
+      }
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerPool(Napi::Env env, Napi::Object exports) {
+  exports.Set("maxPool", Napi::Function::New(env, maxPool, "maxPool"));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
+  exports.Set("avgPool", Napi::Function::New(env, avgPool, "avgPool"));
+  exports.Set("avgPoolGrad", Napi::Function::New(env, avgPoolGrad, "avgPoolGrad"));
+}
+
+}  // namespace tfn

@@ -4,6 +4,11 @@ import * as tf from '../../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
+import { elementwiseKernels } from './elementwise.js';
+import { normalizationKernels } from './normalization.js';
+import { installFusedAdam } from './optimizer.js';
+import { poolKernels } from './pool.js';
+import { reduceKernels } from './reduce.js';
 
 export const NATIVE_BACKEND_NAME = 'native';
 /** Priority among registered backends: below 'cpu' (1), so nothing picks it unless asked. */
@@ -14,7 +19,8 @@ export class NativeBackend extends MathBackendCPU {}
 
 /** The native kernels, by TensorFlow.js kernel name; each falls back to the cpu kernel where it does not apply. */
 export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  return { ...convKernels(addon) };
+  return { ...convKernels(addon), ...poolKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon),
+    ...normalizationKernels(addon) };
 }
 
 let registered = false;
@@ -34,6 +40,7 @@ export function registerNativeBackend(): boolean {
       const kernelFunc = natives[config.kernelName] ?? config.kernelFunc;
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
     }
+    installFusedAdam(addon, NATIVE_BACKEND_NAME);
     registered = true;
     return true;
   } catch {

@@ -1,0 +1,31 @@
+// Builds the native engine's addon (native/build/Release/tfjs_native.node) with node-gyp.
+// Run by `npm install` and `npm run build:native`. It never fails the install: without oneDNN's
+// headers (Debian: libdnnl-dev), node-gyp or a C++ compiler it says why and exits 0, and the
+// project falls back to the wasm engine. `--strict` makes a failed build exit 1 instead.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const strict = process.argv.includes('--strict');
+const INCLUDE_DIRS = ['/usr/include', '/usr/local/include', ...(process.env.CPATH ?? '').split(':').filter(Boolean)];
+
+function skip(reason) {
+  console.warn(`native engine not built: ${reason}; the wasm engine will be used instead.`);
+  process.exit(strict ? 1 : 0);
+}
+
+if (process.env.RESNET_SKIP_NATIVE) skip('RESNET_SKIP_NATIVE is set');
+if (process.platform !== 'linux') skip(`only Linux builds are set up (this is ${process.platform})`);
+if (!INCLUDE_DIRS.some((dir) => existsSync(join(dir, 'dnnl.hpp')))) skip('oneDNN headers (dnnl.hpp) not found — install libdnnl-dev');
+let nodeGyp;
+try {
+  nodeGyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
+} catch {
+  skip('node-gyp is not installed (it is a devDependency)');
+}
+const result = spawnSync(process.execPath, [nodeGyp, 'rebuild'], { cwd: here, stdio: 'inherit' });
+if (result.status !== 0) skip(`node-gyp failed (exit ${result.status})`);
+console.log(`native engine built: ${join(here, 'build', 'Release', 'tfjs_native.node')}`);

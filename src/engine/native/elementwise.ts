@@ -1,0 +1,71 @@
+// Element-wise kernels on the addon (OpenMP): binary ops whose operands are full-size or broadcast
+// along trailing dimensions (scalars, per-channel vectors in NHWC), unary ops, and Tile. Other
+// dtypes and broadcasts fall back to the cpu kernels.
+import * as tf from '../../tf.js';
+import type { NativeAddon } from './addon.js';
+import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
+
+/** Op codes of elementwise.cc (enum Binary / enum Unary). */
+const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
+const UNARY = {
+  Relu: 0, Sqrt: 1, Rsqrt: 2, Square: 3, Neg: 4, Exp: 5, Log: 6, Abs: 7, Step: 8, Reciprocal: 9, Relu6: 10, Sigmoid: 11,
+} as const;
+
+export interface ElementwiseAddon {
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
+  tile(x: Float32Array, out: Float32Array, shape: Int32Array, reps: Int32Array): void;
+}
+
+/**
+ * True when `shape` is the output's shape or broadcasts to it along trailing dimensions only
+ * (leading dimensions of 1, then the output's own trailing dimensions): the addon then reads it
+ * with a period of its length.
+ */
+export function broadcastsAlongTrailing(shape: number[], outShape: number[]): boolean {
+  const padded = [...new Array(outShape.length - shape.length).fill(1), ...shape];
+  let i = 0;
+  while (i < padded.length && padded[i] === 1) i++;
+  for (; i < padded.length; i++) if (padded[i] !== outShape[i]) return false;
+  return true;
+}
+
+function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
+  return ({ inputs, backend }: KernelArgs): tf.TensorInfo | null => {
+    const { a, b } = inputs;
+    const as = f32(backend, a), bs = f32(backend, b);
+    if (!as || !bs) return null;
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const size = tf.util.sizeFromShape(outShape);
+    const full = (s: Float32Array) => s.length === size;
+    if (!broadcastsAlongTrailing(a.shape, outShape) || !broadcastsAlongTrailing(b.shape, outShape)) return null;
+    // Both broadcast (e.g. [C] with [1, C] into [2, C]): only handled when one is a scalar.
+    if (!full(as) && !full(bs) && as.length !== 1 && bs.length !== 1) return null;
+    return output(backend, outShape, (out) => addon.binary(op, as, bs, out));
+  };
+}
+
+function unaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null => {
+    const xs = f32(backend, inputs.x);
+    if (!xs) return null;
+    const alpha = op === UNARY.Step ? ((attrs?.alpha as number | undefined) ?? 0) : 0;
+    return output(backend, inputs.x.shape, (out) => addon.unary(op, xs, out, alpha));
+  };
+}
+
+export function elementwiseKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
+  const ew = addon as NativeAddon & ElementwiseAddon;
+  const kernels: Record<string, tf.KernelFunc> = {};
+  for (const [name, op] of Object.entries(BINARY)) kernels[name] = withFallback(name, binaryKernel(ew, op));
+  for (const [name, op] of Object.entries(UNARY)) kernels[name] = withFallback(name, unaryKernel(ew, op));
+  kernels.Tile = withFallback('Tile', ({ inputs, backend, attrs }) => {
+    const xs = f32(backend, inputs.x);
+    const reps = attrs!.reps as number[];
+    if (!xs || inputs.x.shape.length === 0 || reps.length !== inputs.x.shape.length) return null;
+    const outShape = inputs.x.shape.map((d, i) => d * reps[i]);
+    return output(backend, outShape, (out) =>
+      ew.tile(xs, out, Int32Array.from(inputs.x.shape), Int32Array.from(reps)));
+  });
+  return kernels;
+}

@@ -1,0 +1,30 @@
+// FusedBatchNorm (the batch-normalization kernel) on the addon, for statistics of one value per
+// innermost channel (NHWC) or a single value; other layouts fall back to the cpu kernel.
+import * as tf from '../../tf.js';
+import type { NativeAddon } from './addon.js';
+import { f32, output, withFallback } from './kernel_util.js';
+
+export interface NormalizationAddon {
+  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
+    offset: Float32Array | null, y: Float32Array, epsilon: number): void;
+}
+
+/** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
+const DEFAULT_VARIANCE_EPSILON = 0.001;
+
+export function normalizationKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
+  const n = addon as NativeAddon & NormalizationAddon;
+  return {
+    FusedBatchNorm: withFallback('FusedBatchNorm', ({ inputs, backend, attrs }) => {
+      const { x, mean, variance, scale, offset } = inputs;
+      const xs = f32(backend, x), ms = f32(backend, mean), vs = f32(backend, variance);
+      const ss = scale ? f32(backend, scale) : null, os = offset ? f32(backend, offset) : null;
+      if (!xs || !ms || !vs || (scale && !ss) || (offset && !os) || x.shape.length === 0) return null;
+      const channels = x.shape[x.shape.length - 1];
+      const fits = (s: Float32Array | null) => s === null || s.length === channels || s.length === 1;
+      if (![ms, vs, ss, os].every(fits)) return null;
+      const epsilon = (attrs?.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
+      return output(backend, x.shape, (y) => n.batchNorm(xs, ms, vs, ss, os, y, epsilon));
+    }),
+  };
+}
