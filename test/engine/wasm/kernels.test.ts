@@ -167,6 +167,21 @@ describe('wasm Sum and Mean match the cpu engine', () => {
   }
 });
 
+test('wasm Identity (tf.clone) shares memory safely: the clone outlives its source and is freed with it', async () => {
+  await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const buffersBefore = (tf.backend() as WasmBackend).numDataIds();
+  const source = tf.tensor2d([[1, 2], [3, 4]]);
+  const copy = tf.clone(source);
+  source.dispose();
+  assert.deepEqual(copy.arraySync(), [[1, 2], [3, 4]]);
+  const doubled = tf.mul(copy, 2);
+  assert.deepEqual(doubled.arraySync(), [[2, 4], [6, 8]]);
+  tf.dispose([copy, doubled]);
+  assert.equal(tf.memory().numTensors, before);
+  assert.equal((tf.backend() as WasmBackend).numDataIds(), buffersBefore, 'wasm buffers leaked');
+});
+
 /** Conv (7x7 stride 2 after zero padding) + BN + ReLU + max pool + 3x3 and strided 1x1 convs + add + avg pool + dense. */
 function tinyResidualModel(): tf.LayersModel {
   const seeded = (seed: number) => tf.initializers.glorotUniform({ seed });
