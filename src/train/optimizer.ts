@@ -47,7 +47,10 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
       if (decoupledDecay > 0) {
         const keep = 1 - currentLr * decoupledDecay;
         vars.forEach((v, i) => {
-          if (decayed[i]) v.assign(tf.tidy(() => tf.mul(v, keep)));
+          if (!decayed[i]) return;
+          const shrunk = tf.mul(v, keep);
+          v.assign(shrunk);
+          shrunk.dispose(); // the variable now holds its data; this handle would leak otherwise
         });
       }
       inner.applyGradients(named);
@@ -55,6 +58,8 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
     },
     dispose() {
       inner.dispose();
+      // MomentumOptimizer.dispose forgets the -lr scalar its SGD base keeps (tfjs-core 4.22).
+      if (name === 'sgd') (inner as unknown as { c?: tf.Tensor }).c?.dispose();
     },
   };
 }

@@ -99,7 +99,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
     .option('--backend <engine>', 'auto, native, wasm or cpu (default: auto)')
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
-    .option('--limit <n>', 'use only n images of the data (balanced over classes)')
+    .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
     .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
     .action(
       action(async (flags: TrainFlags) => {

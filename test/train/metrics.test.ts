@@ -1,0 +1,68 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '../../src/tf.js';
+import '@tensorflow/tfjs-backend-cpu';
+import { confusionMatrix, formatConfusion, metricsFromConfusion } from '../../src/train/metrics.js';
+import { correctCount, crossEntropy } from '../../src/train/loss.js';
+import { alignClasses, evaluateModel } from '../../src/train/evaluate.js';
+import type { ImageDataset } from '../../src/data/types.js';
+
+describe('metrics', () => {
+  test('confusion matrix, precision and recall of a worked example', () => {
+    const m = confusionMatrix([0, 0, 0, 1, 1, 1], [0, 0, 1, 1, 1, 1], 2);
+    assert.deepEqual(m, [[2, 1], [0, 3]]);
+    const r = metricsFromConfusion(m);
+    assert.equal(r.accuracy, 5 / 6);
+    assert.deepEqual(r.precision, [1, 0.75]);
+    assert.deepEqual(r.recall, [2 / 3, 1]);
+    const table = formatConfusion(m, ['cat', 'dog'], r).split('\n');
+    assert.match(table[1], /^cat\s+2\s+1\s+0\.667$/);
+    assert.match(table[3], /^precision\s+1\.000\s+0\.750/);
+  });
+
+  test('a class never predicted has precision 0, not NaN', () => {
+    assert.deepEqual(metricsFromConfusion([[0, 2], [0, 2]]).precision, [0, 0.5]);
+  });
+});
+
+describe('loss', () => {
+  test('cross-entropy and correct count match the hand values (tolerance 1e-6)', async () => {
+    await tf.setBackend('cpu');
+    const ys = tf.tensor2d([[0, 1], [1, 0]]);
+    const probs = tf.tensor2d([[0.25, 0.75], [0.4, 0.6]]);
+    const loss = crossEntropy(ys, probs);
+    assert.ok(Math.abs(loss.dataSync()[0] - (-Math.log(0.75) - Math.log(0.4)) / 2) < 1e-6);
+    assert.equal(correctCount(ys, probs).dataSync()[0], 1);
+    tf.dispose([ys, probs, loss]);
+  });
+});
+
+describe('evaluateModel', () => {
+  test('a zero-weight dense model predicts uniform probabilities: loss ln(3), every image -> class 0', async () => {
+    await tf.setBackend('cpu');
+    const model = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [2, 2, 1] }), tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: 'zeros' })],
+    });
+    const ds: ImageDataset = {
+      images: new Float32Array(5 * 4).map((_, i) => i / 20),
+      labels: Int32Array.from([0, 1, 2, 2, 0]),
+      shape: [5, 2, 2, 1],
+      classNames: ['a', 'b', 'c'],
+      source: 'memory',
+    };
+    const before = tf.memory().numTensors;
+    const r = evaluateModel(model, ds, 2); // batches of 2, 2 and 1
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(Math.abs(r.loss - Math.log(3)) < 1e-6);
+    assert.deepEqual(Array.from(r.predicted), [0, 0, 0, 0, 0]);
+    assert.deepEqual(r.confusion, [[2, 0, 0], [1, 0, 0], [2, 0, 0]]);
+    assert.equal(r.accuracy, 0.4);
+    model.dispose();
+  });
+
+  test('alignClasses maps data classes onto the model order by name, and rejects unknown ones', () => {
+    const ds: ImageDataset = { images: new Float32Array(2), labels: Int32Array.from([0, 1]), shape: [2, 1, 1, 1], classNames: ['c', 'a'], source: 'x' };
+    assert.deepEqual(Array.from(alignClasses(ds, ['a', 'b', 'c']).labels), [2, 0]);
+    assert.throws(() => alignClasses(ds, ['a', 'b']), /unknown: c/);
+  });
+});

@@ -1,0 +1,109 @@
+// Whole runs through the library (trainRun / resumeRun) on 12 tiny PNGs with 'tiny-resnet' on the cpu engine.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync, writeFileSync, truncateSync, cpSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '../../src/tf.js';
+import { UserError } from '../../src/errors.js';
+import { loadModelFolder, recoverFolder } from '../../src/train/checkpoint.js';
+import { defaultOptions, type TrainOptions } from '../../src/train/options.js';
+import type { Progress } from '../../src/train/progress.js';
+import { resumeRun, trainRun, type RunConfig } from '../../src/train/run.js';
+import { tempDir, writeImageFolder } from '../cli/helpers.js';
+
+const silent: Progress = { startEpoch() {}, step() {}, endEpoch() {}, log() {} };
+let root = '';
+let data = '';
+
+function options(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
+  return { ...defaultOptions(data), model: 'tiny-resnet', epochs: 2, batchSize: 4, lr: 0.01, valSplit: 0.25, backend: 'cpu', out: join(root, out), ...over };
+}
+
+const historyOf = (dir: string) => readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, ...rest }) => rest);
+
+describe('trainRun / resumeRun', () => {
+  before(async () => {
+    root = tempDir();
+    data = await writeImageFolder(join(root, 'data'));
+  });
+
+  test('a run writes config.json, history.jsonl, curves.svg, best/, last/ and the final model', async () => {
+    const r = await trainRun(options('a'), { progress: silent });
+    assert.equal(r.ended, 'completed');
+    const config = JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')) as RunConfig;
+    assert.equal(config.options.model, 'tiny-resnet');
+    assert.equal(config.options.lr, 0.01);
+    assert.deepEqual(config.data, { source: data, images: 12, train: 9, validation: 3, classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3] });
+    assert.equal(config.engine, 'cpu');
+    assert.equal(config.versions['tfjs-core'], tf.version_core);
+    // By hand: convs 3*3*3*8+8 + 2*(3*3*8*8+8) = 1392, 3 BN x 4*8 = 96, dense 8*3+3 = 27; the BN moving
+    // means and variances (3 x 2*8 = 48) are not trainable.
+    assert.equal(config.model.parameters, 1515);
+    assert.equal(config.model.trainableParameters, 1515 - 48);
+    const history = historyOf(r.out);
+    assert.deepEqual(history.map((h) => h.epoch), [1, 2]);
+    for (const h of history) {
+      for (const key of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds']) assert.equal(typeof h[key], 'number', key);
+      assert.equal(h.lr, 0.01);
+    }
+    assert.match(readFileSync(join(r.out, 'curves.svg'), 'utf8'), /^<svg/);
+    for (const f of ['model.json', 'weights.bin', 'optimizer.json', 'optimizer.bin', 'state.json']) assert.ok(existsSync(join(r.out, 'last', f)), f);
+    const bestState = JSON.parse(readFileSync(join(r.out, 'best', 'state.json'), 'utf8'));
+    assert.equal(bestState.epoch, r.state.bestEpoch);
+    // The run folder's model is the best checkpoint.
+    assert.deepEqual(readFileSync(join(r.out, 'weights.bin')), readFileSync(join(r.out, 'best', 'weights.bin')));
+    const { model, metadata } = await loadModelFolder(r.out);
+    assert.deepEqual(metadata, { model: 'tiny-resnet', classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3], epoch: r.state.bestEpoch });
+    assert.deepEqual(model.outputs[0].shape, [null, 3]);
+    model.dispose();
+  });
+
+  test('an interrupted run resumed from last/ ends exactly like an uninterrupted one', async () => {
+    const full = await trainRun(options('full'), { progress: silent });
+    const cut = await trainRun(options('cut'), { progress: silent, stopAfterEpochs: 1 });
+    assert.equal(cut.ended, 'interrupted');
+    assert.equal(historyOf(cut.out).length, 1);
+    assert.ok(!existsSync(join(cut.out, 'model.json')));
+    assert.ok(existsSync(join(cut.out, 'best', 'model.json')));
+    const resumed = await resumeRun(cut.out, {}, { progress: silent });
+    assert.equal(resumed.ended, 'completed');
+    assert.equal(resumed.state.epoch, 2);
+    assert.deepEqual(withoutTimes(historyOf(cut.out)), withoutTimes(historyOf(full.out)));
+    // Same batches, same optimiser state: the same weights, bit for bit, on the deterministic cpu engine.
+    assert.deepEqual(readFileSync(join(cut.out, 'last', 'weights.bin')), readFileSync(join(full.out, 'last', 'weights.bin')));
+    assert.deepEqual(readFileSync(join(cut.out, 'best', 'weights.bin')), readFileSync(join(full.out, 'best', 'weights.bin')));
+    const config = JSON.parse(readFileSync(join(cut.out, 'config.json'), 'utf8')) as RunConfig;
+    assert.equal(config.resumed.length, 1);
+    assert.equal(config.resumed[0].fromEpoch, 1);
+  });
+
+  test('resuming a finished run with a higher --epochs continues it', async () => {
+    cpSync(join(root, 'a'), join(root, 'more'), { recursive: true });
+    const r = await resumeRun(join(root, 'more'), { epochs: 3 }, { progress: silent });
+    assert.equal(r.state.epoch, 3);
+    assert.deepEqual(historyOf(r.out).map((h) => h.epoch), [1, 2, 3]);
+  });
+
+  test('a new run refuses a folder that holds one; resume refuses a folder without a checkpoint', async () => {
+    await assert.rejects(trainRun(options('a'), { progress: silent }), (e: Error) => e instanceof UserError && /already holds a training run/.test(e.message));
+    await assert.rejects(resumeRun(join(root, 'data')), (e: Error) => e instanceof UserError && /no config\.json/.test(e.message));
+  });
+
+  test('damaged model folders give one UserError each', async () => {
+    const damaged = join(root, 'damaged');
+    cpSync(join(root, 'a', 'best'), damaged, { recursive: true });
+    truncateSync(join(damaged, 'weights.bin'), 100);
+    await assert.rejects(loadModelFolder(damaged), (e: Error) => e instanceof UserError && /weights hold 100 bytes/.test(e.message));
+    writeFileSync(join(damaged, 'model.json'), '{"modelTopology": ');
+    await assert.rejects(loadModelFolder(damaged), (e: Error) => e instanceof UserError && /not valid JSON/.test(e.message));
+  });
+
+  test('a kill between the two renames of a checkpoint write is repaired on resume', async () => {
+    const dir = join(root, 'a', 'last');
+    renameSync(dir, `${dir}.old-12345`);
+    await recoverFolder(dir);
+    assert.ok(existsSync(join(dir, 'state.json')));
+    assert.ok(!existsSync(`${dir}.old-12345`));
+  });
+});
