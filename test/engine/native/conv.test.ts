@@ -1,0 +1,49 @@
+// Native convolution kernels vs the cpu backend: forward (plain and fused bias+ReLU) and both
+// gradients, over kernel sizes 1/3/7, strides 1/2, 'same'/'valid' padding and odd sizes.
+import { test } from 'node:test';
+import * as tf from '../../../src/tf.js';
+import { assertMatchesCpu, randomValues, skip } from './helpers.js';
+
+/** float32 accumulations of up to 7*7*C products in a different order: 1e-5 of the magnitude. */
+const CONV_TOLERANCE = 1e-5;
+
+const cases: Array<{ n: number; h: number; w: number; c: number; k: number; o: number; stride: number; pad: 'same' | 'valid' }> = [
+  { n: 2, h: 7, w: 9, c: 3, k: 1, o: 5, stride: 1, pad: 'valid' },
+  { n: 1, h: 9, w: 9, c: 4, k: 1, o: 8, stride: 2, pad: 'valid' },
+  { n: 2, h: 8, w: 7, c: 5, k: 3, o: 6, stride: 1, pad: 'same' },
+  { n: 3, h: 11, w: 9, c: 3, k: 3, o: 4, stride: 2, pad: 'same' },
+  { n: 1, h: 10, w: 10, c: 6, k: 3, o: 7, stride: 2, pad: 'valid' },
+  { n: 2, h: 15, w: 13, c: 3, k: 7, o: 8, stride: 2, pad: 'valid' },
+  { n: 1, h: 12, w: 12, c: 2, k: 7, o: 3, stride: 1, pad: 'same' },
+];
+
+for (const [i, c] of cases.entries()) {
+  const label = `${c.k}x${c.k} stride ${c.stride} ${c.pad} on ${c.n}x${c.h}x${c.w}x${c.c} -> ${c.o}`;
+  const x = () => tf.tensor4d(randomValues(c.n * c.h * c.w * c.c, 10 + i), [c.n, c.h, c.w, c.c]);
+  const filter = () => tf.tensor4d(randomValues(c.k * c.k * c.c * c.o, 20 + i), [c.k, c.k, c.c, c.o]);
+  const bias = () => tf.tensor1d(randomValues(c.o, 30 + i));
+
+  test(`Conv2D forward and gradients match cpu: ${label}`, { skip }, async () => {
+    await assertMatchesCpu(() => {
+      const xs = x(), fs = filter();
+      const loss = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, c.stride, c.pad)));
+      const [dx, df] = tf.grads(loss as (...t: tf.Tensor[]) => tf.Tensor)([xs, fs]);
+      return [tf.conv2d(xs, fs, c.stride, c.pad), dx, df];
+    }, CONV_TOLERANCE, label);
+  });
+
+  test(`FusedConv2D (bias, ReLU) forward and gradients match cpu: ${label}`, { skip }, async () => {
+    await assertMatchesCpu(() => {
+      const conv = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.fused.conv2d({
+        x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: d, strides: c.stride, pad: c.pad, activation: 'relu',
+      });
+      const [dx, df, db] = tf.grads((a, b, d) => tf.sum(tf.square(conv(a, b, d))))([x(), filter(), bias()]);
+      return [conv(x(), filter(), bias()), dx, df, db];
+    }, CONV_TOLERANCE, label);
+  });
+}
+
+test('Conv2D with dilation 2 matches cpu', { skip }, async () => {
+  await assertMatchesCpu(() => tf.conv2d(tf.tensor4d(randomValues(2 * 9 * 9 * 3, 5), [2, 9, 9, 3]),
+    tf.tensor4d(randomValues(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]), 1, 'same', 'NHWC', 2), CONV_TOLERANCE, 'dilated');
+});

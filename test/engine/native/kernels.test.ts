@@ -1,0 +1,102 @@
+// Native element-wise, reduction, pooling, tile and batch-norm kernels vs the cpu backend, on odd
+// shapes and every broadcast pattern the kernels take (plus ones they hand back to the cpu kernel).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '../../../src/tf.js';
+import { broadcastsAlongTrailing } from '../../../src/engine/native/elementwise.js';
+import { reductionLayout } from '../../../src/engine/native/reduce.js';
+import { assertMatchesCpu, randomValues, skip } from './helpers.js';
+
+/** Element-wise float32 results: at most a couple of ulps apart (sqrt/exp/log/division rounding). */
+const ELEMENTWISE_TOLERANCE = 1e-6;
+/** Sums of up to a few thousand values, both accumulated in double: a few ulps of the magnitude. */
+const REDUCE_TOLERANCE = 1e-6;
+/** Batch norm folded into x * a + b (a, b per channel) rounds differently from the cpu's formula. */
+const BATCH_NORM_TOLERANCE = 1e-5;
+
+const t = (shape: number[], seed: number, offset = 0) =>
+  tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed).map((v) => v + offset), shape);
+
+test('broadcast and reduction layouts are classified correctly', () => {
+  assert.equal(broadcastsAlongTrailing([5], [2, 3, 4, 5]), true);
+  assert.equal(broadcastsAlongTrailing([1, 1, 4, 5], [2, 3, 4, 5]), true);
+  assert.equal(broadcastsAlongTrailing([2, 1], [2, 5]), false);
+  assert.deepEqual(reductionLayout([2, 3, 4, 5], [0, 1, 2]), { outer: 24, inner: 5, leading: true });
+  assert.deepEqual(reductionLayout([2, 3, 4, 5], [3]), { outer: 24, inner: 5, leading: false });
+  assert.equal(reductionLayout([2, 3, 4, 5], [1]), null);
+});
+
+const binaryOps: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
+  ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div],
+  ['squaredDifference', tf.squaredDifference], ['maximum', tf.maximum], ['minimum', tf.minimum],
+];
+const shapePairs: number[][][] = [
+  [[3, 5, 7, 9], [3, 5, 7, 9]], [[3, 5, 7, 9], [9]], [[9], [3, 5, 7, 9]], [[3, 5, 7, 9], []],
+  [[], [3, 5, 7, 9]], [[4, 1], [4, 6]], [[2, 200, 101], [1, 1, 101]], [[200, 300], [300]],
+];
+for (const [name, op] of binaryOps) {
+  test(`${name} matches cpu for full, channel, scalar and other broadcasts`, { skip }, async () => {
+    for (const [i, [as, bs]] of shapePairs.entries()) {
+      // The divisor is kept away from 0 so that the comparison is about rounding, not blow-up.
+      await assertMatchesCpu(() => op(t(as, i), t(bs, 100 + i, name === 'div' ? 3 : 0)), ELEMENTWISE_TOLERANCE, `${name} ${as} ${bs}`);
+    }
+  });
+}
+
+test('int32 add falls back to the cpu kernel and stays exact', { skip }, async () => {
+  await assertMatchesCpu(() => tf.cast(tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.scalar(4, 'int32')), 'float32'), 0, 'int32 add');
+});
+
+const unaryOps: Array<[string, (x: tf.Tensor) => tf.Tensor, number]> = [
+  ['relu', tf.relu, 0], ['sqrt', tf.sqrt, 1.5], ['rsqrt', tf.rsqrt, 1.5], ['square', tf.square, 0], ['neg', tf.neg, 0],
+  ['exp', tf.exp, 0], ['log', tf.log, 1.5], ['abs', tf.abs, 0], ['step', (x) => tf.step(x, 0.25), 0],
+  ['reciprocal', tf.reciprocal, 3], ['relu6', (x) => tf.relu6(tf.mul(x, 8)), 0], ['sigmoid', tf.sigmoid, 0],
+];
+for (const [name, op, offset] of unaryOps) {
+  test(`${name} matches cpu`, { skip }, async () => {
+    await assertMatchesCpu(() => op(t([3, 7, 11, 13], 7, offset)), ELEMENTWISE_TOLERANCE, name);
+  });
+}
+
+test('Sum and Mean over leading, trailing and other axes match cpu', { skip }, async () => {
+  const x = () => t([4, 9, 7, 33], 3);
+  for (const axes of [[0, 1, 2], [3], [2, 3], [0], [1], [0, 2], [0, 1, 2, 3]]) {
+    for (const keepDims of [false, true]) {
+      await assertMatchesCpu(() => [tf.sum(x(), axes, keepDims), tf.mean(x(), axes, keepDims)], REDUCE_TOLERANCE, `axes ${axes} keepDims ${keepDims}`);
+    }
+  }
+});
+
+test('Tile matches cpu', { skip }, async () => {
+  await assertMatchesCpu(() => tf.tile(t([1, 1, 1, 7], 1), [3, 5, 2, 1]), 0, 'channel tile');
+  await assertMatchesCpu(() => tf.tile(t([2, 3, 5], 2), [2, 1, 3]), 0, 'general tile');
+});
+
+test('MaxPool, AvgPool and their gradients match cpu (3x3/2 valid, 2x2, 3x3/2 same, odd sizes)', { skip }, async () => {
+  const cases: Array<[number[], number, number, 'same' | 'valid']> = [
+    [[2, 15, 15, 8], 3, 2, 'valid'], [[3, 4, 6, 5], 2, 2, 'valid'], [[2, 9, 7, 3], 3, 2, 'same'], [[1, 5, 5, 2], 3, 1, 'same'],
+  ];
+  for (const [shape, k, s, pad] of cases) {
+    await assertMatchesCpu(() => {
+      const x = t(shape, 4);
+      const [dMax] = tf.grads((a) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, k, s, pad))))([x]);
+      const [dAvg] = tf.grads((a) => tf.sum(tf.square(tf.avgPool(a as tf.Tensor4D, k, s, pad))))([x]);
+      return [tf.maxPool(x as tf.Tensor4D, k, s, pad), tf.avgPool(x as tf.Tensor4D, k, s, pad), dMax, dAvg];
+    }, ELEMENTWISE_TOLERANCE, `pool ${shape} ${k}/${s} ${pad}`);
+  }
+});
+
+test('MaxPool gradient goes to the first maximum of a window with ties', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const x = tf.tensor4d([1, 1, 1, 1, 2, 2, 0, 2, 2], [1, 3, 3, 1]);
+    return tf.grads((a) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 1, 'valid')))([x])[0];
+  }, 0, 'ties');
+});
+
+test('batchNorm with per-channel statistics matches cpu, with and without scale/offset', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const x = t([3, 5, 4, 6], 1);
+    const mean = t([6], 2), variance = t([6], 3, 1.5), scale = t([6], 4), offset = t([6], 5);
+    return [tf.batchNorm(x, mean, variance, offset, scale, 1e-3), tf.batchNorm(x, mean, variance)];
+  }, BATCH_NORM_TOLERANCE, 'batchNorm');
+});

@@ -1,0 +1,82 @@
+// A training step of a small conv + batch-norm + pool network on the native engine agrees with the
+// cpu backend (loss and every gradient), the fused Adam update agrees with TensorFlow.js's Adam, a
+// few fit steps lower the loss, and repeated steps leave no tensors behind.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '../../../src/tf.js';
+import { assertClose, randomValues, runOn, skip } from './helpers.js';
+
+/** Gradients through two batch norms and a softmax, accumulated in a different order: 1e-4 of the magnitude. */
+const GRADIENT_TOLERANCE = 1e-4;
+/** Adam's update on the same gradients: float32 rounding of ~10 operations. */
+const ADAM_TOLERANCE = 1e-5;
+const BATCH = 4, SIZE = 9, CLASSES = 3;
+
+/** conv 3x3 -> BN -> ReLU -> max pool 3x3/2 -> conv 1x1 stride 2 (+ shortcut conv) -> BN -> add -> avg pool -> dense. */
+function smallResidualNet(): tf.LayersModel {
+  const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+  const input = tf.input({ shape: [SIZE, SIZE, 3] });
+  let x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', kernelInitializer: init(1) }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ axis: 3 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }).apply(x) as tf.SymbolicTensor;
+  let y = tf.layers.conv2d({ filters: 8, kernelSize: 1, strides: 2, kernelInitializer: init(2) }).apply(x) as tf.SymbolicTensor;
+  y = tf.layers.batchNormalization({ axis: 3 }).apply(y) as tf.SymbolicTensor;
+  const shortcut = tf.layers.conv2d({ filters: 8, kernelSize: 1, strides: 2, kernelInitializer: init(3) }).apply(x) as tf.SymbolicTensor;
+  let z = tf.layers.add().apply([y, shortcut]) as tf.SymbolicTensor;
+  z = tf.layers.activation({ activation: 'relu' }).apply(z) as tf.SymbolicTensor;
+  z = tf.layers.averagePooling2d({ poolSize: 2 }).apply(z) as tf.SymbolicTensor;
+  z = tf.layers.flatten().apply(z) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: CLASSES, activation: 'softmax', kernelInitializer: init(4) }).apply(z) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+const images = () => tf.tensor4d(randomValues(BATCH * SIZE * SIZE * 3, 11), [BATCH, SIZE, SIZE, 3]);
+const labels = () => tf.cast(tf.oneHot(tf.tensor1d([0, 2, 1, 2], 'int32'), CLASSES), 'float32');
+
+test('loss and all gradients of a conv+BN+pool training step match cpu', { skip }, async () => {
+  const step = () => {
+    const model = smallResidualNet();
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const { value, grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels(),
+      tf.log(model.apply(images(), { training: true }) as tf.Tensor)) as tf.Scalar, vars);
+    const out = [value, ...vars.map((v) => grads[v.name])];
+    model.dispose();
+    return out;
+  };
+  const expected = await runOn('cpu', step);
+  const actual = await runOn('native', step);
+  assert.equal(actual.length, expected.length);
+  expected.forEach((e, i) => assertClose(actual[i], e, GRADIENT_TOLERANCE, i === 0 ? 'loss' : `gradient ${i}`));
+});
+
+test('the fused Adam update matches TensorFlow.js Adam over several steps', { skip }, async () => {
+  const run = () => {
+    const target = tf.tensor1d(randomValues(1000, 3));
+    const w = tf.variable(tf.tensor1d(randomValues(1000, 4)));
+    const adam = tf.train.adam(0.01);
+    for (let i = 0; i < 5; i++) adam.minimize(() => tf.sum(tf.square(tf.sub(w, target))) as tf.Scalar);
+    const out = tf.clone(w);
+    adam.dispose();
+    w.dispose();
+    return out;
+  };
+  const expected = await runOn('cpu', run);
+  const actual = await runOn('native', run);
+  assertClose(actual[0], expected[0], ADAM_TOLERANCE, 'weights after 5 Adam steps');
+});
+
+test('fit steps on the native engine lower the loss and leave no tensors behind', { skip }, async () => {
+  await tf.setBackend('native');
+  const model = smallResidualNet();
+  model.compile({ optimizer: tf.train.adam(0.01), loss: 'categoricalCrossentropy' });
+  const x = images(), y = labels();
+  const first = (await model.trainOnBatch(x, y)) as number;
+  const tensors = tf.memory().numTensors;
+  let last = first;
+  for (let i = 0; i < 15; i++) last = (await model.trainOnBatch(x, y)) as number;
+  assert.equal(tf.memory().numTensors, tensors, 'tensor count grew across training steps');
+  assert.ok(last < first * 0.8, `loss did not drop: ${first} -> ${last}`);
+  tf.dispose([x, y]);
+  model.dispose();
+});
