@@ -1,10 +1,13 @@
 // Training kernels for TensorFlow.js's wasm engine (@tensorflow/tfjs-backend-wasm 4.22).
 // The engine has no Conv2DBackpropFilter, so it cannot train a convolutional network, and its
-// Conv2DBackpropInput is a direct loop that is ~10x slower than its forward convolution. Both are
+// Conv2DBackpropInput is a direct loop several times slower than its forward convolution. Both are
 // (re)registered here with implementations that run on the engine's XNNPACK matmul / convolution
-// (see conv_gradients.ts). Everything else a ResNet training step needs (pooling gradients,
-// batch-norm and loss ops, Adam) already exists in the engine.
+// (conv_gradients.ts). Pooling gradients, batch-norm, loss ops and Adam already exist in the engine;
+// a profile of a ResNet-50 step then put Tile, Sum/Mean and Identity next, so those are replaced
+// too (tile.ts, reduce.ts, below), each falling back to the engine's kernel outside its fast case.
+// See docs/wasm-engine.md.
 import * as tf from '../../tf.js';
+import { makeFusedConv2DKernel } from './conv_forward.js';
 import { convGeometry, dataGradient, filterGradient } from './conv_gradients.js';
 import type { WasmBackend } from './heap.js';
 import { makeReduceKernel } from './reduce.js';
@@ -29,7 +32,7 @@ const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 /**
  * Identity that shares the input's memory (reference-counted), as the cpu engine's does; the
  * engine's own copies every byte, and a training step calls it ~1600 times (variable updates,
- * tidy'd gradients), ~350 MB of copies per ResNet-50 step. Tensors are immutable, so sharing is safe.
+ * tidy'd gradients): hundreds of MB of copies per ResNet-50 step. Tensors are immutable, so sharing is safe.
  */
 function makeIdentityKernel(engine?: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
@@ -69,4 +72,5 @@ export function registerWasmTrainingKernels(): void {
   registerForWasm(tf.Sum, (engine) => makeReduceKernel('sum', engine));
   registerForWasm(tf.Mean, (engine) => makeReduceKernel('mean', engine));
   registerForWasm(tf.Identity, makeIdentityKernel);
+  registerForWasm(tf.FusedConv2D, makeFusedConv2DKernel);
 }
