@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""PyTorch reference for the ResNet-50 benchmark (shared spec benchmark.md).
+
+torchvision resnet50(num_classes=6), NCHW input 32x3x64x64 (random uniform [0, 1), random labels),
+Adam (lr 1e-3), cross-entropy; 2 warm-up steps then --steps timed training steps; prediction in
+eval mode under no_grad likewise. Prints one JSON line.
+Usage: /usr/bin/python3 bench/reference_torch.py (Debian python3-torch; a pyenv python3 lacks torch) [--steps 8] [--batch 32]
+"""
+import argparse
+import json
+import os
+import time
+
+import torch
+import torchvision
+
+WARMUP_STEPS = 2
+LEARNING_RATE = 1e-3
+IMAGE_SIZE = 64   # pixels, square
+CLASSES = 6
+
+
+def images_per_sec(step, batch, warmup, steps):
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    for _ in range(steps):
+        step()
+    wall = time.perf_counter() - start
+    return batch * steps / wall, (time.process_time() - cpu_start) / steps
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--steps', type=int, default=8, help='timed steps (>= 8 for the protocol)')
+    parser.add_argument('--batch', type=int, default=32, help='images per batch')
+    args = parser.parse_args()
+    threads = os.cpu_count()
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torchvision.models.resnet50(num_classes=CLASSES)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.rand(args.batch, 3, IMAGE_SIZE, IMAGE_SIZE)
+    y = torch.randint(0, CLASSES, (args.batch,))
+
+    def train_step():
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+
+    def predict_step():
+        with torch.no_grad():
+            model(x)
+
+    model.train()
+    train_ips, train_cpu = images_per_sec(train_step, args.batch, WARMUP_STEPS, args.steps)
+    model.eval()
+    predict_ips, _ = images_per_sec(predict_step, args.batch, 1, args.steps)
+    print(json.dumps({
+        'backend': 'torch', 'model': 'torchvision.resnet50', 'input': [3, IMAGE_SIZE, IMAGE_SIZE],
+        'batch_size': args.batch, 'threads': threads, 'torch_version': torch.__version__,
+        'train_images_per_sec': round(train_ips, 2), 'predict_images_per_sec': round(predict_ips, 2),
+        'train_step_sec': round(args.batch / train_ips, 4), 'train_step_cpu_sec': round(train_cpu, 4),
+    }))
+
+
+if __name__ == '__main__':
+    main()
