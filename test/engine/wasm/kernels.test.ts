@@ -158,6 +158,32 @@ describe('wasm FusedConv2D (matmul route for new, large filters) matches the cpu
   }
 });
 
+describe('wasm FusedBatchNorm matches the cpu engine', () => {
+  const shape = [2, 3, 5, 6];
+  const channels = shape[3];
+  for (const [withOffset, withScale] of [[true, true], [false, true], [true, false], [false, false]]) {
+    test(`per-channel parameters, offset ${withOffset}, scale ${withScale}`, async () => {
+      const xValues = randomValues(tf.util.sizeFromShape(shape), 21);
+      const params = [22, 23, 24, 25].map((seed) => randomValues(channels, seed));
+      const run = () => {
+        const [mean, varianceRaw, offset, scale] = params.map((p) => tf.tensor1d(p));
+        const variance = tf.add(tf.abs(varianceRaw), 0.1); // a variance is positive
+        return [tf.batchNorm(tf.tensor(xValues, shape), mean, variance, withOffset ? offset : undefined, withScale ? scale : undefined, 1e-3)];
+      };
+      assertClose((await on('wasm', run))[0], (await on('cpu', run))[0], 'batchNorm');
+    });
+  }
+  test('parameters shaped like x take the engine kernel and still match', async () => {
+    const small = [2, 2, 3];
+    const values = randomValues(12, 31);
+    const run = () => {
+      const x = tf.tensor(values, small);
+      return [tf.batchNorm(x, tf.mul(x, 0.5), tf.onesLike(x), undefined, tf.fill(small, 2), 1e-3)];
+    };
+    assertClose((await on('wasm', run))[0], (await on('cpu', run))[0], 'batchNorm with full-shape parameters');
+  });
+});
+
 describe('wasm Tile matches the cpu engine', () => {
   const cases: Array<[number[], number[]]> = [[[1, 1, 1, 5], [2, 3, 4, 1]], [[2, 3], [2, 2]], [[3, 1, 2], [1, 4, 3]], [[4], [3]], [[2, 1, 3, 1], [1, 5, 1, 2]]];
   for (const [shape, reps] of cases) {
