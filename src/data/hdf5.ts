@@ -1,6 +1,7 @@
 // Reads the HDF5 layout of the Deep Learning course's data files: `train_set_x` / `train_set_y`
 // (or `test_set_x` / `test_set_y`), uint8 images N x H x W x C (or N x H x W for greyscale),
 // integer labels N (or 1 x N / N x 1), and optionally `list_classes` (the class names).
+import fs from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import h5wasm, { Dataset, type File as H5File } from 'h5wasm/node';
@@ -68,11 +69,36 @@ function readClassNames(file: H5File, path: string, keys: string[], labels: Int3
   return Array.from(list.value as ArrayLike<unknown>, (v) => (isString ? String(v) : String(Number(v))));
 }
 
-/** Reads the course layout; `train_set_*` wins when a file holds both splits. */
-export async function readHdf5(path: string, options: BytesOptions = {}): Promise<ImageDataset> {
-  const info = await stat(path);
-  if (!(await hasHdf5Signature(path, info.size))) throw new DataError(`${path}: not an HDF5 file (no HDF5 signature)`);
-  await h5wasm.ready;
+/**
+ * Runs synchronous h5wasm calls with stderr muted: on a damaged file HDF5's C library prints its error
+ * stack ("HDF5-DIAG: ...") there, while the DataError thrown here says what is wrong in one line.
+ * Nothing else can write in between, since the calls are synchronous.
+ */
+/** What fs.writeSync(fd, data, offset?, length?) would have written: callers retry until it is all out. */
+function bytesClaimed([data, offset, length]: unknown[]): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (typeof length === 'number') return length;
+  const size = (data as ArrayBufferView).byteLength;
+  return typeof offset === 'number' ? size - offset : size;
+}
+
+function withHdf5DiagnosticsMuted<T>(read: () => T): T {
+  const writeSync = fs.writeSync; // h5wasm's C stderr goes through fs.writeSync(2, ...)
+  fs.writeSync = ((fd: number, ...rest: unknown[]) =>
+    fd === 2 ? bytesClaimed(rest) : (writeSync as (fd: number, ...rest: unknown[]) => number)(fd, ...rest)) as typeof fs.writeSync;
+  try {
+    return read();
+  } finally {
+    fs.writeSync = writeSync;
+  }
+}
+
+interface CourseLayout {
+  shape: [number, number, number, number];
+  content: { bytes: Uint8Array; labels: Int32Array; classNames: string[] };
+}
+
+function readCourseLayout(path: string): CourseLayout {
   let file: H5File;
   try {
     file = new h5wasm.File(resolve(path), 'r');
@@ -117,5 +143,14 @@ export async function readHdf5(path: string, options: BytesOptions = {}): Promis
   } finally {
     file.close();
   }
+  return { shape, content };
+}
+
+/** Reads the course layout; `train_set_*` wins when a file holds both splits. */
+export async function readHdf5(path: string, options: BytesOptions = {}): Promise<ImageDataset> {
+  const info = await stat(path);
+  if (!(await hasHdf5Signature(path, info.size))) throw new DataError(`${path}: not an HDF5 file (no HDF5 signature)`);
+  await h5wasm.ready;
+  const { shape, content } = withHdf5DiagnosticsMuted(() => readCourseLayout(path));
   return datasetFromBytes(content.bytes, shape, content.labels, content.classNames, path, options);
 }
