@@ -3,7 +3,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, mkdir, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import type { StudyRun } from '../../src/study/gradients.js';
 import { gradientNormsSpec, momentsOf, movingAverage, studyFigures } from '../../src/study/plots.js';
 
@@ -44,8 +48,35 @@ describe('study figures', () => {
     assert.match(figures[2].svg, /ResNet-8/);
   });
 
+  const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+  test('resnet gradients end to end on a folder of 8 tiny PNGs: --json line, figures and study.json written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gradients-'));
+    try {
+      for (const label of ['a', 'b']) {
+        await mkdir(join(dir, 'data', label), { recursive: true });
+        for (let i = 0; i < 4; i++) {
+          const pixels = Buffer.alloc(4 * 4 * 3, label === 'a' ? 40 * i : 255 - 40 * i);
+          await sharp(pixels, { raw: { width: 4, height: 4, channels: 3 } }).png().toFile(join(dir, 'data', label, `${i}.png`));
+        }
+      }
+      const args = ['gradients', '--data', join(dir, 'data'), '--depth', '8', '--steps', '2', '--batch-size', '4', '--bn', 'off', '--init', 'he', '--backend', 'cpu', '--json', '--out', join(dir, 'out')];
+      const result = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      const lines = result.stdout.trim().split('\n');
+      assert.equal(lines.length, 1);
+      const json = JSON.parse(lines[0]);
+      assert.equal(json.key, 'depth8-nobn-he');
+      assert.equal(json.layers.length, 8);
+      assert.equal(json.plain.loss.length, 2);
+      assert.equal(json.residual.layerGradNorms.length, 2);
+      assert.deepEqual((await readdir(join(dir, 'out'))).sort(), ['first-layer.svg', 'gradients-nobn-he.svg', 'loss.svg', 'study.json']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('resnet gradients: a depth that is not 6n+2 is a one-line user error (exit 2)', () => {
-    const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
     const result = spawnSync(process.execPath, [main, 'gradients', '--depth', '20,21', '--backend', 'cpu'], { encoding: 'utf8' });
     assert.equal(result.status, 2);
     assert.equal(result.stderr.trim(), 'resnet: error: --depth: 21 is not 6n+2 (8, 14, 20, 32, 44, 56, 110, ...)');
