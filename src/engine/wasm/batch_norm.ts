@@ -1,9 +1,10 @@
 // FusedBatchNorm (y = (x - mean) * scale / sqrt(variance + epsilon) + offset) for per-channel
-// parameters of an NHWC tensor. The engine's kernel took ~11 ns per element in a ResNet-50 training
-// step (6% of it); folding the parameters into one multiplier and one shift per channel makes it one
-// multiply-add per element. Other parameter shapes and dtypes go to the engine's kernel.
+// parameters of an NHWC tensor. The engine's kernel takes ~3.8 ns per element (7 ms for
+// 32x15x15x256, measured); folding the parameters into one multiplier and one shift per channel
+// leaves two broadcasting SIMD passes of the engine (~1 ms). Other shapes and dtypes go to the
+// engine's kernel.
 import * as tf from '../../tf.js';
-import { type WasmBackend } from './heap.js';
+import { type WasmBackend, allocate, heapView, release, runWasmKernel } from './heap.js';
 
 type BatchNormInputs = { x: tf.TensorInfo; mean: tf.TensorInfo; variance: tf.TensorInfo; offset?: tf.TensorInfo; scale?: tf.TensorInfo };
 
@@ -20,20 +21,20 @@ export function makeBatchNormKernel(engine: tf.KernelFunc | undefined): tf.Kerne
       return engine(args);
     }
     const backend = args.backend as WasmBackend;
-    const out = backend.makeOutput(x.shape, 'float32');
-    const view = (info: tf.TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array;
-    const [m, v] = [view(mean), view(variance)];
+    const multiplier = allocate(backend, [channels]);
+    const shift = allocate(backend, [channels]);
+    const view = (info: tf.TensorInfo) => heapView(backend, info);
+    const [m, v, mul, add] = [view(mean), view(variance), view(multiplier), view(shift)];
     const [g, b] = [scale == null ? undefined : view(scale), offset == null ? undefined : view(offset)];
-    const multiplier = new Float64Array(channels);
-    const shift = new Float64Array(channels);
     for (let c = 0; c < channels; c++) {
-      multiplier[c] = (g === undefined ? 1 : g[c]) / Math.sqrt(v[c] + varianceEpsilon);
-      shift[c] = (b === undefined ? 0 : b[c]) - m[c] * multiplier[c];
+      const k = (g === undefined ? 1 : g[c]) / Math.sqrt(v[c] + varianceEpsilon);
+      mul[c] = k;
+      add[c] = (b === undefined ? 0 : b[c]) - m[c] * k;
     }
-    const [xs, ys] = [view(x), view(out)];
-    for (let i = 0; i < size; i += channels) {
-      for (let c = 0; c < channels; c++) ys[i + c] = xs[i + c] * multiplier[c] + shift[c];
-    }
+    // Two broadcasting passes in the engine's SIMD kernels (0.5 ms each for 1.8M values, measured).
+    const scaled = runWasmKernel(backend, 'Multiply', { a: x, b: multiplier });
+    const out = runWasmKernel(backend, 'Add', { a: scaled, b: shift });
+    release(backend, multiplier, shift, scaled);
     return out;
   };
 }
