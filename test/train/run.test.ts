@@ -8,7 +8,7 @@ import { UserError } from '../../src/errors.js';
 import { loadModelFolder, recoverFolder } from '../../src/train/checkpoint.js';
 import { defaultOptions, type TrainOptions } from '../../src/train/options.js';
 import type { Progress } from '../../src/train/progress.js';
-import { resumeRun, trainRun, type RunConfig } from '../../src/train/run.js';
+import { resumeRun, startEngine, trainRun, type RunConfig } from '../../src/train/run.js';
 import { tempDir, writeImageFolder } from '../cli/helpers.js';
 
 const silent: Progress = { startEpoch() {}, step() {}, endEpoch() {}, log() {} };
@@ -88,6 +88,12 @@ describe('trainRun / resumeRun', () => {
   test('a new run refuses a folder that holds one; resume refuses a folder without a checkpoint', async () => {
     await assert.rejects(trainRun(options('a'), { progress: silent }), (e: Error) => e instanceof UserError && /already holds a training run/.test(e.message));
     await assert.rejects(resumeRun(join(root, 'data')), (e: Error) => e instanceof UserError && /no config\.json/.test(e.message));
+    await assert.rejects(startEngine('gpu'), (e: Error) => e instanceof UserError && /--backend must be one of/.test(e.message));
+    await assert.rejects(loadModelFolder(join(root, 'data')), (e: Error) => e instanceof UserError && /holds no model\.json/.test(e.message));
+    await assert.rejects(
+      trainRun(options('small', { model: 'resnet50' }), { progress: silent }),
+      (e: Error) => e instanceof UserError && /too small for model 'resnet50'/.test(e.message),
+    );
   });
 
   test('damaged model folders give one UserError each', async () => {

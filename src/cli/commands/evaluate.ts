@@ -4,12 +4,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, positiveInt } from '../run.js';
-import { loadDataset } from '../../data/index.js';
-import { confusionSvg } from '../../plot/confusion.js';
-import { loadModelFolder } from '../../train/checkpoint.js';
-import { alignClasses, evaluateModel } from '../../train/evaluate.js';
-import { formatConfusion } from '../../train/metrics.js';
-import { startEngine } from '../../train/run.js';
 
 interface EvaluateFlags {
   model: string;
@@ -36,6 +30,15 @@ export function register(program: Command): void {
       action(async (flags: EvaluateFlags) => {
         const batchSize = positiveInt('batch-size', flags.batchSize);
         const limit = flags.limit === undefined ? undefined : positiveInt('limit', flags.limit);
+        // Heavy modules load here so that other commands start fast.
+        const [{ loadDataset }, { confusionSvg }, { loadModelFolder }, { alignClasses, evaluateModel }, { formatConfusion }, { startEngine }] = await Promise.all([
+          import('../../data/index.js'),
+          import('../../plot/confusion.js'),
+          import('../../train/checkpoint.js'),
+          import('../../train/evaluate.js'),
+          import('../../train/metrics.js'),
+          import('../../train/run.js'),
+        ]);
         const engine = await startEngine(flags.backend);
         const { model, metadata, path } = await loadModelFolder(flags.model);
         const [h, w, c] = metadata.inputShape;

@@ -1,10 +1,6 @@
 // `resnet predict`: the K most probable classes of each image, with their probabilities.
 import type { Command } from 'commander';
 import { action, positiveInt } from '../run.js';
-import { loadImages } from '../../data/index.js';
-import { loadModelFolder } from '../../train/checkpoint.js';
-import { predictProbabilities } from '../../train/evaluate.js';
-import { startEngine } from '../../train/run.js';
 
 interface PredictFlags {
   model: string;
@@ -36,6 +32,13 @@ export function register(program: Command): void {
     .action(
       action(async (images: string[], flags: PredictFlags) => {
         const top = positiveInt('top', flags.top);
+        // Heavy modules load here so that other commands start fast.
+        const [{ loadImages }, { loadModelFolder }, { predictProbabilities }, { startEngine }] = await Promise.all([
+          import('../../data/index.js'),
+          import('../../train/checkpoint.js'),
+          import('../../train/evaluate.js'),
+          import('../../train/run.js'),
+        ]);
         await startEngine(flags.backend);
         const { model, metadata, path } = await loadModelFolder(flags.model);
         const [h, w, c] = metadata.inputShape;

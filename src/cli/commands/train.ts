@@ -3,9 +3,8 @@
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
-import { resumeRun, trainRun } from '../../train/run.js';
 
-interface TrainFlags {
+export interface TrainFlags {
   data?: string;
   model?: string;
   epochs?: string;
@@ -77,6 +76,16 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
 /** With --resume the run's saved options apply; only these may be changed. */
 const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend']);
 
+/** The options a resumed run may change; any other option given with --resume is an error. */
+export function resumeOverrides(flags: TrainFlags): { epochs?: number; backend?: string } {
+  const extra = Object.keys(flags).filter((k) => !RESUME_OVERRIDABLE.has(k) && flags[k as keyof TrainFlags] !== undefined);
+  if (extra.length > 0) {
+    const names = extra.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+    fail(`--resume continues a run with its saved options; only --epochs and --backend may be given with it (got ${names.join(', ')})`);
+  }
+  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend };
+}
+
 export function register(program: Command): void {
   program
     .command('train')
@@ -103,17 +112,11 @@ export function register(program: Command): void {
     .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
     .action(
       action(async (flags: TrainFlags) => {
-        if (flags.resume !== undefined) {
-          const extra = Object.keys(flags).filter((k) => !RESUME_OVERRIDABLE.has(k) && flags[k as keyof TrainFlags] !== undefined);
-          if (extra.length > 0) {
-            const names = extra.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
-            fail(`--resume continues a run with its saved options; only --epochs and --backend may be given with it (got ${names.join(', ')})`);
-          }
-          const epochs = flags.epochs === undefined ? undefined : num('epochs', flags.epochs);
-          await resumeRun(flags.resume, { epochs, backend: flags.backend });
-          return;
-        }
-        await trainRun(optionsFromFlags(flags));
+        // Loaded here, not at the top: `resnet --help` and the other commands start faster without
+        // TensorFlow.js, the image decoders and vega.
+        const { resumeRun, trainRun } = await import('../../train/run.js');
+        if (flags.resume !== undefined) await resumeRun(flags.resume, resumeOverrides(flags));
+        else await trainRun(optionsFromFlags(flags));
       }),
     );
 }

@@ -1,0 +1,158 @@
+// `resnet train`, `resnet evaluate` and `resnet predict` run as a user runs them, on 12 PNGs of 8x8
+// pixels in 3 classes with 'tiny-resnet' on the cpu engine.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, cpSync, truncateSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, hasStack, inBatches, runCli, runCliAsync, tempDir, writeImageFolder } from './helpers.js';
+import { writeH5 } from '../data/fixtures.js';
+
+let root = '';
+let data = '';
+let run = '';
+const TRAIN = ['--model', 'tiny-resnet', '--batch-size', '4', '--lr', '0.01', '--val-split', '0.25', '--backend', 'cpu'];
+
+describe('resnet train -> evaluate -> predict', () => {
+  before(async () => {
+    root = tempDir();
+    data = await writeImageFolder(join(root, 'data'));
+    run = join(root, 'run');
+    const r = runCli('train', '--data', data, '--epochs', '2', '--out', run, ...TRAIN);
+    assert.equal(r.status, 0, r.stderr);
+  });
+
+  test('train prints plain epoch lines when stdout is not a terminal, and writes the run folder', () => {
+    const history = readFileSync(join(run, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(history.length, 2);
+    assert.ok(['model.json', 'weights.bin', 'config.json', 'curves.svg', 'best', 'last'].every((f) => existsSync(join(run, f))));
+    const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    assert.equal(config.options.batchSize, 4);
+    assert.equal(config.options.optimizer, 'adam');
+  });
+
+  test('evaluate --json: one line with accuracy, loss, classes, confusion, precision, recall; confusion.svg written', () => {
+    const out = join(root, 'eval');
+    const r = runCli('evaluate', '--model', run, '--data', data, '--json', '--backend', 'cpu', '--out', out);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 1);
+    const e = JSON.parse(lines[0]);
+    assert.deepEqual(e.classes, ['blue', 'green', 'red']);
+    assert.equal(e.images, 12);
+    const total = e.confusion.flat().reduce((a: number, b: number) => a + b, 0);
+    assert.equal(total, 12);
+    const diagonal = e.confusion.reduce((s: number, row: number[], i: number) => s + row[i], 0);
+    assert.equal(e.accuracy, diagonal / 12);
+    assert.ok(e.loss > 0 && Number.isFinite(e.loss));
+    assert.equal(e.precision.length, 3);
+    assert.equal(e.recall.length, 3);
+    assert.match(readFileSync(join(out, 'confusion.svg'), 'utf8'), /^<svg/);
+  });
+
+  test('evaluate prints the confusion table and writes confusion.svg next to the model', () => {
+    const r = runCli('evaluate', '--model', run, '--data', data, '--backend', 'cpu');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /accuracy \d\.\d{4}/);
+    assert.match(r.stdout, /true \\ predicted\s+blue\s+green\s+red\s+recall/);
+    assert.ok(existsSync(join(run, 'confusion.svg')));
+  });
+
+  test('predict --top 2 --json: two classes per image, best first, probabilities in [0, 1]', () => {
+    const images = [join(data, 'red', '0.png'), join(data, 'blue', '1.png')];
+    const r = runCli('predict', '--model', run, '--top', '2', '--json', '--backend', 'cpu', ...images);
+    assert.equal(r.status, 0, r.stderr);
+    const { predictions } = JSON.parse(r.stdout);
+    assert.deepEqual(predictions.map((p: { image: string }) => p.image), images);
+    for (const p of predictions) {
+      assert.equal(p.top.length, 2);
+      assert.ok(p.top[0].probability >= p.top[1].probability);
+      assert.ok(p.top.every((t: { probability: number; class: string }) => t.probability >= 0 && t.probability <= 1 && ['blue', 'green', 'red'].includes(t.class)));
+    }
+    const text = runCli('predict', '--model', run, '--backend', 'cpu', images[0]);
+    assert.match(text.stdout, /red\/0\.png: \w+ \d+\.\d%, \w+ \d+\.\d%, \w+ \d+\.\d%/);
+  });
+
+  test('a run killed mid-way resumes from its last checkpoint and keeps its best one', async () => {
+    const killed = join(root, 'killed');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '100', '--out', killed, ...TRAIN], { stdio: 'ignore' });
+    const state = join(killed, 'last', 'state.json');
+    while (!existsSync(state)) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const done = JSON.parse(readFileSync(state, 'utf8')).epoch as number;
+    const bestBefore = JSON.parse(readFileSync(join(killed, 'best', 'state.json'), 'utf8')).epoch as number;
+    assert.ok(done >= 1 && bestBefore <= done);
+    const r = runCli('train', '--resume', killed, '--epochs', String(done + 1));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`resuming .* after epoch ${done} of ${done + 1}`));
+    const history = readFileSync(join(killed, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(history.map((h) => h.epoch), Array.from({ length: done + 1 }, (_, i) => i + 1));
+    const last = JSON.parse(readFileSync(join(killed, 'last', 'state.json'), 'utf8'));
+    const best = JSON.parse(readFileSync(join(killed, 'best', 'state.json'), 'utf8'));
+    assert.equal(last.epoch, done + 1);
+    assert.equal(best.epoch, last.bestEpoch);
+    assert.ok(best.epoch >= bestBefore);
+  });
+});
+
+// More option checks run in-process in test/train/options.test.ts; here each kind of mistake once,
+// through the real command line.
+describe('bad input: one line on stderr, exit != 0, no stack trace, nothing lost', () => {
+  test('every kind of mistake', async () => {
+    const bad = tempDir();
+    const folder = await writeImageFolder(join(bad, 'data'), 2);
+    mkdirSync(join(bad, 'empty'));
+    cpSync(folder, join(bad, 'corrupt'), { recursive: true });
+    writeFileSync(join(bad, 'corrupt', 'red', '9.png'), 'not a png');
+    writeFileSync(join(bad, 'garbage.h5'), 'definitely not HDF5');
+    await writeH5(join(bad, 'labels.h5'), [
+      { name: 'train_set_x', data: new Uint8Array(2 * 8 * 8 * 3), shape: [2, 8, 8, 3] },
+      { name: 'train_set_y', data: BigInt64Array.from([0n, 7n]), shape: [2] },
+      { name: 'list_classes', data: BigInt64Array.from([0n, 1n]), shape: [2] },
+    ]);
+    const model = join(bad, 'model');
+    assert.equal(runCli('train', '--data', folder, '--epochs', '1', '--out', model, ...TRAIN).status, 0);
+    const damaged = (name: string, harm: (dir: string) => void) => {
+      const dir = join(bad, name);
+      cpSync(model, dir, { recursive: true });
+      harm(dir);
+      return dir;
+    };
+    const badJson = damaged('bad-json', (d) => writeFileSync(join(d, 'model.json'), '{"modelTopology": {'));
+    const noWeights = damaged('no-weights', (d) => rmSync(join(d, 'weights.bin')));
+    const shortWeights = damaged('short-weights', (d) => truncateSync(join(d, 'weights.bin'), 10));
+    const noCheckpoint = damaged('no-checkpoint', (d) => rmSync(join(d, 'last'), { recursive: true }));
+    const modelBefore = readFileSync(join(model, 'weights.bin'));
+    const cases: [string[], RegExp][] = [
+      [['train', '--data', join(bad, 'missing')], /no such file or folder/],
+      [['train', '--data', join(bad, 'empty')], /empty folder/],
+      [['train', '--data', join(bad, 'corrupt'), ...TRAIN], /9\.png: not a readable JPEG\/PNG image/],
+      [['train', '--data', join(bad, 'garbage.h5')], /not an HDF5 file/],
+      [['train', '--data', join(bad, 'labels.h5')], /out of range/],
+      [['train', '--epochs', '-1'], /--epochs must be a positive integer/],
+      [['train', '--epochs', 'ten'], /--epochs must be a number, got 'ten'/],
+      [['train', '--data', folder, '--model', 'resnet9000'], /unknown model 'resnet9000'/],
+      [['train', '--data', folder, '--out', model, ...TRAIN], /already holds a training run/],
+      [['train', '--resume', noCheckpoint], /has no checkpoint yet/],
+      [['evaluate', '--model', join(bad, 'missing'), '--data', folder], /does not exist/],
+      [['evaluate', '--model', badJson, '--data', folder], /not valid JSON/],
+      [['evaluate', '--model', noWeights, '--data', folder], /weights file missing/],
+      [['evaluate', '--model', shortWeights, '--data', folder], /weights hold 10 bytes/],
+      [['predict', '--model', model, join(bad, 'missing.png')], /no such file/],
+      [['predict', '--model', model, join(bad, 'corrupt', 'red', '9.png')], /not a readable JPEG\/PNG image/],
+    ];
+    const results = await inBatches(cases.map(([args]) => () => runCliAsync(...args)));
+    results.forEach((r, i) => {
+      const [args, message] = cases[i];
+      const what = args.join(' ');
+      assert.notEqual(r.status, 0, what);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, /^resnet: error: /, what);
+      assert.match(r.stderr, message, what);
+      assert.ok(!hasStack(r.stderr), what);
+    });
+    // The refused new run into an existing run folder left it untouched.
+    assert.deepEqual(readFileSync(join(model, 'weights.bin')), modelBefore);
+  });
+});

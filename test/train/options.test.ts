@@ -1,0 +1,65 @@
+// Option parsing and validation, in-process (the CLI prints these same UserError messages as one line).
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { UserError } from '../../src/errors.js';
+import { optionsFromFlags, parseAugment, resumeOverrides, type TrainFlags } from '../../src/cli/commands/train.js';
+import { DEFAULT_AUGMENT, defaultOptions, validateOptions } from '../../src/train/options.js';
+import { defaultOutDir } from '../../src/train/options.js';
+
+const rejects = (flags: TrainFlags, message: RegExp) =>
+  assert.throws(() => validateOptions(optionsFromFlags(flags)), (e: Error) => e instanceof UserError && message.test(e.message));
+
+describe('train options', () => {
+  test('defaults: resnet20 on 3000 MNIST digits for 2 epochs; resnet50 for 10 epochs with --data', () => {
+    const mnist = defaultOptions();
+    assert.equal(mnist.model, 'resnet20');
+    assert.equal(mnist.epochs, 2);
+    assert.equal(mnist.limit, 3000);
+    const signs = defaultOptions('x');
+    assert.equal(signs.model, 'resnet50');
+    assert.equal(signs.epochs, 10);
+    assert.equal(signs.limit, undefined);
+    assert.equal(signs.lr, 0.001);
+    assert.equal(signs.batchSize, 32);
+    assert.equal(defaultOutDir(new Date('2026-01-02T03:04:05.678Z')), 'runs/train-20260102-030405');
+  });
+
+  test('flags are parsed into the options', () => {
+    const o = optionsFromFlags({ data: 'd', epochs: '3', lr: '0.05', optimizer: 'sgd', schedule: 'cosine', warmupEpochs: '0.5', augment: 'rotation=5,flip', limit: '40', imageSize: '32' });
+    assert.equal(o.epochs, 3);
+    assert.equal(o.lr, 0.05);
+    assert.equal(o.optimizer, 'sgd');
+    assert.equal(o.warmupEpochs, 0.5);
+    assert.deepEqual(o.augment, { ...DEFAULT_AUGMENT, rotation: 5, flip: true });
+    assert.equal(o.limit, 40);
+    assert.equal(o.imageSize, 32);
+    assert.doesNotThrow(() => validateOptions(o));
+    assert.deepEqual(parseAugment(true), DEFAULT_AUGMENT);
+  });
+
+  test('each bad value is named in a UserError', () => {
+    rejects({ epochs: '-1' }, /--epochs must be a positive integer, got '-1'/);
+    rejects({ epochs: 'ten' }, /--epochs must be a number, got 'ten'/);
+    rejects({ epochs: '' }, /--epochs must be a number/);
+    rejects({ lr: '0' }, /--lr must be a positive number/);
+    rejects({ batchSize: '2.5' }, /--batch-size must be a positive integer/);
+    rejects({ valSplit: '1' }, /--val-split must be in \[0, 1\)/);
+    rejects({ labelSmoothing: '-0.1' }, /--label-smoothing must be in \[0, 1\)/);
+    rejects({ earlyStopping: '1.5' }, /--early-stopping must be a non-negative integer/);
+    rejects({ warmupEpochs: '5', epochs: '2' }, /--warmup-epochs must be in \[0, epochs=2\]/);
+    rejects({ momentum: '1' }, /--momentum must be in \[0, 1\)/);
+    rejects({ weightDecay: '-1' }, /--weight-decay must be >= 0/);
+    rejects({ optimizer: 'rmsprop' }, /--optimizer must be one of adam, sgd, adamw/);
+    rejects({ schedule: 'linear' }, /--schedule must be one of constant, cosine, step/);
+    rejects({ seed: '-3' }, /--seed must be a non-negative integer/);
+    rejects({ limit: '0' }, /--limit must be a positive integer/);
+    rejects({ imageSize: '-8' }, /--image-size must be a positive integer/);
+    rejects({ augment: 'spin=3' }, /--augment: unknown setting 'spin'/);
+    rejects({ augment: 'rotation=-5' }, /--augment rotation must be a non-negative number/);
+  });
+
+  test('--resume accepts only --epochs and --backend besides itself', () => {
+    assert.deepEqual(resumeOverrides({ resume: 'r', epochs: '4', backend: 'cpu' }), { epochs: 4, backend: 'cpu' });
+    assert.throws(() => resumeOverrides({ resume: 'r', lr: '1', batchSize: '2' }), /only --epochs and --backend .*\(got --lr, --batch-size\)/);
+  });
+});
