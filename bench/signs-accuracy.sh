@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Test accuracy on the SIGNS hand-sign photos (../shared/data/README.md) for two training recipes:
+#   course — the classic run of ../shared/spec/resnet.md: the course ResNet-50, Adam lr 1e-3,
+#            batch 32, 10 epochs on all 1080 training photos (no validation split), evaluated
+#            after the 10th epoch (last/);
+#   strong — aimed at >= 0.98: CIFAR-style resnet20 at 64x64, augmentation (shifts, rotations,
+#            brightness, contrast), AdamW with decoupled weight decay, 2 warm-up epochs then cosine,
+#            label smoothing 0.1, 40 epochs; the best epoch on a 10% validation split (best/) is
+#            evaluated.
+# Each is trained on signs/train and evaluated once on signs/test_signs.h5 (the test split is never
+# used to choose anything). Results: one JSON line per recipe in $OUT/results.jsonl and on stdout.
+#
+# Usage: bench/signs-accuracy.sh [course|strong|both]     (default: both)
+# Environment: EPOCHS (override both recipes' epoch count), LIMIT (use only this many training
+#   photos), TEST_LIMIT (only this many test photos), BACKEND (auto|native|wasm|cpu; default auto),
+#   OUT (default runs/signs-<date>), DATA (default ../shared/data/signs, relative to the project).
+# Smoke test: EPOCHS=1 LIMIT=24 TEST_LIMIT=12 bench/signs-accuracy.sh both
+# These runs are long on a 2-core machine: a fast engine (native) is needed for the full recipes.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RECIPE="${1:-both}"
+DATA="${DATA:-../shared/data/signs}"
+BACKEND="${BACKEND:-auto}"
+OUT="${OUT:-runs/signs-$(date -u +%Y%m%d-%H%M%S)}"
+RESNET=(node dist/src/cli/main.js)
+
+case "$RECIPE" in course|strong|both) ;; *) echo "usage: $0 [course|strong|both]" >&2; exit 2 ;; esac
+[ -d "$DATA/train" ] && [ -f "$DATA/test_signs.h5" ] || { echo "$0: no SIGNS data under $DATA" >&2; exit 2; }
+[ -f dist/src/cli/main.js ] || npx tsc -p .
+mkdir -p "$OUT"
+
+limit_args=()
+[ -n "${LIMIT:-}" ] && limit_args=(--limit "$LIMIT")
+test_limit_args=()
+[ -n "${TEST_LIMIT:-}" ] && test_limit_args=(--limit "$TEST_LIMIT")
+
+# run_recipe NAME CHECKPOINT TRAIN-ARGS...: trains into $OUT/NAME, evaluates $OUT/NAME/CHECKPOINT.
+run_recipe() {
+  local name="$1" checkpoint="$2"
+  shift 2
+  local dir="$OUT/$name"
+  local started
+  started=$(date +%s)
+  "${RESNET[@]}" train --data "$DATA/train" --out "$dir" --backend "$BACKEND" "${limit_args[@]}" "$@" | tee "$dir.train.log"
+  local trained
+  trained=$(date +%s)
+  local evaluation
+  evaluation=$("${RESNET[@]}" evaluate --model "$dir/$checkpoint" --data "$DATA/test_signs.h5" --backend "$BACKEND" \
+    --out "$dir" --json "${test_limit_args[@]}")
+  local line
+  line=$(node -e '
+    const [name, checkpoint, trainSeconds, json] = process.argv.slice(1);
+    const e = JSON.parse(json);
+    console.log(JSON.stringify({ recipe: name, checkpoint, test_accuracy: e.accuracy, test_loss: e.loss, test_images: e.images,
+      train_seconds: Number(trainSeconds), engine: e.engine, confusion: e.confusion }));
+  ' "$name" "$checkpoint" "$((trained - started))" "$evaluation")
+  echo "$line" | tee -a "$OUT/results.jsonl"
+}
+
+if [ "$RECIPE" = course ] || [ "$RECIPE" = both ]; then
+  run_recipe course last --model resnet50 --optimizer adam --lr 1e-3 --batch-size 32 \
+    --epochs "${EPOCHS:-10}" --val-split 0 --seed 0
+fi
+if [ "$RECIPE" = strong ] || [ "$RECIPE" = both ]; then
+  run_recipe strong best --model resnet20 --optimizer adamw --lr 2e-3 --weight-decay 0.05 --batch-size 32 \
+    --epochs "${EPOCHS:-40}" --schedule cosine --warmup-epochs "$([ "${EPOCHS:-40}" -ge 4 ] && echo 2 || echo 0)" \
+    --label-smoothing 0.1 --augment shift=0.1,rotation=15,brightness=0.1,contrast=0.2 --val-split 0.1 --seed 0
+fi
+echo "results in $OUT/results.jsonl"
