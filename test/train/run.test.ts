@@ -2,6 +2,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, writeFileSync, truncateSync, cpSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as tf from '../../src/tf.js';
 import { UserError } from '../../src/errors.js';
@@ -57,6 +59,29 @@ describe('trainRun / resumeRun', () => {
     assert.deepEqual(metadata, { model: 'tiny-resnet', classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3], epoch: r.state.bestEpoch });
     assert.deepEqual(model.outputs[0].shape, [null, 3]);
     model.dispose();
+  });
+
+  test('the run folder loads with tf.loadLayersModel over HTTP, as a browser loads it, with the same outputs', async () => {
+    const folder = join(root, 'a');
+    const server = createServer((req, res) => {
+      const file = join(folder, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+      if (!existsSync(file)) return void res.writeHead(404).end();
+      res.writeHead(200).end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const viaHttp = await tf.loadLayersModel(`http://127.0.0.1:${port}/model.json`);
+      const { model: viaFiles } = await loadModelFolder(folder);
+      const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 7);
+      const [a, b] = [viaHttp.predict(x) as tf.Tensor, viaFiles.predict(x) as tf.Tensor];
+      assert.deepEqual(Array.from(a.dataSync()), Array.from(b.dataSync()));
+      tf.dispose([x, a, b]);
+      viaHttp.dispose();
+      viaFiles.dispose();
+    } finally {
+      server.close();
+    }
   });
 
   test('an interrupted run resumed from last/ ends exactly like an uninterrupted one', async () => {
