@@ -68,7 +68,7 @@ export function convGeometry(
 }
 
 /** 1x1, stride 1, no padding: the convolution is a matrix product over [N*H*W, C]. */
-export function isPointwise(g: PaddedGeometry): boolean {
+function isPointwise(g: PaddedGeometry): boolean {
   return (
     g.filterHeight === 1 && g.filterWidth === 1 && g.strideHeight === 1 && g.strideWidth === 1 &&
     g.padTop === 0 && g.padLeft === 0 && g.padBottom === 0 && g.padRight === 0

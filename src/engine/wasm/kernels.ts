@@ -3,13 +3,11 @@
 // Conv2DBackpropInput is a direct loop several times slower than its forward convolution. Both are
 // (re)registered here with implementations that run on the engine's XNNPACK matmul / convolution
 // (conv_gradients.ts). Pooling gradients, batch-norm, loss ops and Adam already exist in the engine;
-// a profile of a ResNet-50 step then put Tile, Sum/Mean, Identity, FusedBatchNorm and the forward
-// convolution's weight packing next, so those are replaced too (tile.ts, reduce.ts, batch_norm.ts,
-// conv_forward.ts, below), each falling back to the engine's kernel outside its fast case.
+// a profile of a ResNet-50 step then put Tile, Sum/Mean, Identity and FusedBatchNorm next, so
+// those are replaced too (tile.ts, reduce.ts, batch_norm.ts, below), each falling back to the engine's kernel outside its fast case.
 // See docs/wasm-engine.md.
 import * as tf from '../../tf.js';
 import { makeBatchNormKernel } from './batch_norm.js';
-import { makeFusedConv2DKernel } from './conv_forward.js';
 import { convGeometry, dataGradient, filterGradient } from './conv_gradients.js';
 import type { WasmBackend } from './heap.js';
 import { makeReduceKernel } from './reduce.js';
@@ -74,6 +72,5 @@ export function registerWasmTrainingKernels(): void {
   registerForWasm(tf.Sum, (engine) => makeReduceKernel('sum', engine));
   registerForWasm(tf.Mean, (engine) => makeReduceKernel('mean', engine));
   registerForWasm(tf.Identity, makeIdentityKernel);
-  registerForWasm(tf.FusedConv2D, makeFusedConv2DKernel);
   registerForWasm(tf.FusedBatchNorm, makeBatchNormKernel);
 }

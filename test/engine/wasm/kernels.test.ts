@@ -8,7 +8,6 @@ import * as tf from '../../../src/tf.js';
 import { useBackend } from '../../../src/engine/backends.js';
 import { convGeometry, dataGradient, type DataGradientMethod } from '../../../src/engine/wasm/conv_gradients.js';
 import type { WasmBackend } from '../../../src/engine/wasm/heap.js';
-import { forwardByMatmul, matmulForwardPays } from '../../../src/engine/wasm/conv_forward.js';
 
 const RELATIVE_TOLERANCE = 1e-5;
 await useBackend('wasm');
@@ -119,43 +118,6 @@ describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu engine',
       assertClose(actual, expected, `dx by ${method}`);
     }
   });
-});
-
-describe('wasm FusedConv2D (matmul route for new, large filters) matches the cpu engine', () => {
-  const cases: Array<{ kernel: number; stride: number; pad: 'same' | 'valid'; relu: boolean }> = [
-    { kernel: 3, stride: 1, pad: 'same', relu: true },
-    { kernel: 3, stride: 2, pad: 'valid', relu: false },
-    { kernel: 1, stride: 1, pad: 'valid', relu: true },
-    { kernel: 1, stride: 2, pad: 'same', relu: false },
-  ];
-  // Few pixels, many weights (like ResNet stage 5): the route the kernel picks for a new filter.
-  const [height, width, inChannels, outChannels] = [3, 5, 64, 72];
-  for (const c of cases) {
-    test(`kernel ${c.kernel}, stride ${c.stride}, ${c.pad}, bias${c.relu ? ' + relu' : ''}: first call (matmul) and second call (engine)`, async () => {
-      const xShape: [number, number, number, number] = [BATCH, height, width, inChannels];
-      const wShape: [number, number, number, number] = [c.kernel, c.kernel, inChannels, outChannels];
-      const g = convGeometry(xShape, wShape, { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' });
-      assert.ok(matmulForwardPays(g), 'this case should take the matmul route');
-      const xValues = randomValues(tf.util.sizeFromShape(xShape), 11);
-      const wValues = randomValues(tf.util.sizeFromShape(wShape), 12);
-      const bValues = randomValues(outChannels, 13);
-      const activation = c.relu ? 'relu' : 'linear';
-      const run = () => {
-        const [x, filter, bias] = [tf.tensor4d(xValues, xShape), tf.tensor4d(wValues, wShape), tf.tensor1d(bValues)];
-        const conv = () => tf.fused.conv2d({ x, filter, bias, strides: c.stride, pad: c.pad, activation });
-        return [conv(), conv()]; // the same filter twice
-      };
-      const expected = await on('cpu', run);
-      const [first, second] = await on('wasm', run);
-      assertClose(first, expected[0], 'first call');
-      assertClose(second, expected[1], 'second call');
-      const [direct] = await on('wasm', () => {
-        const info = forwardByMatmul(tf.backend() as WasmBackend, tf.tensor4d(xValues, xShape), tf.tensor4d(wValues, wShape), tf.tensor1d(bValues), c.relu, g);
-        return [tf.engine().makeTensorFromTensorInfo(info)];
-      });
-      assertClose(direct, expected[0], 'matmul route called directly');
-    });
-  }
 });
 
 describe('wasm FusedBatchNorm matches the cpu engine', () => {
