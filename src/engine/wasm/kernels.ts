@@ -4,7 +4,8 @@
 // (re)registered here with implementations that run on the engine's XNNPACK matmul / convolution
 // (conv_gradients.ts). Pooling gradients, batch-norm, loss ops and Adam already exist in the engine;
 // a profile of a ResNet-50 step then put Tile, Sum/Mean, Identity and FusedBatchNorm next, so
-// those are replaced too (tile.ts, reduce.ts, batch_norm.ts, below), each falling back to the engine's kernel outside its fast case.
+// those are replaced too (tile.ts, reduce.ts, batch_norm.ts, below), each falling back to the
+// engine's kernel outside its fast case.
 // See docs/wasm-engine.md.
 import * as tf from '../../tf.js';
 import { makeBatchNormKernel } from './batch_norm.js';
