@@ -31,8 +31,10 @@ describe('trainRun / resumeRun', () => {
   });
 
   test('a run writes config.json, history.jsonl, curves.svg, best/, last/ and the final model', async () => {
-    const r = await trainRun(options('a'), { progress: silent });
+    const counts: number[] = []; // live tensors after each epoch, checkpoint writing included
+    const r = await trainRun(options('a', { epochs: 3 }), { progress: { ...silent, endEpoch: () => counts.push(tf.memory().numTensors) } });
     assert.equal(r.ended, 'completed');
+    assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
     const config = JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')) as RunConfig;
     assert.equal(config.options.model, 'tiny-resnet');
     assert.equal(config.options.lr, 0.01);
@@ -44,7 +46,7 @@ describe('trainRun / resumeRun', () => {
     assert.equal(config.model.parameters, 1515);
     assert.equal(config.model.trainableParameters, 1515 - 48);
     const history = historyOf(r.out);
-    assert.deepEqual(history.map((h) => h.epoch), [1, 2]);
+    assert.deepEqual(history.map((h) => h.epoch), [1, 2, 3]);
     for (const h of history) {
       for (const key of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds']) assert.equal(typeof h[key], 'number', key);
       assert.equal(h.lr, 0.01);
@@ -105,9 +107,9 @@ describe('trainRun / resumeRun', () => {
 
   test('resuming a finished run with a higher --epochs continues it', async () => {
     cpSync(join(root, 'a'), join(root, 'more'), { recursive: true });
-    const r = await resumeRun(join(root, 'more'), { epochs: 3 }, { progress: silent });
-    assert.equal(r.state.epoch, 3);
-    assert.deepEqual(historyOf(r.out).map((h) => h.epoch), [1, 2, 3]);
+    const r = await resumeRun(join(root, 'more'), { epochs: 4 }, { progress: silent });
+    assert.equal(r.state.epoch, 4);
+    assert.deepEqual(historyOf(r.out).map((h) => h.epoch), [1, 2, 3, 4]);
   });
 
   test('a new run refuses a folder that holds one; resume refuses a folder without a checkpoint', async () => {
