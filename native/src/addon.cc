@@ -2,6 +2,7 @@
 #include "common.h"
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  tfn::registerCommon(env, exports);
   tfn::registerConv(env, exports);
   tfn::registerPool(env, exports);
   tfn::registerElementwise(env, exports);

@@ -16,12 +16,16 @@ float* floatData(const Napi::Value& value, size_t* length = nullptr);
 const int32_t* intData(const Napi::Value& value, size_t* length = nullptr);
 
 // Each kernel family adds its functions to the addon's exports.
+void registerCommon(Napi::Env env, Napi::Object exports);
 void registerConv(Napi::Env env, Napi::Object exports);
 void registerPool(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);
 void registerOptimizer(Napi::Env env, Napi::Object exports);
 void registerNormalization(Napi::Env env, Napi::Object exports);
+
+// Threads for the addon's own (memory-bound) loops; oneDNN uses OpenMP's default (omp_set_num_threads).
+int loopThreads();
 
 // Below this many elements a kernel runs on one thread: thread start-up would cost more.
 constexpr int64_t kParallelMin = 1 << 15;

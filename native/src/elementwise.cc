@@ -10,7 +10,8 @@
 namespace tfn {
 namespace {
 
-enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM };
+// RELU_GRAD: a * step(b), the gradient of ReLU(b) given the incoming gradient a.
+enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RELU_GRAD };
 enum Unary { RELU = 0, SQRT, RSQRT, SQUARE, NEG, EXP, LOG, ABS, STEP, RECIPROCAL, RELU6, SIGMOID };
 
 template <int OP>
@@ -22,6 +23,7 @@ inline float apply(float a, float b) {
   if constexpr (OP == SQUARED_DIFFERENCE) return (a - b) * (a - b);
   if constexpr (OP == MAXIMUM) return std::isnan(a) || a > b ? a : b;
   if constexpr (OP == MINIMUM) return std::isnan(a) || a < b ? a : b;
+  if constexpr (OP == RELU_GRAD) return a * (b > 0 ? 1.0f : (std::isnan(b) ? b : 0.0f));
   return 0;
 }
 
@@ -31,7 +33,7 @@ template <int OP>
 void binary(const float* a, size_t na, const float* b, size_t nb, float* out, size_t n) {
   const int64_t total = static_cast<int64_t>(n);
   if (na == n && nb == n) {
-#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+#pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
     for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(a[i], b[i]);
     return;
   }
@@ -40,10 +42,10 @@ void binary(const float* a, size_t na, const float* b, size_t nb, float* out, si
     const float s = scalarB ? b[0] : a[0];
     const float* full = scalarB ? a : b;
     if (scalarB) {
-#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+#pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
       for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(full[i], s);
     } else {
-#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+#pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
       for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(s, full[i]);
     }
     return;
@@ -51,7 +53,7 @@ void binary(const float* a, size_t na, const float* b, size_t nb, float* out, si
   const int64_t period = static_cast<int64_t>(na == n ? nb : na);
   const int64_t rows = total / period;
   const bool periodicB = na == n;
-#pragma omp parallel for if (total > kParallelMin) schedule(static)
+#pragma omp parallel for if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
     float* o = out + r * period;
     if (periodicB) {
@@ -85,6 +87,7 @@ Napi::Value binaryOp(const Napi::CallbackInfo& info) {
     case SQUARED_DIFFERENCE: binary<SQUARED_DIFFERENCE>(a, na, b, nb, out, n); break;
     case MAXIMUM: binary<MAXIMUM>(a, na, b, nb, out, n); break;
     case MINIMUM: binary<MINIMUM>(a, na, b, nb, out, n); break;
+    case RELU_GRAD: binary<RELU_GRAD>(a, na, b, nb, out, n); break;
     default: throw Napi::RangeError::New(info.Env(), "binary: unknown op");
   }
   return info.Env().Undefined();
@@ -109,7 +112,7 @@ inline float applyUnary(float x, float alpha) {
 
 template <int OP>
 void unary(const float* x, float* out, int64_t n, float alpha) {
-#pragma omp parallel for simd if (n > kParallelMin) schedule(static)
+#pragma omp parallel for simd if (n > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int64_t i = 0; i < n; i++) out[i] = applyUnary<OP>(x[i], alpha);
 }
 

@@ -21,7 +21,7 @@ Napi::Value adam(const Napi::CallbackInfo& info) {
   const float lr = h[0], beta1 = h[1], beta2 = h[2], epsilon = h[3], correction1 = h[4], correction2 = h[5];
   const float oneMinusBeta1 = 1.0f - beta1, oneMinusBeta2 = 1.0f - beta2;
   const int64_t total = static_cast<int64_t>(n);
-#pragma omp parallel for simd if (total > kParallelMin) schedule(static)
+#pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int64_t i = 0; i < total; i++) {
     const float mi = m[i] * beta1 + g[i] * oneMinusBeta1;
     const float vi = v[i] * beta2 + (g[i] * g[i]) * oneMinusBeta2;

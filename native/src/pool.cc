@@ -33,7 +33,7 @@ void checkLength(const Napi::Env& env, size_t got, int64_t want, const char* wha
 template <typename F>
 void forEachWindow(const PoolGeometry& g, F visit) {
   const int64_t cells = g.outSize();
-#pragma omp parallel for if (cells > kParallelMin) schedule(static)
+#pragma omp parallel for if (cells > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int n = 0; n < g.N; n++) {
     for (int oh = 0; oh < g.OH; oh++) {
       const int h0 = oh * g.sh - g.pt, hBegin = std::max(h0, 0), hEnd = std::min(h0 + g.KH, g.H);

@@ -11,7 +11,7 @@ namespace {
 void reduce(const float* x, float* out, int64_t outer, int64_t inner, bool leading, double scale) {
   const bool parallel = outer * inner > kParallelMin;
   if (!leading) {
-#pragma omp parallel for if (parallel) schedule(static)
+#pragma omp parallel for if (parallel) num_threads(loopThreads()) schedule(static)
     for (int64_t i = 0; i < outer; i++) {
       double s = 0;
       const float* row = x + i * inner;
@@ -20,7 +20,7 @@ void reduce(const float* x, float* out, int64_t outer, int64_t inner, bool leadi
     }
     return;
   }
-  const int threads = parallel ? omp_get_max_threads() : 1;
+  const int threads = parallel ? loopThreads() : 1;
   std::vector<double> partial(static_cast<size_t>(threads) * inner, 0.0);
 #pragma omp parallel num_threads(threads)
   {

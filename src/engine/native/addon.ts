@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 /** What the addon exports (native/src/*.cc). Arrays are used in place: no copies. */
 export interface NativeAddon {
   onednnVersion: string;
+  /** OpenMP threads of oneDNN's primitives and of the addon's own loops (0: unchanged); returns both. */
+  setThreads(onednn: number, loops: number): { onednn: number; loops: number };
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     geometry: Int32Array, relu: boolean): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
@@ -40,6 +42,9 @@ export function loadAddon(): NativeAddon | null {
       loaded = null;
       loadError = `${ADDON_RELATIVE_PATH} not found (run \`npm run build:native\`)`;
     } else {
+      // Idle OpenMP threads sleep instead of spinning: on a shared machine, spinning threads take
+      // the cores other work (and our own other thread) needs. Read by libgomp when it loads.
+      process.env.OMP_WAIT_POLICY ??= 'passive';
       try {
         loaded = createRequire(import.meta.url)(path) as NativeAddon;
       } catch (e) {

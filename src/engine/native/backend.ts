@@ -5,6 +5,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
+import { installNativeGradients } from './gradients.js';
 import { normalizationKernels } from './normalization.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
@@ -26,6 +27,25 @@ export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc>
 let registered = false;
 
 /**
+ * Thread counts from the environment: RESNET_NATIVE_THREADS for oneDNN's convolutions (default:
+ * OpenMP's, all cores) and RESNET_NATIVE_LOOP_THREADS for the memory-bound element-wise loops
+ * (default 1: on a busy machine, waiting for a descheduled second thread costs far more than
+ * the second thread saves; see docs/native-engine.md).
+ */
+function configureThreads(addon: NativeAddon): void {
+  const count = (name: string): number => {
+    const n = Number(process.env[name] ?? 0);
+    return Number.isInteger(n) && n > 0 ? n : 0;
+  };
+  addon.setThreads(count('RESNET_NATIVE_THREADS'), count('RESNET_NATIVE_LOOP_THREADS') || 1);
+}
+
+/** The native engine's thread counts, or null when the addon is not loaded. */
+export function nativeThreads(): { onednn: number; loops: number } | null {
+  return loadAddon()?.setThreads(0, 0) ?? null;
+}
+
+/**
  * Registers the 'native' backend. Returns false (never throws) when the addon is not built or
  * cannot load; `nativeUnavailableReason()` then says why.
  */
@@ -34,6 +54,7 @@ export function registerNativeBackend(): boolean {
   try {
     const addon = loadAddon();
     if (!addon) return false;
+    configureThreads(addon);
     tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(), BACKEND_PRIORITY);
     const natives = nativeKernels(addon);
     for (const config of tf.getKernelsForBackend('cpu')) {
@@ -41,6 +62,7 @@ export function registerNativeBackend(): boolean {
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
     }
     installFusedAdam(addon, NATIVE_BACKEND_NAME);
+    installNativeGradients(addon, NATIVE_BACKEND_NAME);
     registered = true;
     return true;
   } catch {

@@ -1,0 +1,92 @@
+// Gradients computed by single native kernels instead of chains of element-wise ones, while the
+// 'native' backend is active: FusedBatchNorm (13 full-size kernels in tfjs-core's gradient, one
+// pass here) and Relu (Step + Multiply there, one pass here). They compute the same partial
+// derivatives; for other backends, dtypes or layouts the original gradient runs.
+import * as tf from '../../tf.js';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { NativeAddon } from './addon.js';
+import type { ElementwiseAddon } from './elementwise.js';
+import { f32, output, type KernelArgs } from './kernel_util.js';
+
+export interface GradientAddon {
+  batchNormGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
+    dy: Float32Array, epsilon: number, dx: Float32Array, dmean: Float32Array, dvariance: Float32Array,
+    dscale: Float32Array, doffset: Float32Array): void;
+}
+
+const BATCH_NORM_GRAD = 'NativeFusedBatchNormGrad';
+const RELU_GRAD = 'NativeReluGrad';
+/** elementwise.cc's Binary::RELU_GRAD. */
+const RELU_GRAD_OP = 7;
+/** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
+const DEFAULT_VARIANCE_EPSILON = 0.001;
+
+function batchNormGradKernel(addon: GradientAddon) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const { x, mean, variance, scale, dy } = inputs;
+    const [xs, ms, vs, dys] = [x, mean, variance, dy].map((t) => f32(backend, t)!);
+    const ss = scale ? f32(backend, scale) : null;
+    const perChannel = () => new Float32Array(ms.length);
+    const [dmean, dvariance, dscale, doffset] = [perChannel(), perChannel(), perChannel(), perChannel()];
+    const dx = output(backend, x.shape, (out) => addon.batchNormGrad(xs, ms, vs, ss, dys,
+      attrs!.varianceEpsilon as number, out, dmean, dvariance, dscale, doffset));
+    return [dx, ...[dmean, dvariance, dscale, doffset].map((v) => backend.makeTensorInfo(mean.shape, 'float32', v))];
+  };
+}
+
+/** The conditions under which the native batch-norm gradient applies (else tfjs-core's runs). */
+function batchNormFits(backend: MathBackendCPU, x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, scale?: tf.Tensor): boolean {
+  const channels = x.shape[x.shape.length - 1];
+  const fits = (t: tf.Tensor) => t.rank === 1 && t.size === channels && f32(backend, t) !== null;
+  return x.rank > 0 && f32(backend, x) !== null && fits(mean) && fits(variance) && (scale == null || fits(scale));
+}
+
+let installed = false;
+
+/** Registers the native gradient kernels and routes the gradients of FusedBatchNorm and Relu to them. */
+export function installNativeGradients(addon: NativeAddon, backendName: string): void {
+  if (installed) return;
+  installed = true;
+  const g = addon as NativeAddon & GradientAddon & ElementwiseAddon;
+  tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(g) as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: RELU_GRAD, backendName,
+    kernelFunc: (({ inputs, backend }: KernelArgs) => {
+      const dys = f32(backend, inputs.dy)!, xs = f32(backend, inputs.x)!;
+      return output(backend, inputs.x.shape, (out) => g.binary(RELU_GRAD_OP, dys, xs, out));
+    }) as unknown as tf.KernelFunc,
+  });
+
+  const active = () => tf.getBackend() === backendName;
+  const backend = () => tf.backend() as MathBackendCPU;
+
+  const batchNorm = tf.getGradient('FusedBatchNorm')!;
+  tf.registerGradient({
+    ...batchNorm,
+    gradFunc: (dy, saved, attrs) => {
+      const [x, mean, variance, scale] = saved;
+      const dyT = dy as tf.Tensor;
+      if (!active() || !batchNormFits(backend(), x, mean, variance, scale) || f32(backend(), dyT) === null) {
+        return batchNorm.gradFunc(dy, saved, attrs);
+      }
+      const epsilon = (attrs.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
+      const inputs: tf.NamedTensorMap = scale ? { x, mean, variance, scale, dy: dyT } : { x, mean, variance, dy: dyT };
+      const [dx, dmean, dvariance, dscale, doffset] =
+        tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: epsilon }) as tf.Tensor[];
+      return { x: () => dx, mean: () => dmean, variance: () => dvariance, scale: () => dscale, offset: () => doffset };
+    },
+  });
+
+  const relu = tf.getGradient('Relu')!;
+  tf.registerGradient({
+    ...relu,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const dyT = dy as tf.Tensor;
+      if (!active() || f32(backend(), x) === null || f32(backend(), dyT) === null || dyT.size !== x.size) {
+        return relu.gradFunc(dy, saved, attrs);
+      }
+      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dyT, x }) as tf.Tensor };
+    },
+  });
+}
