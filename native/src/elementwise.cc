@@ -4,6 +4,7 @@
 // operand shorter than the output is read with period = its length.
 #include "common.h"
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -37,6 +38,14 @@ void binary(const float* a, size_t na, const float* b, size_t nb, float* out, si
     for (int64_t i = 0; i < total; i++) out[i] = apply<OP>(a[i], b[i]);
     return;
   }
+  if (na != n && nb != n) {
+    // A scalar with a periodic operand: every row of the output is the same; compute one, copy it.
+    const size_t period = na == 1 ? nb : na;
+    for (size_t j = 0; j < period; j++) out[j] = apply<OP>(a[na == 1 ? 0 : j], b[nb == 1 ? 0 : j]);
+    if (period == 1) return std::fill(out, out + n, out[0]);
+    for (size_t r = period; r < n; r += period) std::memcpy(out + r, out, period * sizeof(float));
+    return;
+  }
   if (nb == 1 || na == 1) {
     const bool scalarB = nb == 1;
     const float s = scalarB ? b[0] : a[0];
@@ -68,7 +77,8 @@ void binary(const float* a, size_t na, const float* b, size_t nb, float* out, si
   }
 }
 
-// binary(op, a, b, out): see above. Each of a, b has the output's length or divides it.
+// binary(op, a, b, out): see above. Each of a, b has the output's length or divides it; when
+// neither has the output's length, one of them is a scalar.
 Napi::Value binaryOp(const Napi::CallbackInfo& info) {
   int op = info[0].As<Napi::Number>().Int32Value();
   size_t na, nb, n;

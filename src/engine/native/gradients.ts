@@ -1,11 +1,11 @@
 // Gradients computed by single native kernels instead of chains of element-wise ones, while the
 // 'native' backend is active: FusedBatchNorm (13 full-size kernels in tfjs-core's gradient, one
 // pass here) and Relu (Step + Multiply there, one pass here). They compute the same partial
-// derivatives; for other backends, dtypes or layouts the original gradient runs.
+// derivatives; Mean's gradient likewise in one pass; for other backends, dtypes or layouts the original gradient runs.
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
-import type { ElementwiseAddon } from './elementwise.js';
+import { broadcastsAlongTrailing, type ElementwiseAddon } from './elementwise.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 
 export interface GradientAddon {
@@ -16,6 +16,9 @@ export interface GradientAddon {
 
 const BATCH_NORM_GRAD = 'NativeFusedBatchNormGrad';
 const RELU_GRAD = 'NativeReluGrad';
+const MEAN_GRAD = 'NativeMeanGrad';
+/** elementwise.cc's Binary::DIV. */
+const DIV_OP = 3;
 /** elementwise.cc's Binary::RELU_GRAD. */
 const RELU_GRAD_OP = 7;
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
@@ -57,6 +60,17 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
     }) as unknown as tf.KernelFunc,
   });
 
+  // Mean's gradient: dy spread over the reduced positions, divided by their count (tfjs-core builds
+  // a full-size tensor of ones, multiplies and divides: three full-size passes).
+  tf.registerKernel({
+    kernelName: MEAN_GRAD, backendName,
+    kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
+      const dys = f32(backend, inputs.dy)!;
+      const count = Float32Array.of(attrs!.count as number);
+      return output(backend, attrs!.shape as number[], (out) => g.binary(DIV_OP, dys, count, out));
+    }) as unknown as tf.KernelFunc,
+  });
+
   const active = () => tf.getBackend() === backendName;
   const backend = () => tf.backend() as MathBackendCPU;
 
@@ -74,6 +88,22 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       const [dx, dmean, dvariance, dscale, doffset] =
         tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: epsilon }) as tf.Tensor[];
       return { x: () => dx, mean: () => dmean, variance: () => dvariance, scale: () => dscale, offset: () => doffset };
+    },
+  });
+
+  const mean = tf.getGradient('Mean')!;
+  tf.registerGradient({
+    ...mean,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const dyT = dy as tf.Tensor;
+      const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      if (!active() || f32(backend(), dyT) === null || !broadcastsAlongTrailing(expanded, x.shape)) {
+        return mean.gradFunc(dy, saved, attrs);
+      }
+      const count = tf.util.sizeFromShape(axes.map((a) => x.shape[a]));
+      return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dyT }, { shape: x.shape, count }) as tf.Tensor };
     },
   });
 

@@ -111,3 +111,18 @@ test('the native batch-norm and ReLU gradients match tfjs-core gradients on cpu'
     return [...tf.grads(loss as (...ts: tf.Tensor[]) => tf.Tensor)([x, mean, variance, scale, offset]), dReluX];
   }, BATCH_NORM_TOLERANCE, 'batchNorm/relu gradients');
 });
+
+test('the native Mean gradient matches cpu over leading, all and trailing axes', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const x = t([3, 5, 4, 6], 8), up = t([6], 9);
+    return [
+      tf.grads((a) => tf.sum(tf.mul(tf.mean(a, [0, 1, 2]), up)))([x])[0],
+      tf.grads((a) => tf.mul(tf.mean(a), 3))([x])[0],
+      tf.grads((a) => tf.sum(tf.square(tf.mean(a, [3]))))([x])[0],
+    ];
+  }, ELEMENTWISE_TOLERANCE, 'mean gradients');
+});
+
+test('chained scalar and channel broadcasts match cpu', { skip }, async () => {
+  await assertMatchesCpu(() => tf.add(tf.add(t([1, 1, 7], 3), tf.scalar(2)), tf.zeros([4, 5, 7])), 0, 'scalar+channel');
+});
