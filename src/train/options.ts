@@ -9,8 +9,8 @@ export type ScheduleName = (typeof SCHEDULES)[number];
 
 /** Model used when no --data is given: the embedded MNIST digits are 28x28x1, too small for resnet50. */
 export const DEFAULT_MNIST_MODEL = 'resnet20';
-/** Digits `resnet` alone trains on (of the 10,000 embedded): 2 epochs of resnet20 over these take ~2-3
- *  minutes on 2 cores with the wasm engine (~40 images/s; docs/training.md). --limit 10000 uses all. */
+/** Digits `resnet` alone trains on (of the 10,000 embedded): 2 epochs of resnet20 over these took 3
+ *  minutes on a busy 2-core machine (~30 images/s, wasm or native; docs/training.md). --limit 10000 uses all. */
 export const DEFAULT_MNIST_LIMIT = 3000;
 /** Model used with --data: the course's ResNet-50. */
 export const DEFAULT_DATA_MODEL = 'resnet50';

@@ -187,7 +187,9 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     created: new Date().toISOString(),
     resumed: [],
   };
-  await mkdir(o.out, { recursive: true });
+  await mkdir(o.out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`cannot create the output folder '${o.out}' (${error.code ?? error.message})`);
+  });
   await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const progress = hooks.progress ?? makeProgress();
   progress.log(

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, positiveInt } from '../run.js';
+import { UserError } from '../../errors.js';
 
 interface EvaluateFlags {
   model: string;
@@ -46,7 +47,9 @@ export function register(program: Command): void {
         const result = evaluateModel(model, data, batchSize);
         model.dispose();
         const outDir = flags.out ?? path;
-        await mkdir(outDir, { recursive: true });
+        await mkdir(outDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+          throw new UserError(`cannot create the output folder '${outDir}' (${error.code ?? error.message})`);
+        });
         const svgPath = join(outDir, 'confusion.svg');
         await writeFile(svgPath, await confusionSvg(result.confusion, metadata.classNames));
         const classes = metadata.classNames;
