@@ -43,6 +43,12 @@ export interface GradientRecord {
   step: number;
   /** L2 norm of the loss gradient w.r.t. each kernel, ordered input -> output. */
   norms: number[];
+  /**
+   * L2 norm of each kernel at that step (before the update). With batch norm after a conv the loss
+   * does not change when its kernel is scaled, so the gradient shrinks as 1/||w||: norms / weightNorms
+   * is the size of a step relative to the weights.
+   */
+  weightNorms: number[];
 }
 
 export interface NetworkTrace {
@@ -120,7 +126,8 @@ function trainStep(
   xs: tf.Tensor4D,
   ys: tf.Tensor2D,
   withNorms: boolean,
-): { loss: number; norms: number[] | null } {
+): { loss: number; norms: number[] | null; weightNorms: number[] | null } {
+  const weightNorms = withNorms ? tf.tidy(() => Array.from(tf.stack(kernels.map((k) => tf.norm(k))).dataSync())) : null;
   const { value, norms } = tf.tidy(() => {
     const trainable = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const { value, grads } = tf.variableGrads(
@@ -134,7 +141,7 @@ function trainStep(
   const loss = value.dataSync()[0];
   const normValues = withNorms ? Array.from(norms.dataSync()) : null;
   tf.dispose([value, norms]);
-  return { loss, norms: normValues };
+  return { loss, norms: normValues, weightNorms };
 }
 
 function buildNetwork(depth: number, config: StudyConfig, shortcut: 'A' | 'none', ds: ImageDataset, seed: number): tf.LayersModel {
@@ -173,13 +180,13 @@ export function runPair(ds: ImageDataset, depth: number, config: StudyConfig, op
       const record = step % options.recordEvery === 0 || step === options.steps - 1;
       for (const net of nets) {
         if (net.trace.divergedAtStep !== null) continue;
-        const { loss, norms } = trainStep(net.model, net.optimizer, net.kernels.variables, xs, ys, record);
+        const { loss, norms, weightNorms } = trainStep(net.model, net.optimizer, net.kernels.variables, xs, ys, record);
         if (!Number.isFinite(loss) || (norms && !norms.every(Number.isFinite))) {
           net.trace.divergedAtStep = step;
           continue;
         }
         net.trace.loss.push(loss);
-        if (norms) net.trace.layerGradNorms.push({ step, norms });
+        if (norms && weightNorms) net.trace.layerGradNorms.push({ step, norms, weightNorms });
       }
       tf.dispose([xs, ys]);
       options.onStep?.(key, step);

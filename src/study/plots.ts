@@ -111,31 +111,43 @@ export function lossCurvesSpec(runs: StudyRun[]): vl.TopLevelSpec {
   };
 }
 
-/** First-layer gradient norm through training, plain vs residual, one panel per configuration. */
+/**
+ * The first convolution through training, plain vs residual, one column per configuration: its
+ * gradient norm (top) and that norm relative to the kernel's own norm (bottom: the size of an SGD
+ * step relative to the weights, which is what batch norm's scale invariance leaves meaningful).
+ */
 export function firstLayerSpec(runs: StudyRun[]): vl.TopLevelSpec {
   const rows: Record<string, unknown>[] = [];
   for (const run of runs) {
     for (const kind of ['plain', 'residual'] as const) {
-      for (const r of run[kind].layerGradNorms) rows.push({ configuration: configLabel(run), network: networkLabel(kind, run.depth), kind, step: r.step, norm: r.norms[0] });
+      for (const r of run[kind].layerGradNorms) {
+        const common = { configuration: configLabel(run), network: networkLabel(kind, run.depth), kind, step: r.step };
+        rows.push({ ...common, measure: '‖g‖ gradient norm', order: 0, value: r.norms[0] });
+        rows.push({ ...common, measure: '‖g‖ / ‖w‖ relative', order: 1, value: r.norms[0] / r.weightNorms[0] });
+      }
     }
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     background: 'white',
-    title: 'Gradient norm of the first convolution during training',
+    title: 'The first convolution during training: gradient norm, and gradient norm / kernel norm',
     data: { values: rows },
-    facet: { column: { field: 'configuration', type: 'nominal', title: null } },
+    facet: {
+      row: { field: 'measure', type: 'nominal', title: null, sort: { field: 'order' } },
+      column: { field: 'configuration', type: 'nominal', title: null },
+    },
     spec: {
       width: PANEL_WIDTH,
       height: PANEL_HEIGHT,
       mark: { type: 'line', point: { size: 12 } },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'SGD step' },
-        y: { field: 'norm', type: 'quantitative', scale: { type: 'log' }, title: '‖∂loss/∂kernel₁‖₂' },
+        y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'first conv' },
         color: { field: 'network', type: 'nominal' },
         strokeDash: { field: 'kind', type: 'nominal', scale: { domain: ['residual', 'plain'] }, legend: null },
       },
     },
+    resolve: { scale: { y: 'independent' } },
   };
 }
 

@@ -48,6 +48,8 @@ describe('gradient study', () => {
       for (const r of trace.layerGradNorms) {
         assert.equal(r.norms.length, 8);
         assert.ok(r.norms.every((g) => Number.isFinite(g) && g > 0), `norms ${r.norms}`);
+        assert.equal(r.weightNorms.length, 8);
+        assert.ok(r.weightNorms.every((w) => Number.isFinite(w) && w > 0), `weight norms ${r.weightNorms}`);
       }
     }
     // Same kernels, same first batch: the first losses differ only through the shortcuts.
@@ -78,6 +80,7 @@ describe('gradient study', () => {
       down[i] -= eps;
       sumSquares += ((lossAt(up) - lossAt(down)) / (2 * eps)) ** 2;
     }
+    assert.ok(Math.abs(run.residual.layerGradNorms[0].weightNorms.at(-1)! / Math.hypot(...w0) - 1) < 1e-5);
     const recorded = run.residual.layerGradNorms[0].norms.at(-1)!;
     assert.ok(Math.abs(Math.sqrt(sumSquares) / recorded - 1) < 0.01, `finite differences ${Math.sqrt(sumSquares)} vs recorded ${recorded}`);
     tf.dispose([xs, ys]);

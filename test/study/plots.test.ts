@@ -14,7 +14,7 @@ import { gradientNormsSpec, momentsOf, movingAverage, studyFigures } from '../..
 function run(depth: number, batchNorm: boolean): StudyRun {
   const trace = (scale: number) => ({
     loss: [2.3, 2.1, 1.9, 1.7],
-    layerGradNorms: [0, 2, 3].map((step) => ({ step, norms: Array.from({ length: depth }, (_, i) => scale * (i + 1)) })),
+    layerGradNorms: [0, 2, 3].map((step) => ({ step, norms: Array.from({ length: depth }, (_, i) => scale * (i + 1)), weightNorms: Array(depth).fill(2) })),
     divergedAtStep: null,
   });
   return { key: `depth${depth}`, depth, batchNorm, init: 'he', layers: Array.from({ length: depth }, (_, i) => `l${i}`), plain: trace(1e-3), residual: trace(1) };
