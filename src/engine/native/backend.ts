@@ -2,6 +2,7 @@
 // ResNet training replaced by oneDNN / OpenMP ones from the addon in native/ (see docs/native-engine.md).
 import * as tf from '../../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { BufferPool } from './buffers.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -15,8 +16,41 @@ export const NATIVE_BACKEND_NAME = 'native';
 /** Priority among registered backends: below 'cpu' (1), so nothing picks it unless asked. */
 const BACKEND_PRIORITY = 0;
 
-/** The cpu backend's tensor storage (Float32Arrays in JS memory), which the addon reads and writes in place. */
-export class NativeBackend extends MathBackendCPU {}
+/**
+ * The cpu backend's tensor storage (Float32Arrays in JS memory), which the addon reads and writes
+ * in place, plus recycling of the native kernels' output arrays (see buffers.ts).
+ */
+export class NativeBackend extends MathBackendCPU {
+  readonly buffers = new BufferPool();
+
+  constructor() {
+    super();
+    // The cpu backend's first write() advises installing tfjs-node: not advice for this engine.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId {
+    const dataId = super.write(values, shape, dtype);
+    this.buffers.retain(values);
+    return dataId;
+  }
+
+  override disposeData(dataId: tf.DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const released = super.disposeData(dataId, force);
+    if (released && values !== undefined && !this.data.has(dataId)) this.buffers.release(values);
+    return released;
+  }
+
+  override readSync(dataId: tf.DataId): tf.backend_util.BackendValues {
+    if (this.data.has(dataId)) this.buffers.escape(this.data.get(dataId).values);
+    return super.readSync(dataId);
+  }
+
+  override async read(dataId: tf.DataId): Promise<tf.backend_util.BackendValues> {
+    return this.readSync(dataId);
+  }
+}
 
 /** The native kernels, by TensorFlow.js kernel name; each falls back to the cpu kernel where it does not apply. */
 export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {

@@ -14,9 +14,14 @@ export function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | n
   return values instanceof Float32Array ? values : null;
 }
 
-/** A new float32 tensor of `shape` whose storage `fill` writes. */
+/**
+ * A new float32 tensor of `shape` whose storage `fill` writes. On the native backend the array may
+ * be recycled, with arbitrary contents: `fill` must write every element.
+ */
 export function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
-  const out = new Float32Array(tf.util.sizeFromShape(shape));
+  const size = tf.util.sizeFromShape(shape);
+  const pool = (backend as { buffers?: { take(length: number): Float32Array } }).buffers;
+  const out = pool ? pool.take(size) : new Float32Array(size);
   fill(out);
   return backend.makeTensorInfo(shape, 'float32', out);
 }
