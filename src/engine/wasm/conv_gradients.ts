@@ -1,6 +1,6 @@
 // Gradients of a 2-D convolution (NHWC, dilation 1) on the wasm engine, built so that the
 // arithmetic runs in the engine's fast XNNPACK kernels (plain matrix product, forward convolution):
-//   filter gradient  dW[(fy,fx,c), k] = im2colᵀ(x) · dy           (one matmul)
+//   filter gradient  dW = im2colᵀ(x) · dy, or dWᵀ = dyᵀ · x for 1x1   (one matmul)
 //   data gradient    dx = dy ⋆ flip(W)ᵀ, stride 1                  (one forward convolution), or
 //                    dx = col2im(dy · Wᵀ) or col2im((W · dyᵀ)ᵀ)     (any stride / padding)
 // For 1x1 stride-1 unpadded convolutions both reduce to a single matmul with no re-arrangement.
@@ -75,21 +75,46 @@ function isPointwise(g: PaddedGeometry): boolean {
   );
 }
 
+/**
+ * How dW is computed: 'colsT' dW = im2colᵀ(x) · dy (any convolution), or, for 1x1 stride-1
+ * unpadded ones, 'dyT' dWᵀ = dyᵀ · x, transposed back (no im2col at all).
+ */
+export type FilterGradientMethod = 'auto' | 'colsT' | 'dyT';
+
+/**
+ * Pixels (N*H*W) from which 'dyT' wins for 1x1 convolutions. Measured, CPU ms: 32x15x15 64->256
+ * 8.2 against 13.4, 32x8x8 512->128 8.5 against 11.5; at 32x2x2 (512->2048) 11.2 against 8.1.
+ */
+const DY_T_MIN_PIXELS = 1024;
+
 /** dW [FH, FW, C, K] from x [N, H, W, C] and dy [N, OH, OW, K]. */
-export function filterGradient(backend: WasmBackend, x: Info, dy: Info, g: PaddedGeometry): Info {
+export function filterGradient(
+  backend: WasmBackend, x: Info, dy: Info, g: PaddedGeometry, method: FilterGradientMethod = 'auto',
+): Info {
   const pixels = g.batch * g.outHeight * g.outWidth;
   const taps = g.filterHeight * g.filterWidth * g.inChannels;
+  const filterShape = [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels];
+  const useDyT = method === 'dyT' || (method === 'auto' && isPointwise(g) && pixels >= DY_T_MIN_PIXELS);
+  if (useDyT) {
+    if (!isPointwise(g)) throw new Error("the 'dyT' filter gradient needs a 1x1, stride-1, unpadded convolution");
+    const dyT = transpose2d(backend, dy, pixels, g.outChannels); // [K, pixels]
+    const dwT = matMul(backend, dyT, withShape(x, [pixels, taps])); // [K, C]
+    release(backend, dyT);
+    const dw = transpose2d(backend, dwT, g.outChannels, taps);
+    release(backend, dwT);
+    return withShape(dw, filterShape);
+  }
   // xT [C, N*H*W]: channel planes contiguous, so im2col copies along image rows.
   const xT = transpose2d(backend, x, g.batch * g.inHeight * g.inWidth, g.inChannels);
-  let cols = xT;
+  let colsT = xT;
   if (!isPointwise(g)) {
-    cols = allocate(backend, [taps, pixels]);
-    im2colTransposed(heapView(backend, xT), heapView(backend, cols), g);
+    colsT = allocate(backend, [taps, pixels]);
+    im2colTransposed(heapView(backend, xT), heapView(backend, colsT), g);
     release(backend, xT);
   }
-  const dw = matMul(backend, cols, withShape(dy, [pixels, g.outChannels]));
-  release(backend, cols);
-  return withShape(dw, [g.filterHeight, g.filterWidth, g.inChannels, g.outChannels]);
+  const dw = matMul(backend, colsT, withShape(dy, [pixels, g.outChannels]));
+  release(backend, colsT);
+  return withShape(dw, filterShape);
 }
 
 /**

@@ -6,7 +6,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '../../../src/tf.js';
 import { useBackend } from '../../../src/engine/backends.js';
-import { convGeometry, dataGradient, type DataGradientMethod } from '../../../src/engine/wasm/conv_gradients.js';
+import {
+  convGeometry,
+  dataGradient,
+  filterGradient,
+  type DataGradientMethod,
+  type FilterGradientMethod,
+} from '../../../src/engine/wasm/conv_gradients.js';
 import type { WasmBackend } from '../../../src/engine/wasm/heap.js';
 
 const RELATIVE_TOLERANCE = 1e-5;
@@ -116,6 +122,26 @@ describe('wasm Conv2DBackpropInput / Conv2DBackpropFilter match the cpu engine',
         return [tf.engine().makeTensorFromTensorInfo(info)];
       });
       assertClose(actual, expected, `dx by ${method}`);
+    }
+  });
+
+  test('both filter-gradient orientations (im2colᵀ·dy, (dyᵀ·x)ᵀ) agree with the cpu engine on a 1x1 convolution', async () => {
+    const inShape: [number, number, number, number] = [BATCH, HEIGHT, WIDTH, 8];
+    const filterShape: [number, number, number, number] = [1, 1, 8, 6];
+    const g = convGeometry(inShape, filterShape, { strides: 1, pad: 'valid', dataFormat: 'NHWC' });
+    const xValues = randomValues(tf.util.sizeFromShape(inShape), 5);
+    const dyValues = randomValues(BATCH * HEIGHT * WIDTH * 6, 6);
+    const dyShape: [number, number, number, number] = [BATCH, HEIGHT, WIDTH, 6];
+    const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape };
+    const [expected] = await on('cpu', () => [
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xValues, inShape), dy: tf.tensor4d(dyValues, dyShape) }, attrs) as tf.Tensor,
+    ]);
+    for (const method of ['colsT', 'dyT'] as FilterGradientMethod[]) {
+      const [actual] = await on('wasm', () => {
+        const info = filterGradient(tf.backend() as WasmBackend, tf.tensor4d(xValues, inShape), tf.tensor4d(dyValues, dyShape), g, method);
+        return [tf.engine().makeTensorFromTensorInfo(info)];
+      });
+      assertClose(actual, expected, `dW by ${method}`);
     }
   });
 });
