@@ -77,9 +77,13 @@ describe('resnet train -> evaluate -> predict', () => {
     const killed = join(root, 'killed');
     const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '100', '--out', killed, ...TRAIN], { stdio: 'ignore' });
     const state = join(killed, 'last', 'state.json');
-    while (!existsSync(state)) await new Promise((r) => setTimeout(r, 20));
+    let exited = false;
+    const closed = new Promise((r) => child.on('close', () => r((exited = true))));
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(state) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
-    await new Promise((r) => child.on('close', r));
+    await closed;
+    assert.ok(existsSync(state), 'the run wrote no checkpoint before it was killed');
     const done = JSON.parse(readFileSync(state, 'utf8')).epoch as number;
     const bestBefore = JSON.parse(readFileSync(join(killed, 'best', 'state.json'), 'utf8')).epoch as number;
     assert.ok(done >= 1 && bestBefore <= done);
