@@ -112,6 +112,17 @@ describe('trainRun / resumeRun', () => {
     assert.deepEqual(historyOf(r.out).map((h) => h.epoch), [1, 2, 3, 4]);
   });
 
+  test('without a validation split: val_* are null, the schedule shows in history (step: x0.1 at 50% and 75%)', async () => {
+    const r = await trainRun(options('noval', { epochs: 4, valSplit: 0, schedule: 'step', optimizer: 'sgd' }), { progress: silent });
+    const history = historyOf(r.out);
+    assert.deepEqual(history.map((h) => h.val_loss), [null, null, null, null]);
+    const expectedLr = [0.01, 0.01, 0.001, 0.0001];
+    history.forEach((h, i) => assert.ok(Math.abs(h.lr - expectedLr[i]) <= 1e-15, `epoch ${i + 1}: lr ${h.lr}`)); // float64 rounding
+    const config = JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')) as RunConfig;
+    assert.equal(config.data.train, 12);
+    assert.equal(config.data.validation, 0);
+  });
+
   test('a new run refuses a folder that holds one; resume refuses a folder without a checkpoint', async () => {
     await assert.rejects(trainRun(options('a'), { progress: silent }), (e: Error) => e instanceof UserError && /already holds a training run/.test(e.message));
     await assert.rejects(resumeRun(join(root, 'data')), (e: Error) => e instanceof UserError && /no config\.json/.test(e.message));
