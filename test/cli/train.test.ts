@@ -102,6 +102,23 @@ describe('resnet train -> evaluate -> predict', () => {
 
 // More option checks run in-process in test/train/options.test.ts; here each kind of mistake once,
 // through the real command line.
+describe('Ctrl-C', () => {
+  test('stops at once with status 130 and says how to resume', async () => {
+    const out = join(tempDir(), 'run');
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '1000', '--out', out, ...TRAIN], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    let status: number | null = null;
+    const closed = new Promise<void>((r) => child.on('close', (code) => r(void (status = code))));
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(join(out, 'last', 'state.json')) && status === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    await closed;
+    assert.equal(status, 130);
+    assert.equal(stderr.trim(), `resnet: interrupted; continue with: resnet train --resume ${out}`);
+  });
+});
+
 describe('bad input: one line on stderr, exit != 0, no stack trace, nothing lost', () => {
   test('every kind of mistake', async () => {
     const bad = tempDir();

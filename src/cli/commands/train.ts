@@ -1,5 +1,7 @@
 // `resnet train`: trains a model on an image folder, an HDF5 file or the embedded MNIST digits, and
 // writes a run folder (model, checkpoints, history, curves). `resnet` alone runs it with defaults.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
@@ -115,8 +117,22 @@ export function register(program: Command): void {
         // Loaded here, not at the top: `resnet --help` and the other commands start faster without
         // TensorFlow.js, the image decoders and vega.
         const { resumeRun, trainRun } = await import('../../train/run.js');
-        if (flags.resume !== undefined) await resumeRun(flags.resume, resumeOverrides(flags));
-        else await trainRun(optionsFromFlags(flags));
+        const overrides = flags.resume !== undefined ? resumeOverrides(flags) : undefined;
+        const options = flags.resume === undefined ? optionsFromFlags(flags) : undefined;
+        // Checkpoints are written atomically, so Ctrl-C can stop at once; say how to continue.
+        const out = flags.resume ?? options!.out;
+        const onInterrupt = () => {
+          const hint = existsSync(join(out, 'last')) ? `continue with: resnet train --resume ${out}` : 'no checkpoint was written yet';
+          process.stderr.write(`\nresnet: interrupted; ${hint}\n`);
+          process.exit(130);
+        };
+        process.once('SIGINT', onInterrupt);
+        try {
+          if (overrides) await resumeRun(flags.resume!, overrides);
+          else await trainRun(options!);
+        } finally {
+          process.off('SIGINT', onInterrupt);
+        }
       }),
     );
 }
