@@ -141,6 +141,7 @@ export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersMo
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
   for (const group of json.weightsManifest) {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new UserError(`${jsonPath}: damaged weightsManifest`);
     for (const file of group.paths) {
       const path = join(folder, file);
       const bytes = await readFile(path).catch(() => {
@@ -180,6 +181,9 @@ export async function loadOptimizerState(dir: string): Promise<OptimizerState> {
     iterations: number;
     tensors: { name: string; shape: number[] }[];
   };
+  if (!Array.isArray(json?.tensors) || !json.tensors.every((t) => Array.isArray(t?.shape)) || !Number.isInteger(json.iterations)) {
+    throw new UserError(`${join(dir, 'optimizer.json')}: damaged optimizer state`);
+  }
   const bytes = await readFile(join(dir, 'optimizer.bin')).catch(() => {
     throw new UserError(`${join(dir, 'optimizer.bin')}: optimizer state missing`);
   });

@@ -141,6 +141,24 @@ describe('trainRun / resumeRun', () => {
     await assert.rejects(loadModelFolder(damaged), (e: Error) => e instanceof UserError && /weights hold 100 bytes/.test(e.message));
     writeFileSync(join(damaged, 'model.json'), '{"modelTopology": ');
     await assert.rejects(loadModelFolder(damaged), (e: Error) => e instanceof UserError && /not valid JSON/.test(e.message));
+    writeFileSync(join(damaged, 'model.json'), '{"modelTopology": {}, "weightsManifest": [{}]}');
+    await assert.rejects(loadModelFolder(damaged), (e: Error) => e instanceof UserError && /damaged weightsManifest|userDefinedMetadata/.test(e.message));
+    const badTopology = JSON.parse(readFileSync(join(root, 'a', 'best', 'model.json'), 'utf8'));
+    badTopology.modelTopology.config.layers[1].class_name = 'NoSuchLayer';
+    cpSync(join(root, 'a', 'best', 'weights.bin'), join(damaged, 'weights.bin'));
+    writeFileSync(join(damaged, 'model.json'), JSON.stringify(badTopology));
+    await assert.rejects(loadModelFolder(damaged), (e: Error) => e instanceof UserError && /cannot build the model/.test(e.message));
+  });
+
+  test('damaged checkpoints refuse to resume with one UserError each', async () => {
+    const badOptimizer = join(root, 'bad-optimizer');
+    cpSync(join(root, 'a'), badOptimizer, { recursive: true });
+    writeFileSync(join(badOptimizer, 'last', 'optimizer.json'), '{"name": "adam"}');
+    await assert.rejects(resumeRun(badOptimizer, { epochs: 9 }), (e: Error) => e instanceof UserError && /damaged optimizer state/.test(e.message));
+    const badState = join(root, 'bad-state');
+    cpSync(join(root, 'a'), badState, { recursive: true });
+    writeFileSync(join(badState, 'last', 'state.json'), '{"epoch": -1}');
+    await assert.rejects(resumeRun(badState, { epochs: 9 }), (e: Error) => e instanceof UserError && /not a valid checkpoint state/.test(e.message));
   });
 
   test('a kill between the two renames of a checkpoint write is repaired on resume', async () => {
