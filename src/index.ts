@@ -15,4 +15,7 @@ export { summarize, formatSummary, type ModelSummary, type SummaryRow } from './
 export { measureThroughput, profileKernels, type ThroughputOptions, type ThroughputResult } from './bench/throughput.js';
 export { loadDataset, loadImages, stratifiedSplit, shuffledIndices, makeBatch, augment, DataError } from './data/index.js';
 export type { ImageDataset, AugmentOptions } from './data/index.js';
+export { trainRun, resumeRun, type RunResult } from './train/run.js';
+export { evaluateModel, predictProbabilities, type Evaluation } from './train/evaluate.js';
+export { loadModelFolder } from './train/checkpoint.js';
 export { UserError } from './errors.js';

@@ -3,6 +3,7 @@ import type * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { resnet50 } from './resnet50.js';
 import { buildFamilyModel, familyNames } from './resnet.js';
+import { tinyResnet } from './tiny.js';
 
 export interface ModelOptions {
   /** [height, width, channels] of the input images. */
@@ -16,6 +17,7 @@ export type ModelBuilder = (options: ModelOptions) => tf.LayersModel;
 const models = new Map<string, ModelBuilder>([
   ['resnet50', (o) => resnet50(o)], // the course's ResNet-50 (conv biases; ../shared/spec/resnet.md)
   ...familyNames().map((name): [string, ModelBuilder] => [name, (o) => buildFamilyModel(name, o)]), // src/models/resnet.ts
+  ['tiny-resnet', tinyResnet], // one residual block: fast tests and smoke runs
 ]);
 
 /** Adds a model name (used by the model family modules). */

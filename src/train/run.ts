@@ -26,7 +26,6 @@ import { freshState, runEpochs, type LoopState } from './loop.js';
 import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
 import { validateOptions, type TrainOptions } from './options.js';
 import { makeProgress, type Progress } from './progress.js';
-import './tiny.js'; // registers 'tiny-resnet'
 
 export interface RunHooks {
   progress?: Progress;

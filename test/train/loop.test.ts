@@ -8,7 +8,7 @@ import { freshState, isBetter, runEpochs, seedFor } from '../../src/train/loop.j
 import { makeOptimizer } from '../../src/train/optimizer.js';
 import { defaultOptions, DEFAULT_AUGMENT, type TrainOptions } from '../../src/train/options.js';
 import type { Progress } from '../../src/train/progress.js';
-import { tinyResnet } from '../../src/train/tiny.js';
+import { tinyResnet } from '../../src/models/tiny.js';
 
 function randomDataset(n: number, size: number, classes: number, seed: number): ImageDataset {
   const random = mulberry32(seed);

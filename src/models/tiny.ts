@@ -2,7 +2,7 @@
 // block with batch normalisation, global pooling, softmax head). It exists for fast tests and smoke
 // runs of the trainer on any image size; it is not meant to be accurate.
 import * as tf from '../tf.js';
-import { registerModel, type ModelOptions } from '../models/registry.js';
+import type { ModelOptions } from './registry.js';
 
 /** Filters of every convolution. */
 const WIDTH = 8;
@@ -25,4 +25,3 @@ export function tinyResnet({ inputShape, classes }: ModelOptions): tf.LayersMode
   return tf.model({ inputs: input, outputs: out, name: 'tiny_resnet' });
 }
 
-registerModel('tiny-resnet', tinyResnet);
