@@ -40,7 +40,10 @@ export interface ResNetOptions {
   batchNorm?: boolean;
   /** Kernel initializer of every conv and dense layer: Glorot uniform (Keras's default), He normal (std sqrt(2 / fan_in)), or a factory. Default 'he'. */
   kernelInitializer?: InitializerName | ((seed: number) => Initializer);
-  /** The k-th main-path weight layer (input to output) gets seed + k, so that a network and its plain twin start equal. Default 0. */
+  /**
+   * The k-th main-path weight layer (k = 1, 2, ... input to output) gets seed + k, so that a network
+   * and its plain twin start equal (never seed 0: TF.js's normal draws read 0 as "no seed"). Default 0.
+   */
   seed?: number;
   /** Activation of the dense head: 'softmax' (default) or 'linear' for logits (a numerically stable loss). */
   headActivation?: 'softmax' | 'linear';
@@ -188,13 +191,14 @@ export function buildResNet(arch: Architecture, options: ResNetOptions): tf.Laye
   if (arch.blocksPerStage.length !== widths.length) throw new Error(`${arch.stem} networks have ${widths.length} stages`);
   let seed = options.seed ?? 0;
   let shortcutSeed = seed + SHORTCUT_SEED_OFFSET;
+  if (!Number.isInteger(seed) || seed < 0) throw new UserError(`seed must be a non-negative integer, got ${seed}`);
   const ctx: BuildContext = {
     shortcut: options.shortcut ?? (arch.stem === 'cifar' ? 'A' : 'B'),
     preActivation: options.preActivation ?? false,
     batchNorm: options.batchNorm ?? true,
     initializer: initializerFactory(options.kernelInitializer),
-    nextSeed: () => seed++,
-    nextShortcutSeed: () => shortcutSeed++,
+    nextSeed: () => ++seed,
+    nextShortcutSeed: () => ++shortcutSeed,
   };
   const input = tf.input({ shape: inputShape, name: 'input' });
   let x = applyStem(input, arch.stem, ctx);

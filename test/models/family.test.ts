@@ -175,6 +175,16 @@ describe('CIFAR-style family (He et al. 2015, 6n+2 layers)', () => {
     residual.dispose();
   });
 
+  test('seeded initialisation is reproducible for both initializers, seed 0 included', () => {
+    for (const kernelInitializer of ['he', 'glorot'] as const) {
+      const build = () => buildFamilyModel('plain8', { inputShape: [8, 8, 1], classes: 2, kernelInitializer, seed: 0 });
+      const [a, b] = [build(), build()];
+      a.trainableWeights.forEach((w, i) => assert.deepEqual(w.read().dataSync(), b.trainableWeights[i].read().dataSync(), `${kernelInitializer} ${w.name}`));
+      a.dispose();
+      b.dispose();
+    }
+  });
+
   test('depths that are not 6n+2 and unknown names are user errors', () => {
     assert.throws(() => cifarArchitecture(21), UserError);
     assert.throws(() => buildFamilyModel('resnet21', { inputShape: [32, 32, 3], classes: 10 }), UserError);
