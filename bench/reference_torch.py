@@ -4,7 +4,8 @@
 torchvision resnet50(num_classes=6), NCHW input 32x3x64x64 (random uniform [0, 1), random labels),
 Adam (lr 1e-3), cross-entropy; 2 warm-up steps then --steps timed training steps; prediction in
 eval mode under no_grad likewise. Prints one JSON line.
-Usage: /usr/bin/python3 bench/reference_torch.py (Debian python3-torch; a pyenv python3 lacks torch) [--steps 8] [--batch 32]
+Usage: /usr/bin/python3 bench/reference_torch.py [--steps 8] [--batch 32] [--threads N]
+(Debian's python3-torch; a pyenv python3 lacks torch.)
 """
 import argparse
 import json
@@ -35,8 +36,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=8, help='timed steps (>= 8 for the protocol)')
     parser.add_argument('--batch', type=int, default=32, help='images per batch')
+    parser.add_argument('--threads', type=int, default=os.cpu_count(), help='torch threads (default: all cores)')
     args = parser.parse_args()
-    threads = os.cpu_count()
+    threads = args.threads
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = torchvision.models.resnet50(num_classes=CLASSES)

@@ -2,12 +2,15 @@
 # The native engine beside the PyTorch reference, in one run, RUNS times (default 3), alternating,
 # because the machine is shared and absolute figures move by +-30% (shared spec benchmark.md).
 # Prints each pair as JSON lines, then one JSON summary line with the medians and ratios
-# (native / torch). Usage: bench/side-by-side.sh   (env: RUNS=3 STEPS=8 PYTHON=/usr/bin/python3)
+# (native / torch). Usage: bench/side-by-side.sh   (env: RUNS=3 STEPS=8 PYTHON=/usr/bin/python3;
+# THREADS=N runs both engines on N threads: RESNET_NATIVE_THREADS and torch --threads; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 steps=${STEPS:-8}
 python=${PYTHON:-/usr/bin/python3}
+threads=${THREADS:-$(nproc)}
+export RESNET_NATIVE_THREADS=$threads
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
@@ -22,7 +25,7 @@ native_bench() {
 
 for i in $(seq 1 "$runs"); do
   native_bench 2>/dev/null | grep '^{' | tail -1 | tee "$out/native.$i.json"
-  "$python" bench/reference_torch.py --steps "$steps" | grep '^{' | tail -1 | tee "$out/torch.$i.json"
+  "$python" bench/reference_torch.py --steps "$steps" --threads "$threads" | grep '^{' | tail -1 | tee "$out/torch.$i.json"
 done
 
 node --input-type=module - "$out" "$runs" <<'JS'
@@ -34,7 +37,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 const round = (x) => Math.round(x * 1000) / 1000;
 const ratios = (key) => native.map((n, i) => n[key] / torch[i][key]);
 console.log(JSON.stringify({
-  runs: Number(runs),
+  runs: Number(runs), threads: Number(process.env.RESNET_NATIVE_THREADS),
   native_train_images_per_sec: median(native.map((r) => r.train_images_per_sec)),
   torch_train_images_per_sec: median(torch.map((r) => r.train_images_per_sec)),
   native_predict_images_per_sec: median(native.map((r) => r.predict_images_per_sec)),

@@ -11,8 +11,9 @@
 namespace tfn {
 namespace {
 
-// RELU_GRAD: a * step(b), the gradient of ReLU(b) given the incoming gradient a.
-enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RELU_GRAD };
+// RELU_GRAD: a * step(b), the gradient of ReLU(b) given the incoming gradient a;
+// SQUARE_GRAD: a * (2 b), the gradient of b^2 given a.
+enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RELU_GRAD, SQUARE_GRAD };
 enum Unary { RELU = 0, SQRT, RSQRT, SQUARE, NEG, EXP, LOG, ABS, STEP, RECIPROCAL, RELU6, SIGMOID };
 
 template <int OP>
@@ -25,6 +26,7 @@ inline float apply(float a, float b) {
   if constexpr (OP == MAXIMUM) return std::isnan(a) || a > b ? a : b;
   if constexpr (OP == MINIMUM) return std::isnan(a) || a < b ? a : b;
   if constexpr (OP == RELU_GRAD) return a * (b > 0 ? 1.0f : (std::isnan(b) ? b : 0.0f));
+  if constexpr (OP == SQUARE_GRAD) return a * (b * 2.0f);
   return 0;
 }
 
@@ -98,6 +100,7 @@ Napi::Value binaryOp(const Napi::CallbackInfo& info) {
     case MAXIMUM: binary<MAXIMUM>(a, na, b, nb, out, n); break;
     case MINIMUM: binary<MINIMUM>(a, na, b, nb, out, n); break;
     case RELU_GRAD: binary<RELU_GRAD>(a, na, b, nb, out, n); break;
+    case SQUARE_GRAD: binary<SQUARE_GRAD>(a, na, b, nb, out, n); break;
     default: throw Napi::RangeError::New(info.Env(), "binary: unknown op");
   }
   return info.Env().Undefined();

@@ -1,7 +1,7 @@
 // Gradients computed by single native kernels instead of chains of element-wise ones, while the
 // 'native' backend is active: FusedBatchNorm (13 full-size kernels in tfjs-core's gradient, one
 // pass here) and Relu (Step + Multiply there, one pass here). They compute the same partial
-// derivatives; Mean's gradient likewise in one pass; for other backends, dtypes or layouts the original gradient runs.
+// derivatives; Mean's and Square's gradients likewise in one pass; for other backends, dtypes or layouts the original gradient runs.
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
@@ -19,8 +19,10 @@ const RELU_GRAD = 'NativeReluGrad';
 const MEAN_GRAD = 'NativeMeanGrad';
 /** elementwise.cc's Binary::DIV. */
 const DIV_OP = 3;
-/** elementwise.cc's Binary::RELU_GRAD. */
+/** elementwise.cc's Binary::RELU_GRAD and Binary::SQUARE_GRAD. */
 const RELU_GRAD_OP = 7;
+const SQUARE_GRAD_OP = 8;
+const SQUARE_GRAD = 'NativeSquareGrad';
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
 const DEFAULT_VARIANCE_EPSILON = 0.001;
 
@@ -71,6 +73,14 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
     }) as unknown as tf.KernelFunc,
   });
 
+  tf.registerKernel({
+    kernelName: SQUARE_GRAD, backendName,
+    kernelFunc: (({ inputs, backend }: KernelArgs) => {
+      const dys = f32(backend, inputs.dy)!, xs = f32(backend, inputs.x)!;
+      return output(backend, inputs.x.shape, (out) => g.binary(SQUARE_GRAD_OP, dys, xs, out));
+    }) as unknown as tf.KernelFunc,
+  });
+
   const active = () => tf.getBackend() === backendName;
   const backend = () => tf.backend() as MathBackendCPU;
 
@@ -104,6 +114,19 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       }
       const count = tf.util.sizeFromShape(axes.map((a) => x.shape[a]));
       return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dyT }, { shape: x.shape, count }) as tf.Tensor };
+    },
+  });
+
+  const square = tf.getGradient('Square')!;
+  tf.registerGradient({
+    ...square,
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved;
+      const dyT = dy as tf.Tensor;
+      if (!active() || f32(backend(), x) === null || f32(backend(), dyT) === null || dyT.size !== x.size) {
+        return square.gradFunc(dy, saved, attrs);
+      }
+      return { x: () => tf.engine().runKernel(SQUARE_GRAD, { dy: dyT, x }) as tf.Tensor };
     },
   });
 

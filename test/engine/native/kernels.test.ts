@@ -101,14 +101,15 @@ test('batchNorm with per-channel statistics matches cpu, with and without scale/
   }, BATCH_NORM_TOLERANCE, 'batchNorm');
 });
 
-test('the native batch-norm and ReLU gradients match tfjs-core gradients on cpu', { skip }, async () => {
+test('the native batch-norm, ReLU and Square gradients match tfjs-core gradients on cpu', { skip }, async () => {
   await assertMatchesCpu(() => {
     const x = t([3, 5, 4, 6], 1), mean = t([6], 2), variance = t([6], 3, 1.5), scale = t([6], 4), offset = t([6], 5);
     const upstream = t([3, 5, 4, 6], 6);
     const loss = (a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
       tf.sum(tf.mul(tf.batchNorm(a, m, v, o, s, 1e-3), upstream));
     const [dReluX] = tf.grads((a) => tf.sum(tf.mul(tf.relu(a), upstream)))([x]);
-    return [...tf.grads(loss as (...ts: tf.Tensor[]) => tf.Tensor)([x, mean, variance, scale, offset]), dReluX];
+    const [dSquareX] = tf.grads((a) => tf.sum(tf.mul(tf.square(a), upstream)))([x]);
+    return [...tf.grads(loss as (...ts: tf.Tensor[]) => tf.Tensor)([x, mean, variance, scale, offset]), dReluX, dSquareX];
   }, BATCH_NORM_TOLERANCE, 'batchNorm/relu gradients');
 });
 
