@@ -81,16 +81,25 @@ export function movingAverage(values: number[], window: number): number[] {
   });
 }
 
-/** Training loss (moving average, log scale) of plain and residual networks of every depth; one panel per configuration. */
+/**
+ * Training loss (moving average, log scale) of plain and residual networks of every depth; one panel
+ * per configuration. The y axis spans the curves of the networks that did not diverge (up to twice
+ * their highest value); a diverging curve leaves the panel at the top.
+ */
 export function lossCurvesSpec(runs: StudyRun[]): vl.TopLevelSpec {
   const rows: Record<string, unknown>[] = [];
+  let [low, high] = [Infinity, 0];
   for (const run of runs) {
     for (const kind of ['plain', 'residual'] as const) {
-      movingAverage(run[kind].loss, LOSS_SMOOTHING_STEPS).forEach((loss, step) =>
-        rows.push({ configuration: configLabel(run), network: networkLabel(kind, run.depth), kind, step, loss }),
-      );
+      const smoothed = movingAverage(run[kind].loss, LOSS_SMOOTHING_STEPS);
+      if (run[kind].divergedAtStep === null) {
+        low = Math.min(low, ...smoothed);
+        high = Math.max(high, ...smoothed);
+      }
+      smoothed.forEach((loss, step) => rows.push({ configuration: configLabel(run), network: networkLabel(kind, run.depth), kind, step, loss }));
     }
   }
+  const domain = Number.isFinite(low) && high > 0 ? [low / 1.25, high * 2] : undefined;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     background: 'white',
@@ -103,7 +112,7 @@ export function lossCurvesSpec(runs: StudyRun[]): vl.TopLevelSpec {
       mark: { type: 'line', clip: true },
       encoding: {
         x: { field: 'step', type: 'quantitative', title: 'SGD step' },
-        y: { field: 'loss', type: 'quantitative', scale: { type: 'log' }, title: 'cross-entropy' },
+        y: { field: 'loss', type: 'quantitative', scale: { type: 'log', ...(domain && { domain }) }, title: 'cross-entropy' },
         color: { field: 'network', type: 'nominal' },
         strokeDash: { field: 'kind', type: 'nominal', scale: { domain: ['residual', 'plain'] }, legend: null },
       },

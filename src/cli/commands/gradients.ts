@@ -52,7 +52,7 @@ function summaryLine(run: StudyRun): string {
   const first = (t: StudyRun['plain']) => t.layerGradNorms.at(-1)?.norms[0];
   const loss = (t: StudyRun['plain']) => {
     const tail = t.loss.slice(-10);
-    return tail.length ? (tail.reduce((a, b) => a + b, 0) / tail.length).toFixed(3) : '-';
+    return tail.length ? (tail.reduce((a, b) => a + b, 0) / tail.length).toPrecision(4) : '-';
   };
   const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toExponential(2));
   const diverged = (t: StudyRun['plain']) => (t.divergedAtStep === null ? '' : ` (diverged at step ${t.divergedAtStep})`);
