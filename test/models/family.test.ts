@@ -245,6 +245,23 @@ describe('options', () => {
     m.dispose();
   });
 
+  test('a CIFAR ResNet with option-A shortcuts saves and loads back (custom layer registered), same predictions', async () => {
+    const m = buildFamilyModel('resnet8', { inputShape: [8, 8, 2], classes: 3, seed: 5 });
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await m.save(tf.io.withSaveHandler(async (a) => {
+      artifacts = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const x = tf.randomUniform([2, 8, 8, 2], 0, 1, 'float32', 3);
+    const [p, q] = [m.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+    assert.deepEqual(Array.from(q.dataSync()), Array.from(p.dataSync()));
+    assert.equal(loaded.layers.filter((l) => l.getClassName() === 'SubsampleZeroPad').length, 2);
+    tf.dispose([x, p, q]);
+    m.dispose();
+    loaded.dispose();
+  });
+
   test('every family name builds through the registry', () => {
     const names = familyNames();
     assert.ok(names.includes('plain20') && names.includes('resnet56') && names.includes('resnet18-v2'));
