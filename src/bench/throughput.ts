@@ -48,6 +48,9 @@ export async function profileKernels(fn: () => Promise<tf.TensorContainer>, top 
   const stepMs = performance.now() - start;
   const byName = new Map<string, { calls: number; ms: number }>();
   for (const k of info.kernels) {
+    // Ops built with customGrad (e.g. fusedConv2d__op) appear as a scope around their own kernels:
+    // counting both would count that time twice.
+    if (k.name.endsWith('__op')) continue;
     const entry = byName.get(k.name) ?? { calls: 0, ms: 0 };
     entry.calls += 1;
     entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
