@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
-import { BufferPool } from '../../../src/engine/native/buffers.js';
+import { BufferPool, defaultPoolLimitBytes } from '../../../src/engine/native/buffers.js';
 import { skip } from './helpers.js';
 
 const LENGTH = 8192; // above the pool's minimum length
@@ -22,6 +22,25 @@ test('BufferPool recycles a buffer only after its last holder is released, never
   pool.escape(b);
   pool.release(b);
   assert.notEqual(pool.take(LENGTH).buffer, b.buffer, 'an escaped buffer was recycled');
+});
+
+test('BufferPool keeps at most limitBytes on its free lists; the rest is left to the GC', () => {
+  const bytes = LENGTH * 4;
+  const pool = new BufferPool(2 * bytes);
+  const arrays = [pool.take(LENGTH), pool.take(LENGTH), pool.take(LENGTH)];
+  for (const a of arrays) { pool.retain(a); pool.release(a); }
+  assert.equal(pool.pooledBytes, 2 * bytes);
+  const again = [pool.take(LENGTH), pool.take(LENGTH), pool.take(LENGTH)];
+  assert.deepEqual(again.map((a) => arrays.some((b) => b.buffer === a.buffer)), [true, true, false]);
+  assert.equal(pool.pooledBytes, 0);
+});
+
+test('the default pool limit is 1/8 of memory, at least 512 MiB, or RESNET_NATIVE_POOL_MB', () => {
+  const MIB = 1024 * 1024, GIB = 1024 * MIB;
+  assert.equal(defaultPoolLimitBytes({}, 16 * GIB), 2 * GIB);
+  assert.equal(defaultPoolLimitBytes({}, 2 * GIB), 512 * MIB);
+  assert.equal(defaultPoolLimitBytes({ RESNET_NATIVE_POOL_MB: '100' }, 16 * GIB), 100 * MIB);
+  assert.equal(defaultPoolLimitBytes({ RESNET_NATIVE_POOL_MB: 'lots' }, 16 * GIB), 2 * GIB);
 });
 
 test('values read with dataSync stay intact after the tensor is disposed and the size is reused', { skip }, async () => {

@@ -1,5 +1,6 @@
 // Native convolution kernels vs the cpu backend: forward (plain and fused bias+ReLU) and both
-// gradients, over kernel sizes 1/3/7, strides 1/2, 'same'/'valid' padding and odd sizes.
+// gradients, over kernel sizes 1/3/7, strides 1/2, 'same'/'valid' padding, odd sizes and
+// ResNet-50's channel counts.
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
 import { assertMatchesCpu, randomValues, skip } from './helpers.js';
@@ -15,6 +16,13 @@ const cases: Array<{ n: number; h: number; w: number; c: number; k: number; o: n
   { n: 1, h: 10, w: 10, c: 6, k: 3, o: 7, stride: 2, pad: 'valid' },
   { n: 2, h: 15, w: 13, c: 3, k: 7, o: 8, stride: 2, pad: 'valid' },
   { n: 1, h: 12, w: 12, c: 2, k: 7, o: 3, stride: 1, pad: 'same' },
+  // ResNet-50's channel counts: oneDNN picks blocked weight layouts (16/32/48/64-channel blocks,
+  // some padded) that conv.cc's own HWIO <-> blocked copies must get right.
+  { n: 2, h: 6, w: 6, c: 64, k: 3, o: 64, stride: 1, pad: 'same' },
+  { n: 2, h: 8, w: 8, c: 64, k: 1, o: 256, stride: 2, pad: 'valid' },
+  { n: 2, h: 4, w: 4, c: 256, k: 1, o: 128, stride: 1, pad: 'valid' },
+  { n: 1, h: 5, w: 5, c: 24, k: 3, o: 40, stride: 2, pad: 'same' },
+  { n: 2, h: 16, w: 16, c: 3, k: 7, o: 64, stride: 2, pad: 'valid' },
 ];
 
 for (const [i, c] of cases.entries()) {
