@@ -16,6 +16,8 @@ namespace {
 enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RELU_GRAD, SQUARE_GRAD };
 enum Unary { RELU = 0, SQRT, RSQRT, SQUARE, NEG, EXP, LOG, ABS, STEP, RECIPROCAL, RELU6, SIGMOID };
 
+// NaN tests are written `x != x`: std::isnan kept GCC from vectorizing these loops (the ReLU
+// gradient ran 2.5x slower than a multiply).
 template <int OP>
 inline float apply(float a, float b) {
   if constexpr (OP == ADD) return a + b;
@@ -23,9 +25,12 @@ inline float apply(float a, float b) {
   if constexpr (OP == MUL) return a * b;
   if constexpr (OP == DIV) return a / b;
   if constexpr (OP == SQUARED_DIFFERENCE) return (a - b) * (a - b);
-  if constexpr (OP == MAXIMUM) return std::isnan(a) || a > b ? a : b;
-  if constexpr (OP == MINIMUM) return std::isnan(a) || a < b ? a : b;
-  if constexpr (OP == RELU_GRAD) return a * (b > 0 ? 1.0f : (std::isnan(b) ? b : 0.0f));
+  if constexpr (OP == MAXIMUM) return (a != a) | (a > b) ? a : b;
+  if constexpr (OP == MINIMUM) return (a != a) | (a < b) ? a : b;
+  if constexpr (OP == RELU_GRAD) {
+    float step = b > 0 ? 1.0f : 0.0f;
+    return a * (b != b ? b : step);  // two flat selects: GCC vectorizes these, not a nested one
+  }
   if constexpr (OP == SQUARE_GRAD) return a * (b * 2.0f);
   return 0;
 }
@@ -116,7 +121,10 @@ inline float applyUnary(float x, float alpha) {
   if constexpr (OP == EXP) return std::exp(x);
   if constexpr (OP == LOG) return std::log(x);
   if constexpr (OP == ABS) return std::fabs(x);
-  if constexpr (OP == STEP) return std::isnan(x) ? x : (x > 0 ? 1.0f : alpha);
+  if constexpr (OP == STEP) {
+    float step = x > 0 ? 1.0f : alpha;
+    return x != x ? x : step;
+  }
   if constexpr (OP == RECIPROCAL) return 1.0f / x;
   if constexpr (OP == RELU6) return x < 0 ? 0 : (x > 6 ? 6 : x);
   if constexpr (OP == SIGMOID) return 1.0f / (1.0f + std::exp(-x));

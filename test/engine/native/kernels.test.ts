@@ -127,3 +127,26 @@ test('the native Mean gradient matches cpu over leading, all and trailing axes',
 test('chained scalar and channel broadcasts match cpu', { skip }, async () => {
   await assertMatchesCpu(() => tf.add(tf.add(t([1, 1, 7], 3), tf.scalar(2)), tf.zeros([4, 5, 7])), 0, 'scalar+channel');
 });
+
+test('NaN, infinities and zeros: Relu gradient, Step, Maximum, Minimum match cpu exactly', { skip }, async () => {
+  // The addon tests NaN as `x != x` so that its loops vectorize; this pins the semantics (NaN
+  // propagates like the cpu kernels' isNaN checks; length 40 > one SIMD width, plus a tail).
+  const special = [NaN, Infinity, -Infinity, 0, -0, 1.5, -2.5, 1e-30];
+  const values = (shift: number) => Float32Array.from({ length: 40 }, (_, i) => special[(i + shift) % special.length]);
+  const run = async (backend: 'cpu' | 'native') => {
+    await tf.setBackend(backend);
+    const outs = tf.tidy(() => {
+      const a = tf.tensor1d(values(0)), b = tf.tensor1d(values(3));
+      const reluGrad = tf.grad((x: tf.Tensor) => tf.relu(x))(a, b);
+      return [reluGrad, tf.step(a, 0.25), tf.maximum(a, b), tf.minimum(a, b)];
+    });
+    const data = outs.map((o) => Array.from(o.dataSync()));
+    tf.dispose(outs);
+    return data;
+  };
+  const expected = await run('cpu');
+  const actual = await run('native');
+  const same = (x: number, y: number) => (Number.isNaN(x) && Number.isNaN(y)) || x === y;
+  expected.forEach((e, k) => e.forEach((v, i) =>
+    assert.ok(same(actual[k][i], v), `output ${k} [${i}]: native ${actual[k][i]} vs cpu ${v}`)));
+});
