@@ -8,6 +8,7 @@ import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
 import { installNativeGradients } from './gradients.js';
 import { normalizationKernels } from './normalization.js';
+import { padKernels } from './pad.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
@@ -55,7 +56,7 @@ export class NativeBackend extends MathBackendCPU {
 /** The native kernels, by TensorFlow.js kernel name; each falls back to the cpu kernel where it does not apply. */
 export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
   return { ...convKernels(addon), ...poolKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon),
-    ...normalizationKernels(addon) };
+    ...normalizationKernels(addon), ...padKernels() };
 }
 
 let registered = false;
