@@ -13,6 +13,7 @@ import type { TrainOptions } from './options.js';
 import type { TrainOptimizer } from './optimizer.js';
 import type { Progress } from './progress.js';
 import { learningRateAt } from './schedule.js';
+import { recalibrateBatchNorm } from './recalibrate.js';
 
 /** Mixes integers into one 32-bit seed (FNV-1a over their 32-bit words), so that nearby
  *  (epoch, step) pairs get unrelated random streams. */
@@ -128,6 +129,8 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       seen += indices.length;
       progress.step(step + 1, lossSum / seen, correctSum / seen);
     }
+    // Old run folders (before this option existed) resume with the moving averages alone.
+    recalibrateBatchNorm(model, train, options.bnRecalibration ?? 0, options.batchSize, seedFor(options.seed, epoch, 2));
     const evaluation = val && val.shape[0] > 0 ? evaluateModel(model, val, Math.max(options.batchSize, 64)) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
-import { DEFAULT_AUGMENT, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
+import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
 
 export interface TrainFlags {
   data?: string;
@@ -27,6 +27,7 @@ export interface TrainFlags {
   resume?: string;
   limit?: string;
   imageSize?: string;
+  bnRecalibration?: string;
 }
 
 /** A number option (ranges are checked by validateOptions, which names the option). */
@@ -72,6 +73,7 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.backend !== undefined) o.backend = f.backend;
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
+  if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
   return o;
 }
 
@@ -112,6 +114,7 @@ export function register(program: Command): void {
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
     .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
     .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
+    .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .action(
       action(async (flags: TrainFlags) => {
         // Loaded here, not at the top: `resnet --help` and the other commands start faster without
