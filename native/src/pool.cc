@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 namespace tfn {
 namespace {
@@ -76,19 +77,41 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   checkLength(info.Env(), nx, g.inSize(), "x");
   checkLength(info.Env(), ndx, g.inSize(), "dx");
   std::memset(dx, 0, ndx * sizeof(float));
-  forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
-    const float* grad = dy + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
-    for (int c = 0; c < g.C; c++) {
-      float best = -std::numeric_limits<float>::infinity();
-      int64_t bestAt = -1;
-      for (int h = hb; h < he; h++)
-        for (int w = wb; w < we; w++) {
-          const int64_t at = ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C + c;
-          if (x[at] > best || bestAt < 0) { best = x[at]; bestAt = at; }
+  // Per window: the first cell is taken, later ones only when strictly greater (ties and NaNs
+  // keep the first), scanned with channels innermost so the compares vectorize.
+  std::vector<float> bestScratch;
+  std::vector<int64_t> atScratch;
+#pragma omp parallel num_threads(loopThreads()) if (g.outSize() > kParallelMin) private(bestScratch, atScratch)
+  {
+    bestScratch.resize(g.C);
+    atScratch.resize(g.C);
+    float* best = bestScratch.data();
+    int64_t* bestAt = atScratch.data();
+#pragma omp for schedule(static)
+    for (int n = 0; n < g.N; n++) {
+      for (int oh = 0; oh < g.OH; oh++) {
+        const int h0 = oh * g.sh - g.pt, hb = std::max(h0, 0), he = std::min(h0 + g.KH, g.H);
+        for (int ow = 0; ow < g.OW; ow++) {
+          const int w0 = ow * g.sw - g.pl, wb = std::max(w0, 0), we = std::min(w0 + g.KW, g.W);
+          if (hb >= he || wb >= we) continue;
+          const int64_t first = ((static_cast<int64_t>(n) * g.H + hb) * g.W + wb) * g.C;
+          for (int c = 0; c < g.C; c++) { best[c] = x[first + c]; bestAt[c] = first + c; }
+          for (int h = hb; h < he; h++)
+            for (int w = (h == hb ? wb + 1 : wb); w < we; w++) {
+              const int64_t cell = ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C;
+              const float* in = x + cell;
+              for (int c = 0; c < g.C; c++) {
+                const bool greater = in[c] > best[c];
+                best[c] = greater ? in[c] : best[c];
+                bestAt[c] = greater ? cell + c : bestAt[c];
+              }
+            }
+          const float* grad = dy + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
+          for (int c = 0; c < g.C; c++) dx[bestAt[c]] += grad[c];
         }
-      if (bestAt >= 0) dx[bestAt] += grad[c];
+      }
     }
-  });
+  }
   return info.Env().Undefined();
 }
 
