@@ -1,10 +1,30 @@
 // Fused optimizer updates: one pass over each variable instead of the ~12 element-wise kernels
 // (each a full read and write of the variable) that TensorFlow.js's Adam runs per variable.
 #include "common.h"
+#include <algorithm>
 #include <cmath>
 
 namespace tfn {
 namespace {
+
+struct AdamHyper { float lr, beta1, beta2, epsilon, correction1, correction2; };
+
+// Elements [begin, end) of one update. Vectorized (~2x faster) thanks to binding.gyp's
+// -fno-math-errno; sqrt and division stay correctly rounded, so results equal the scalar loop's.
+void adamRange(
+    float* value, const float* g, float* m, float* v, int64_t begin, int64_t end, const AdamHyper& p) {
+  // Locals, not p's fields: the stores below could alias those, which blocks vectorizing.
+  const float beta1 = p.beta1, beta2 = p.beta2, oneMinusBeta1 = 1.0f - beta1, oneMinusBeta2 = 1.0f - beta2;
+  const float correction1 = p.correction1, correction2 = p.correction2, epsilon = p.epsilon, lr = p.lr;
+#pragma omp simd
+  for (int64_t i = begin; i < end; i++) {
+    const float mi = m[i] * beta1 + g[i] * oneMinusBeta1;
+    const float vi = v[i] * beta2 + (g[i] * g[i]) * oneMinusBeta2;
+    m[i] = mi;
+    v[i] = vi;
+    value[i] += (mi / correction1) / (std::sqrt(vi / correction2) + epsilon) * -lr;
+  }
+}
 
 // adam(value, gradient, m, v, [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]):
 // updates value, m and v in place, in the order of TensorFlow.js's AdamOptimizer:
@@ -18,17 +38,12 @@ Napi::Value adam(const Napi::CallbackInfo& info) {
   float* v = floatData(info[3], &nv);
   const float* h = floatData(info[4], &nh);
   if (ng != n || nm != n || nv != n || nh != 6) throw Napi::RangeError::New(info.Env(), "adam: lengths differ");
-  const float lr = h[0], beta1 = h[1], beta2 = h[2], epsilon = h[3], correction1 = h[4], correction2 = h[5];
-  const float oneMinusBeta1 = 1.0f - beta1, oneMinusBeta2 = 1.0f - beta2;
+  const AdamHyper p{h[0], h[1], h[2], h[3], h[4], h[5]};
   const int64_t total = static_cast<int64_t>(n);
-#pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
-  for (int64_t i = 0; i < total; i++) {
-    const float mi = m[i] * beta1 + g[i] * oneMinusBeta1;
-    const float vi = v[i] * beta2 + (g[i] * g[i]) * oneMinusBeta2;
-    m[i] = mi;
-    v[i] = vi;
-    value[i] += (mi / correction1) / (std::sqrt(vi / correction2) + epsilon) * -lr;
-  }
+  constexpr int64_t kChunk = 1 << 14;  // elements per call: ~200 KB of the four arrays, cache-sized
+  const int64_t chunks = (total + kChunk - 1) / kChunk;
+#pragma omp parallel for if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t c = 0; c < chunks; c++) adamRange(value, g, m, v, c * kChunk, std::min(total, (c + 1) * kChunk), p);
   return info.Env().Undefined();
 }
 
