@@ -3,18 +3,24 @@
 import * as tf from '../../tf.js';
 import { f32, output, withFallback } from './kernel_util.js';
 
-/** Copies `x` (shape `shape`) into `out` (already filled with the pad value) at offsets `before`. */
+/**
+ * Copies `x` (shape `shape`) into `out` (already filled with the pad value) at offsets `before`.
+ * Trailing dimensions without padding are contiguous in both arrays: they are merged into the
+ * copied rows (NHWC images padded in H and W: rows of W * C values, not of C).
+ */
 export function padInto(x: Float32Array, shape: number[], before: number[], out: Float32Array, outShape: number[]): void {
-  const rank = shape.length;
-  const rowLength = shape[rank - 1];
+  let last = shape.length - 1; // the innermost dimension that gets padding
+  while (last > 0 && outShape[last] === shape[last]) last--;
+  const inner = tf.util.sizeFromShape(shape.slice(last + 1));
+  const rowLength = shape[last] * inner;
   const outStrides = tf.util.computeStrides(outShape).concat(1);
   const rows = rowLength === 0 ? 0 : x.length / rowLength;
-  const index = new Array<number>(Math.max(rank - 1, 0)).fill(0); // coordinates of the current row
+  const index = new Array<number>(last).fill(0); // coordinates of the current row
   for (let r = 0; r < rows; r++) {
-    let offset = before[rank - 1];
-    for (let d = 0; d < rank - 1; d++) offset += (index[d] + before[d]) * outStrides[d];
+    let offset = before[last] * inner;
+    for (let d = 0; d < last; d++) offset += (index[d] + before[d]) * outStrides[d];
     out.set(x.subarray(r * rowLength, (r + 1) * rowLength), offset);
-    for (let d = rank - 2; d >= 0; d--) {
+    for (let d = last - 1; d >= 0; d--) {
       if (++index[d] < shape[d]) break;
       index[d] = 0;
     }

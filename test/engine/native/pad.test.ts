@@ -13,6 +13,8 @@ const cases: Array<{ shape: number[]; paddings: Array<[number, number]>; value: 
   { shape: [4, 7], paddings: [[2, 1], [0, 3]], value: 0.25 },
   { shape: [6], paddings: [[0, 4]], value: 0 },
   { shape: [2, 0, 3], paddings: [[1, 1], [1, 1], [0, 0]], value: 2 },
+  { shape: [2, 3, 4], paddings: [[1, 2], [0, 0], [0, 0]], value: 3 },
+  { shape: [2, 3, 4], paddings: [[0, 0], [0, 0], [0, 0]], value: 3 },
 ];
 
 for (const c of cases) {
