@@ -1,5 +1,6 @@
 // Batch normalization (TensorFlow.js's FusedBatchNorm) with per-channel statistics:
-// y = offset + (x - mean) * scale / sqrt(variance + epsilon), folded into y = x * a[c] + b[c].
+// y = offset + (x - mean) * scale / sqrt(variance + epsilon), folded into y = x * a[c] + b[c];
+// its gradient; and the per-channel moments (mean, variance) of training-mode batch norm.
 #include "common.h"
 #include <omp.h>
 #include <cmath>
@@ -106,9 +107,74 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// moments(x, mean, variance, sumDeviation): per channel (the innermost dimension, C = mean's
+// length) over all other positions, as tfjs-core's moments computes them (mean; square(x - mean)
+// in float32; its mean), sums in double: one pass for the mean, one for the deviations.
+// sumDeviation = sum(x - mean), which the exact gradient needs. One thread (reductions).
+Napi::Value moments(const Napi::CallbackInfo& info) {
+  size_t n, C, nv, ns;
+  const float* x = floatData(info[0], &n);
+  float* mean = floatData(info[1], &C);
+  float* variance = floatData(info[2], &nv);
+  float* sumDeviation = floatData(info[3], &ns);
+  if (C == 0 || n == 0 || n % C || nv != C || ns != C) throw Napi::RangeError::New(info.Env(), "moments: bad lengths");
+  const size_t rows = n / C;
+  std::vector<double> sum(C, 0.0), sumSquares(C, 0.0);
+  for (size_t r = 0; r < rows; r++)
+    for (size_t c = 0; c < C; c++) sum[c] += x[r * C + c];
+  for (size_t c = 0; c < C; c++) mean[c] = static_cast<float>(sum[c] / static_cast<double>(rows));
+  std::fill(sum.begin(), sum.end(), 0.0);
+  for (size_t r = 0; r < rows; r++)
+    for (size_t c = 0; c < C; c++) {
+      const float d = x[r * C + c] - mean[c];
+      sum[c] += d;
+      sumSquares[c] += d * d;
+    }
+  for (size_t c = 0; c < C; c++) {
+    variance[c] = static_cast<float>(sumSquares[c] / static_cast<double>(rows));
+    sumDeviation[c] = static_cast<float>(sum[c]);
+  }
+  return info.Env().Undefined();
+}
+
+// momentsGrad(x, mean, sumDeviation, dmean, dvariance, dx): the gradient of moments wrt x, the
+// partial derivatives of tfjs-core's chain in one pass: with g = dvariance / count (Mean's
+// gradient) and d = x - mean, Square's gives 2 g d; Sub's adds -sum(2 g d) = -2 g sumDeviation to
+// dmean, and Mean's spreads that / count.
+Napi::Value momentsGrad(const Napi::CallbackInfo& info) {
+  size_t n, C, ns, ndm, ndv, ndx;
+  const float* x = floatData(info[0], &n);
+  const float* mean = floatData(info[1], &C);
+  const float* sumDeviation = floatData(info[2], &ns);
+  const float* dmean = floatData(info[3], &ndm);
+  const float* dvariance = floatData(info[4], &ndv);
+  float* dx = floatData(info[5], &ndx);
+  if (C == 0 || n % C || ns != C || ndm != C || ndv != C || ndx != n) {
+    throw Napi::RangeError::New(info.Env(), "momentsGrad: bad lengths");
+  }
+  const float count = static_cast<float>(n / C);
+  std::vector<float> g(C), spread(C);
+  for (size_t c = 0; c < C; c++) {
+    g[c] = dvariance[c] / count;
+    spread[c] = static_cast<float>(dmean[c] - 2.0 * g[c] * sumDeviation[c]) / count;
+  }
+  const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
+  const float *gs = g.data(), *ss = spread.data();
+#pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * channels;
+    float* out = dx + r * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) out[c] = gs[c] * ((xr[c] - mean[c]) * 2.0f) + ss[c];
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void registerNormalization(Napi::Env env, Napi::Object exports) {
+  exports.Set("moments", Napi::Function::New(env, moments, "moments"));
+  exports.Set("momentsGrad", Napi::Function::New(env, momentsGrad, "momentsGrad"));
   exports.Set("batchNorm", Napi::Function::New(env, batchNorm, "batchNorm"));
   exports.Set("batchNormGrad", Napi::Function::New(env, batchNormGrad, "batchNormGrad"));
 }

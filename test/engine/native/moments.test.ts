@@ -1,0 +1,80 @@
+// The native moments kernel (training-mode batch norm's statistics) and its gradient vs tfjs-core's
+// moments on the cpu backend: values, gradients, through a Keras BatchNormalization layer, the
+// cases it leaves to tfjs-core, and a flat tensor count.
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { test } from 'node:test';
+import * as tf from '../../../src/tf.js';
+import { reducesAllButChannels } from '../../../src/engine/native/moments.js';
+import { assertMatchesCpu, randomValues, skip } from './helpers.js';
+
+/** Sums of ~100 float32 squares, both accumulated in double, differently grouped: 1e-5 of the magnitude. */
+const MOMENTS_TOLERANCE = 1e-5;
+
+/** tfjs-core's moments as tfjs-layers calls it: through the CommonJS exports that the engine patches. */
+const coreMoments = (createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf).moments;
+const input = (shape: number[], seed: number) =>
+  tf.tensor(randomValues(tf.util.sizeFromShape(shape), seed).map((v) => 3 * v + 0.5), shape);
+
+test('reducesAllButChannels accepts exactly the leading axes', () => {
+  assert.equal(reducesAllButChannels([0, 1, 2], 4), true);
+  assert.equal(reducesAllButChannels([2, 0, 1], 4), true);
+  assert.equal(reducesAllButChannels([0], 2), true);
+  assert.equal(reducesAllButChannels([0, 1], 4), false);
+  assert.equal(reducesAllButChannels([1, 2, 3], 4), false);
+  assert.equal(reducesAllButChannels(null, 4), false);
+  assert.equal(reducesAllButChannels([0], 1), false);
+});
+
+test('moments over N, H, W: mean, variance and the gradient of both match cpu', { skip }, async () => {
+  const shape = [3, 5, 4, 6];
+  await assertMatchesCpu(() => {
+    const w1 = tf.tensor1d(randomValues(6, 2)), w2 = tf.tensor1d(randomValues(6, 3));
+    const loss = (x: tf.Tensor) => {
+      const { mean, variance } = coreMoments(x, [0, 1, 2]);
+      return tf.add(tf.sum(tf.mul(mean, w1)), tf.sum(tf.mul(variance, w2)));
+    };
+    const { mean, variance } = coreMoments(input(shape, 1), [0, 1, 2]);
+    const onlyVariance = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(coreMoments(x, [0, 1, 2]).variance, w2)));
+    return [mean, variance, tf.grad(loss)(input(shape, 1)), onlyVariance(input(shape, 1))];
+  }, MOMENTS_TOLERANCE, 'moments');
+});
+
+test('a BatchNormalization layer in training mode: output and gradients match cpu', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const layer = tf.layers.batchNormalization({ axis: 3, gammaInitializer: 'ones', betaInitializer: 'zeros' });
+    layer.build([2, 4, 3, 5]);
+    const w = input([2, 4, 3, 5], 7);
+    const f = (x: tf.Tensor) => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, w));
+    const { value, grads } = tf.variableGrads(() => f(input([2, 4, 3, 5], 5)) as tf.Scalar);
+    const dx = tf.grad(f)(input([2, 4, 3, 5], 5));
+    const out = [value, dx, ...layer.trainableWeights.map((v) => grads[v.name])];
+    for (const v of layer.weights) v.dispose(); // the layer was applied eagerly, so layer.dispose() refuses
+    return out;
+  }, MOMENTS_TOLERANCE, 'batch norm layer');
+  // ... and the layer did go through the native kernels.
+  await tf.setBackend('native');
+  const layer = tf.layers.batchNormalization({ axis: 3 });
+  const info = await tf.profile(() => tf.grad((x: tf.Tensor) => tf.sum(layer.apply(x, { training: true }) as tf.Tensor))(input([2, 2, 2, 3], 1)));
+  assert.ok(info.kernelNames.includes('NativeMoments') && info.kernelNames.includes('NativeMomentsGrad'), info.kernelNames.join());
+  for (const v of layer.weights) v.dispose();
+});
+
+test('moments with keepDims, other axes or rank 1 are left to tfjs-core and match cpu', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const x = input([3, 4, 5], 9);
+    const a = coreMoments(x, [0, 1], true), b = coreMoments(x, [1, 2]), c = coreMoments(input([7], 4), [0]);
+    return [a.mean, a.variance, b.mean, b.variance, c.mean, c.variance];
+  }, MOMENTS_TOLERANCE, 'moments fallbacks');
+});
+
+test('the native moments and its gradient leave no tensors behind', { skip }, async () => {
+  await tf.setBackend('native');
+  const x = input([2, 3, 3, 4], 11);
+  const step = () => tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(coreMoments(t, [0, 1, 2]).variance))(x));
+  tf.dispose(step());
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) tf.dispose(step());
+  assert.equal(tf.memory().numTensors, before);
+  x.dispose();
+});
