@@ -109,7 +109,8 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
 
 // moments(x, mean, variance, sumDeviation): per channel (the innermost dimension, C = mean's
 // length) over all other positions, as tfjs-core's moments computes them (mean; square(x - mean)
-// in float32; its mean), sums in double: one pass for the mean, one for the deviations.
+// in float32; its mean), sums in double (of float sums over 16 rows): one pass for the mean, one
+// for the deviations.
 // sumDeviation = sum(x - mean), which the exact gradient needs. One thread (reductions).
 Napi::Value moments(const Napi::CallbackInfo& info) {
   size_t n, C, nv, ns;
@@ -119,17 +120,32 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
   float* sumDeviation = floatData(info[3], &ns);
   if (C == 0 || n == 0 || n % C || nv != C || ns != C) throw Napi::RangeError::New(info.Env(), "moments: bad lengths");
   const size_t rows = n / C;
+  // Float partial sums over blocks of kBlock rows (4-wide vectors), added up in double.
+  constexpr size_t kBlock = 16;
   std::vector<double> sum(C, 0.0), sumSquares(C, 0.0);
-  for (size_t r = 0; r < rows; r++)
-    for (size_t c = 0; c < C; c++) sum[c] += x[r * C + c];
+  std::vector<float> part(C), partSquares(C);
+  for (size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    std::fill(part.begin(), part.end(), 0.0f);
+    for (size_t r = r0; r < std::min(rows, r0 + kBlock); r++)
+      for (size_t c = 0; c < C; c++) part[c] += x[r * C + c];
+    for (size_t c = 0; c < C; c++) sum[c] += part[c];
+  }
   for (size_t c = 0; c < C; c++) mean[c] = static_cast<float>(sum[c] / static_cast<double>(rows));
   std::fill(sum.begin(), sum.end(), 0.0);
-  for (size_t r = 0; r < rows; r++)
+  for (size_t r0 = 0; r0 < rows; r0 += kBlock) {
+    std::fill(part.begin(), part.end(), 0.0f);
+    std::fill(partSquares.begin(), partSquares.end(), 0.0f);
+    for (size_t r = r0; r < std::min(rows, r0 + kBlock); r++)
+      for (size_t c = 0; c < C; c++) {
+        const float d = x[r * C + c] - mean[c];
+        part[c] += d;
+        partSquares[c] += d * d;
+      }
     for (size_t c = 0; c < C; c++) {
-      const float d = x[r * C + c] - mean[c];
-      sum[c] += d;
-      sumSquares[c] += d * d;
+      sum[c] += part[c];
+      sumSquares[c] += partSquares[c];
     }
+  }
   for (size_t c = 0; c < C; c++) {
     variance[c] = static_cast<float>(sumSquares[c] / static_cast<double>(rows));
     sumDeviation[c] = static_cast<float>(sum[c]);
