@@ -3,10 +3,10 @@
 #   course — the classic run of ../shared/spec/resnet.md: the course ResNet-50, Adam lr 1e-3,
 #            batch 32, 10 epochs on all 1080 training photos (no validation split), evaluated
 #            after the 10th epoch (last/);
-#   strong — aimed at >= 0.98: CIFAR-style resnet20 at 64x64, augmentation (shifts, rotations,
-#            brightness, contrast), AdamW with decoupled weight decay, 2 warm-up epochs then cosine,
-#            label smoothing 0.1, 40 epochs; the best epoch on a 10% validation split (best/) is
-#            evaluated.
+#   strong — aimed at >= 0.98 (measured 0.983, docs/benchmarks.md): the course ResNet-50 with mild
+#            augmentation (shifts 8%, rotations 10 degrees, brightness, contrast), AdamW (decoupled
+#            weight decay 0.05), 1 warm-up epoch then cosine, label smoothing 0.1, 30 epochs; the best
+#            epoch on a 10% validation split (best/) is evaluated.
 # Each is trained on signs/train and evaluated once on signs/test_signs.h5 (the test split is never
 # used to choose anything). Results: one JSON line per recipe in $OUT/results.jsonl and on stdout.
 #
@@ -63,8 +63,8 @@ if [ "$RECIPE" = course ] || [ "$RECIPE" = both ]; then
     --epochs "${EPOCHS:-10}" --val-split 0 --seed 0
 fi
 if [ "$RECIPE" = strong ] || [ "$RECIPE" = both ]; then
-  run_recipe strong best --model resnet20 --optimizer adamw --lr 2e-3 --weight-decay 0.05 --batch-size 32 \
-    --epochs "${EPOCHS:-40}" --schedule cosine --warmup-epochs "$([ "${EPOCHS:-40}" -ge 4 ] && echo 2 || echo 0)" \
-    --label-smoothing 0.1 --augment shift=0.1,rotation=15,brightness=0.1,contrast=0.2 --val-split 0.1 --seed 0
+  run_recipe strong best --model resnet50 --optimizer adamw --lr 1e-3 --weight-decay 0.05 --batch-size 32 \
+    --epochs "${EPOCHS:-30}" --schedule cosine --warmup-epochs "$([ "${EPOCHS:-30}" -ge 2 ] && echo 1 || echo 0)" \
+    --label-smoothing 0.1 --augment shift=0.08,rotation=10,brightness=0.1,contrast=0.1 --val-split 0.1 --seed 0
 fi
 echo "results in $OUT/results.jsonl"
