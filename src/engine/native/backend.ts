@@ -9,6 +9,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { installNativeGradients } from './gradients.js';
 import { normalizationKernels } from './normalization.js';
 import { padKernels } from './pad.js';
+import { installNativeFusedConv } from './fused_conv.js';
 import { installNativeMoments } from './moments.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
@@ -100,6 +101,7 @@ export function registerNativeBackend(): boolean {
     installFusedAdam(addon, NATIVE_BACKEND_NAME);
     installNativeGradients(addon, NATIVE_BACKEND_NAME);
     installNativeMoments(addon, NATIVE_BACKEND_NAME);
+    installNativeFusedConv(NATIVE_BACKEND_NAME);
     registered = true;
     return true;
   } catch {
