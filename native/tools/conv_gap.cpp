@@ -6,6 +6,8 @@
 #include <dnnl.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <vector>
 using namespace dnnl;
 using tag = memory::format_tag;
 using dt = memory::data_type;
@@ -32,7 +34,16 @@ void shape(int count, int H, int C, int K, int R, int st, int pad, bool needBack
       convolution_backward_data::desc(algorithm::convolution_direct, src, wAny, dst, S, P, P), eng, fpd);
   convolution_backward_weights::primitive_desc wpd(
       convolution_backward_weights::desc(algorithm::convolution_direct, src, wAny, dst, S, P, P), eng, fpd);
-  memory x(src, eng), y(dst, eng), b(bias, eng), hwio(wUser, eng), dx(src, eng);
+  // MISALIGN=<bytes>: operands start that many bytes past a 64-byte boundary, like the arrays of
+  // V8 (malloc'd or mmap'd ArrayBuffers: 16 bytes past one) that the addon receives.
+  static const size_t offset = getenv("MISALIGN") ? atoi(getenv("MISALIGN")) : 0;
+  static std::vector<void*> blocks;
+  auto user = [&](const memory::desc& d) {
+    char* p = static_cast<char*>(aligned_alloc(64, d.get_size() + 64));
+    blocks.push_back(p);
+    return memory(d, eng, p + offset);
+  };
+  memory x = user(src), y = user(dst), b(bias, eng), hwio = user(wUser), dx = user(src);
   memory wf(fpd.weights_desc(), eng), wd(dpd.weights_desc(), eng), dw(wpd.diff_weights_desc(), eng);
   convolution_forward f(fpd); convolution_backward_data bd(dpd); convolution_backward_weights bw(wpd);
   reorder toF(hwio, wf), toD(hwio, wd), fromW(dw, hwio);
