@@ -1,11 +1,9 @@
 // 2-D convolutions in NHWC with TensorFlow's HWIO filters, through oneDNN: forward (with optional
 // bias and ReLU fused), backward data and backward filter. Primitives are built once per geometry
-// and cached; the weights go into oneDNN's preferred blocked layout on each call (they change
-// every training step): by an own blocked copy for the forward pass, else by oneDNN reorders.
+// and cached; the weights are reordered into oneDNN's preferred blocked layout on each call
+// (they change every training step).
 #include "common.h"
-#include <algorithm>
 #include <array>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -62,58 +60,18 @@ convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool withBias
   return convolution_forward::primitive_desc(d, attr, cpuEngine());
 }
 
-// HWIO -> [O/B][H][W][I][B] (oneDNN's Acdb<B>a, "OhwI<B>o"): what brgconv wants for forward
-// weights. A blocked copy of rows of B floats, about 3-5x faster on ResNet-50's filters than
-// oneDNN's generic jit:uni reorder (which profiles at 1-2 GB/s here). Padding (O not a multiple
-// of B) is left as the zeros the buffer was created with. (A hand-written 16x16-transposing copy
-// for backward data's OIhw16o16i was no faster than oneDNN's reorder: that one stays.)
-void hwioToOBlocked(const float* hwio, float* out, int O, int rows, int block) {
-  const int blocks = (O + block - 1) / block;
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int ob = 0; ob < blocks; ob++) {
-    for (int r = 0; r < rows; r++) {
-      const int n = std::min(block, O - ob * block);
-      std::memcpy(out + (static_cast<size_t>(ob) * rows + r) * block, hwio + static_cast<size_t>(r) * O + ob * block,
-                  sizeof(float) * n);
-    }
-  }
-}
-
-// How the user's HWIO weights reach a primitive's preferred layout, with its buffer: as they are,
-// by the copy above, or by a oneDNN reorder (also the other way, for weight gradients).
+// A reorder between the user's HWIO weights and a primitive's preferred layout, with its buffer;
+// empty when the primitive takes HWIO as is.
 struct WeightsLayout {
-  enum class Copy { none, oBlocked, reorder } copy = Copy::none;
-  int block = 0;
+  bool needed = false;
   memory buffer;
   reorder convert;
-  WeightsLayout(const Geometry& g, const memory::desc& wanted, bool toUser) {
-    const memory::desc user = g.userWeights();
+  WeightsLayout(const memory::desc& user, const memory::desc& wanted, bool toUser) {
     if (user == wanted) return;
+    needed = true;
     buffer = memory(wanted, cpuEngine());
-    if (!toUser) {
-      const memory::dims dims = {g.O(), g.C(), g.KH(), g.KW()};
-      for (auto [t, b] : {std::pair{tag::Acdb16a, 16}, {tag::Acdb32a, 32}, {tag::Acdb48a, 48}, {tag::Acdb64a, 64}}) {
-        if (wanted == memory::desc(dims, dt::f32, t)) copy = Copy::oBlocked, block = b;
-      }
-      if (copy != Copy::none) {
-        std::memset(buffer.get_data_handle(), 0, wanted.get_size());
-        return;
-      }
-    }
-    copy = Copy::reorder;
     convert = toUser ? reorder(reorder::primitive_desc(cpuEngine(), wanted, cpuEngine(), user))
                      : reorder(reorder::primitive_desc(cpuEngine(), user, cpuEngine(), wanted));
-  }
-  // The weights argument of the primitive for the user's HWIO `filter` (forward, backward data).
-  memory fromUser(const Geometry& g, float* filter, stream& s) {
-    memory user(g.userWeights(), cpuEngine(), filter);
-    float* out = copy == Copy::none ? nullptr : static_cast<float*>(buffer.get_data_handle());
-    switch (copy) {
-      case Copy::none: return user;
-      case Copy::oBlocked: hwioToOBlocked(filter, out, g.O(), g.KH() * g.KW() * g.C(), block); break;
-      case Copy::reorder: convert.execute(s, user, buffer); break;
-    }
-    return buffer;
   }
 };
 
@@ -122,7 +80,7 @@ struct Forward {
   convolution_forward conv;
   WeightsLayout weights;
   Forward(const Geometry& g, bool withBias, bool relu)
-      : pd(forwardDesc(g, withBias, relu)), conv(pd), weights(g, pd.weights_desc(), false) {}
+      : pd(forwardDesc(g, withBias, relu)), conv(pd), weights(g.userWeights(), pd.weights_desc(), false) {}
 };
 
 struct BackwardData {
@@ -134,7 +92,7 @@ struct BackwardData {
                                            g.strides(), g.dilates(), g.padL(), g.padR()),
            cpuEngine(), forwardDesc(g, false, false)),
         conv(pd),
-        weights(g, pd.weights_desc(), false) {}
+        weights(g.userWeights(), pd.weights_desc(), false) {}
 };
 
 struct BackwardFilter {
@@ -146,7 +104,7 @@ struct BackwardFilter {
                                               g.strides(), g.dilates(), g.padL(), g.padR()),
            cpuEngine(), forwardDesc(g, false, false)),
         conv(pd),
-        weights(g, pd.diff_weights_desc(), true) {}
+        weights(g.userWeights(), pd.diff_weights_desc(), true) {}
 };
 
 // Built primitives, by geometry (+ flags for the forward pass). A ResNet-50 has a few dozen.
@@ -188,9 +146,11 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
     Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
                                  [&] { return new Forward(g, bias != nullptr, relu); });
     auto& s = cpuStream();
+    memory userW(g.userWeights(), cpuEngine(), filter);
+    if (f.weights.needed) f.weights.convert.execute(s, userW, f.weights.buffer);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)},
-        {DNNL_ARG_WEIGHTS, f.weights.fromUser(g, filter, s)},
+        {DNNL_ARG_WEIGHTS, f.weights.needed ? f.weights.buffer : userW},
         {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
     if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
     f.conv.execute(s, args);
@@ -207,9 +167,10 @@ Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
     Geometry g = readGeometry(info[3]);
     BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g); });
     auto& s = cpuStream();
-    memory weights = b.weights.fromUser(g, filter, s);
+    memory userW(g.userWeights(), cpuEngine(), filter);
+    if (b.weights.needed) b.weights.convert.execute(s, userW, b.weights.buffer);
     b.conv.execute(s, {{DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)},
-                       {DNNL_ARG_WEIGHTS, weights},
+                       {DNNL_ARG_WEIGHTS, b.weights.needed ? b.weights.buffer : userW},
                        {DNNL_ARG_DIFF_SRC, memory(g.src(), cpuEngine(), dx)}});
     s.wait();
   });
@@ -228,8 +189,8 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     memory userDW(g.userWeights(), cpuEngine(), dfilter);
     b.conv.execute(s, {{DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)},
                        {DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)},
-                       {DNNL_ARG_DIFF_WEIGHTS, b.weights.copy == WeightsLayout::Copy::none ? userDW : b.weights.buffer}});
-    if (b.weights.copy != WeightsLayout::Copy::none) b.weights.convert.execute(s, b.weights.buffer, userDW);
+                       {DNNL_ARG_DIFF_WEIGHTS, b.weights.needed ? b.weights.buffer : userDW}});
+    if (b.weights.needed) b.weights.convert.execute(s, b.weights.buffer, userDW);
     s.wait();
   });
 }
