@@ -2,12 +2,12 @@
 // arrays every call, like native/tools/conv_gap.cpp's direct oneDNN loop) and with cold caches
 // (a 64 MiB array written between calls, as in a training step where each layer's operands were
 // last touched long before). Milliseconds, summed over the 53 convolutions.
-// Run: npm run build:native && node native/tools/conv_gap.mjs
+// Run: npm run build:native && node native/tools/conv_gap.mjs   (STEM_BD=1: time the stem's input gradient too)
 import { createRequire } from 'node:module';
 const addon = createRequire(import.meta.url)('../build/Release/tfjs_native.node');
 const N = 32, ITERATIONS = 5, FLUSH = new Float32Array(16 << 20);
 const shapes = [ // [count, H, C, K, R, stride, pad, needsBackwardData]
-  [1, 70, 3, 64, 7, 2, 0, process.env.STEM_BD === "1" ? true : false], [1, 15, 64, 64, 1, 1, 0], [3, 15, 64, 64, 3, 1, 1], [4, 15, 64, 256, 1, 1, 0],
+  [1, 70, 3, 64, 7, 2, 0, process.env.STEM_BD === '1'], [1, 15, 64, 64, 1, 1, 0], [3, 15, 64, 64, 3, 1, 1], [4, 15, 64, 256, 1, 1, 0],
   [2, 15, 256, 64, 1, 1, 0], [1, 15, 256, 128, 1, 2, 0], [1, 15, 256, 512, 1, 2, 0], [4, 8, 128, 128, 3, 1, 1],
   [4, 8, 128, 512, 1, 1, 0], [3, 8, 512, 128, 1, 1, 0], [1, 8, 512, 256, 1, 2, 0], [1, 8, 512, 1024, 1, 2, 0],
   [6, 4, 256, 256, 3, 1, 1], [6, 4, 256, 1024, 1, 1, 0], [5, 4, 1024, 256, 1, 1, 0], [1, 4, 1024, 512, 1, 2, 0],
