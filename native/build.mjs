@@ -26,6 +26,10 @@ try {
 } catch {
   skip('node-gyp is not installed (it is a devDependency)');
 }
-const result = spawnSync(process.execPath, [nodeGyp, 'rebuild'], { cwd: here, stdio: 'inherit' });
+// Build against the headers of the Node that runs this (no download) when npm names none.
+const prefix = dirname(dirname(process.execPath));
+const nodedir = process.env.npm_config_nodedir || (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+const args = [nodeGyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit' });
 if (result.status !== 0) skip(`node-gyp failed (exit ${result.status})`);
 console.log(`native engine built: ${join(here, 'build', 'Release', 'tfjs_native.node')}`);
