@@ -28,6 +28,13 @@ export function positiveInt(name: string, value: string | number): number {
   return n;
 }
 
+/** Parses a non-negative integer option (0 allowed), failing with a clear message otherwise. */
+export function nonNegativeInt(name: string, value: string | number): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
 /** Parses a number option within [min, max]. */
 export function numberIn(name: string, value: string | number, min: number, max: number): number {
   const n = typeof value === 'number' ? value : Number(value);

@@ -8,11 +8,11 @@
 //   - the plain twin of each (same layers, no shortcuts) and pre-activation (v2) blocks.
 // Separate from the course ResNet-50 (src/models/resnet50.ts), which keeps Keras's conv biases.
 import * as tf from '../tf.js';
+import type { Initializer } from '../blocks.js';
 import { UserError } from '../errors.js';
 import { SubsampleZeroPad } from './cifar.js';
 
 type Sym = tf.SymbolicTensor;
-export type Initializer = ReturnType<typeof tf.initializers.glorotUniform>;
 
 export type StemKind = 'imagenet' | 'cifar';
 export type BlockKind = 'basic' | 'bottleneck';

@@ -6,7 +6,8 @@ import * as tf from '../tf.js';
 import { makeBatch, shuffledIndices } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
-import { buildResNet, cifarArchitecture, type Initializer, type InitializerName } from '../models/resnet.js';
+import type { Initializer } from '../blocks.js';
+import { buildResNet, cifarArchitecture, type InitializerName } from '../models/resnet.js';
 
 /** An initializer outside the two named ones (tests use a deliberately small one). */
 export interface CustomInit {

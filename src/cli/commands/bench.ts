@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { measureThroughput } from '../../bench/throughput.js';
 import { useBackend } from '../../engine/backends.js';
-import { action, positiveInt } from '../run.js';
+import { action, nonNegativeInt, positiveInt } from '../run.js';
 import { parseBackend, parseInputShape } from '../options.js';
 
 interface BenchFlags {
@@ -38,7 +38,7 @@ export function register(program: Command): void {
           inputShape: parseInputShape(flags.input),
           classes: positiveInt('classes', flags.classes),
           batchSize: positiveInt('batch-size', flags.batchSize),
-          warmupSteps: Number.isInteger(Number(flags.warmup)) && Number(flags.warmup) >= 0 ? Number(flags.warmup) : positiveInt('warmup', flags.warmup),
+          warmupSteps: nonNegativeInt('warmup', flags.warmup),
           steps: positiveInt('steps', flags.steps),
           profile: Boolean(flags.profile),
         });
