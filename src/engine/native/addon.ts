@@ -42,9 +42,13 @@ export function loadAddon(): NativeAddon | null {
       loaded = null;
       loadError = `${ADDON_RELATIVE_PATH} not found (run \`npm run build:native\`)`;
     } else {
-      // Idle OpenMP threads sleep instead of spinning: on a shared machine, spinning threads take
-      // the cores other work (and our own other thread) needs. Read by libgomp when it loads.
-      process.env.OMP_WAIT_POLICY ??= 'passive';
+      // Idle OpenMP threads spin for a bounded time (libgomp's GOMP_SPINCOUNT, 300,000 turns,
+      // ~8 ms here) before they sleep: a training step forks and joins ~700 parallel regions
+      // microseconds apart, and waking sleeping threads each time cost 15% of the step
+      // (docs/native-engine.md, "Threads"). The bound keeps idle processes from holding a core.
+      // OMP_WAIT_POLICY=passive (sleep at once) suits a machine shared with other work.
+      // Read by libgomp when the addon loads it.
+      if (process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT ??= '300000';
       try {
         loaded = createRequire(import.meta.url)(path) as NativeAddon;
       } catch (e) {

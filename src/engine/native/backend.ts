@@ -66,15 +66,16 @@ let registered = false;
 /**
  * Thread counts from the environment: RESNET_NATIVE_THREADS for oneDNN's convolutions (default:
  * OpenMP's, all cores) and RESNET_NATIVE_LOOP_THREADS for the memory-bound element-wise loops
- * (default 1: on a busy machine, waiting for a descheduled second thread costs far more than
- * the second thread saves; see docs/native-engine.md).
+ * (default: the same count; on a machine busy with other work one thread is often faster, as
+ * waiting for a descheduled second thread costs more than it saves; see docs/native-engine.md).
  */
 function configureThreads(addon: NativeAddon): void {
   const count = (name: string): number => {
     const n = Number(process.env[name] ?? 0);
     return Number.isInteger(n) && n > 0 ? n : 0;
   };
-  addon.setThreads(count('RESNET_NATIVE_THREADS'), count('RESNET_NATIVE_LOOP_THREADS') || 1);
+  const onednn = count('RESNET_NATIVE_THREADS');
+  addon.setThreads(onednn, count('RESNET_NATIVE_LOOP_THREADS') || onednn || addon.setThreads(0, 0).onednn);
 }
 
 /** The native engine's thread counts, or null when the addon is not loaded. */
