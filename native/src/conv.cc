@@ -2,11 +2,17 @@
 // bias and ReLU fused), backward data and backward filter. Primitives are built once per geometry
 // and cached; the weights are reordered into oneDNN's preferred blocked layout on each call
 // (they change every training step).
+// Precision: float32, or bfloat16 mixed precision (setConvPrecision): each convolution converts its
+// float32 operands to bfloat16 (activations and gradients into scratch buffers, weights during
+// their reorder), multiplies in bfloat16 with float32 accumulation, and writes float32 results,
+// so everything outside the convolutions (weights, batch norm, the optimizer) stays float32.
 #include "common.h"
 #include <array>
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 using namespace dnnl;
 using tag = memory::format_tag;
@@ -23,10 +29,10 @@ struct Geometry {
   int N() const { return v[0]; } int H() const { return v[1]; } int W() const { return v[2]; }
   int C() const { return v[3]; } int O() const { return v[4]; } int KH() const { return v[5]; }
   int KW() const { return v[6]; } int OH() const { return v[7]; } int OW() const { return v[8]; }
-  memory::desc src() const { return {{N(), C(), H(), W()}, dt::f32, tag::nhwc}; }
-  memory::desc dst() const { return {{N(), O(), OH(), OW()}, dt::f32, tag::nhwc}; }
+  memory::desc src(dt type = dt::f32) const { return {{N(), C(), H(), W()}, type, tag::nhwc}; }
+  memory::desc dst(dt type = dt::f32) const { return {{N(), O(), OH(), OW()}, type, tag::nhwc}; }
   memory::desc userWeights() const { return {{O(), C(), KH(), KW()}, dt::f32, tag::hwio}; }
-  memory::desc anyWeights() const { return {{O(), C(), KH(), KW()}, dt::f32, tag::any}; }
+  memory::desc anyWeights(dt type = dt::f32) const { return {{O(), C(), KH(), KW()}, type, tag::any}; }
   memory::desc bias() const { return {{O()}, dt::f32, tag::x}; }
   memory::dims strides() const { return {v[9], v[10]}; }
   // oneDNN counts dilation from 0 (no dilation), TensorFlow from 1.
@@ -44,7 +50,10 @@ Geometry readGeometry(const Napi::Value& value) {
   return g;
 }
 
-convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool withBias, bool relu) {
+// The data type of the convolutions' multiplications: f32, or bf16 (mixed precision).
+dt computeType = dt::f32;
+
+convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool withBias, bool relu, dt type) {
   primitive_attr attr;
   if (relu) {
     post_ops ops;
@@ -52,10 +61,10 @@ convolution_forward::primitive_desc forwardDesc(const Geometry& g, bool withBias
     attr.set_post_ops(ops);
   }
   auto d = withBias ? convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                g.src(), g.anyWeights(), g.bias(), g.dst(), g.strides(),
+                                                g.src(type), g.anyWeights(type), g.bias(), g.dst(), g.strides(),
                                                 g.dilates(), g.padL(), g.padR())
                     : convolution_forward::desc(prop_kind::forward_training, algorithm::convolution_direct,
-                                                g.src(), g.anyWeights(), g.dst(), g.strides(), g.dilates(),
+                                                g.src(type), g.anyWeights(type), g.dst(), g.strides(), g.dilates(),
                                                 g.padL(), g.padR());
   return convolution_forward::primitive_desc(d, attr, cpuEngine());
 }
@@ -75,22 +84,53 @@ struct WeightsLayout {
   }
 };
 
+// Float32 -> bfloat16 copies of activations and gradients, in scratch buffers that grow to the
+// largest tensor seen (one per operand slot, so that two operands of one call never share one).
+class Bf16Scratch {
+ public:
+  // The bf16 copy of n floats (oneDNN's JIT reorder: round to nearest even, multi-threaded).
+  void* convert(const float* from, int64_t n, stream& s) {
+    if (static_cast<int64_t>(buffer_.size()) < n) buffer_.resize(n);
+    auto it = reorders_.find(n);
+    if (it == reorders_.end()) {
+      memory::desc f({n}, dt::f32, tag::a), b({n}, dt::bf16, tag::a);
+      it = reorders_.emplace(n, reorder(reorder::primitive_desc(cpuEngine(), f, cpuEngine(), b))).first;
+    }
+    memory::desc f({n}, dt::f32, tag::a), b({n}, dt::bf16, tag::a);
+    memory in(f, cpuEngine(), const_cast<float*>(from)), out(b, cpuEngine(), buffer_.data());
+    it->second.execute(s, in, out);
+    return buffer_.data();
+  }
+
+ private:
+  std::vector<uint16_t> buffer_;
+  std::map<int64_t, reorder> reorders_;
+};
+Bf16Scratch activationScratch, gradientScratch;
+
+// An operand's memory: the float32 array itself, or its bf16 copy when the primitive multiplies in bf16.
+memory operand(const memory::desc& wanted, float* data, Bf16Scratch& scratch, stream& s) {
+  if (wanted.data_type() == dt::f32) return memory(wanted, cpuEngine(), data);
+  return memory(wanted, cpuEngine(), scratch.convert(data, wanted.get_size() / sizeof(uint16_t), s));
+}
+
 struct Forward {
   convolution_forward::primitive_desc pd;
   convolution_forward conv;
   WeightsLayout weights;
-  Forward(const Geometry& g, bool withBias, bool relu)
-      : pd(forwardDesc(g, withBias, relu)), conv(pd), weights(g.userWeights(), pd.weights_desc(), false) {}
+  Forward(const Geometry& g, bool withBias, bool relu, dt type)
+      : pd(forwardDesc(g, withBias, relu, type)), conv(pd), weights(g.userWeights(), pd.weights_desc(), false) {}
 };
 
+// The backward passes take float32 results (diff_src, diff_weights) whatever the compute type.
 struct BackwardData {
   convolution_backward_data::primitive_desc pd;
   convolution_backward_data conv;
   WeightsLayout weights;
-  explicit BackwardData(const Geometry& g)
-      : pd(convolution_backward_data::desc(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
+  BackwardData(const Geometry& g, dt type)
+      : pd(convolution_backward_data::desc(algorithm::convolution_direct, g.src(), g.anyWeights(type), g.dst(type),
                                            g.strides(), g.dilates(), g.padL(), g.padR()),
-           cpuEngine(), forwardDesc(g, false, false)),
+           cpuEngine(), forwardDesc(g, false, false, type)),
         conv(pd),
         weights(g.userWeights(), pd.weights_desc(), false) {}
 };
@@ -99,30 +139,33 @@ struct BackwardFilter {
   convolution_backward_weights::primitive_desc pd;
   convolution_backward_weights conv;
   WeightsLayout weights;
-  explicit BackwardFilter(const Geometry& g)
-      : pd(convolution_backward_weights::desc(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(),
-                                              g.strides(), g.dilates(), g.padL(), g.padR()),
-           cpuEngine(), forwardDesc(g, false, false)),
+  BackwardFilter(const Geometry& g, dt type)
+      : pd(convolution_backward_weights::desc(algorithm::convolution_direct, g.src(type), g.anyWeights(),
+                                              g.dst(type), g.strides(), g.dilates(), g.padL(), g.padR()),
+           cpuEngine(), forwardDesc(g, false, false, type)),
         conv(pd),
         weights(g.userWeights(), pd.diff_weights_desc(), true) {}
 };
 
-// Built primitives, by geometry (+ flags for the forward pass). A ResNet-50 has a few dozen.
+// Built primitives, by geometry, compute type (+ flags for the forward pass). A ResNet-50 has a
+// few dozen.
+using Key = std::array<int, kGeomLength + 3>;
 template <typename P>
-P& cached(std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<P>>& cache, const Geometry& g,
-          int flagA, int flagB, std::function<P*()> make) {
-  std::array<int, kGeomLength + 2> key;
+P& cached(std::map<Key, std::unique_ptr<P>>& cache, const Geometry& g, int flagA, int flagB,
+          std::function<P*()> make) {
+  Key key;
   std::copy(g.v.begin(), g.v.end(), key.begin());
   key[kGeomLength] = flagA;
   key[kGeomLength + 1] = flagB;
+  key[kGeomLength + 2] = static_cast<int>(computeType);
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, std::unique_ptr<P>(make())).first;
   return *it->second;
 }
 
-std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<Forward>> forwardCache;
-std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<BackwardData>> backwardDataCache;
-std::map<std::array<int, kGeomLength + 2>, std::unique_ptr<BackwardFilter>> backwardFilterCache;
+std::map<Key, std::unique_ptr<Forward>> forwardCache;
+std::map<Key, std::unique_ptr<BackwardData>> backwardDataCache;
+std::map<Key, std::unique_ptr<BackwardFilter>> backwardFilterCache;
 
 template <typename F>
 Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
@@ -144,12 +187,12 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
     Geometry g = readGeometry(info[4]);
     bool relu = info[5].ToBoolean();
     Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
-                                 [&] { return new Forward(g, bias != nullptr, relu); });
+                                 [&] { return new Forward(g, bias != nullptr, relu, computeType); });
     auto& s = cpuStream();
     memory userW(g.userWeights(), cpuEngine(), filter);
     if (f.weights.needed) f.weights.convert.execute(s, userW, f.weights.buffer);
     std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)},
+        {DNNL_ARG_SRC, operand(f.pd.src_desc(), x, activationScratch, s)},
         {DNNL_ARG_WEIGHTS, f.weights.needed ? f.weights.buffer : userW},
         {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
     if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
@@ -165,11 +208,11 @@ Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
     float* filter = floatData(info[1]);
     float* dx = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
-    BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g); });
+    BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g, computeType); });
     auto& s = cpuStream();
     memory userW(g.userWeights(), cpuEngine(), filter);
     if (b.weights.needed) b.weights.convert.execute(s, userW, b.weights.buffer);
-    b.conv.execute(s, {{DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)},
+    b.conv.execute(s, {{DNNL_ARG_DIFF_DST, operand(b.pd.diff_dst_desc(), dy, gradientScratch, s)},
                        {DNNL_ARG_WEIGHTS, b.weights.needed ? b.weights.buffer : userW},
                        {DNNL_ARG_DIFF_SRC, memory(g.src(), cpuEngine(), dx)}});
     s.wait();
@@ -184,20 +227,43 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     float* dfilter = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
     BackwardFilter& b =
-        cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g); });
+        cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g, computeType); });
     auto& s = cpuStream();
     memory userDW(g.userWeights(), cpuEngine(), dfilter);
-    b.conv.execute(s, {{DNNL_ARG_SRC, memory(g.src(), cpuEngine(), x)},
-                       {DNNL_ARG_DIFF_DST, memory(g.dst(), cpuEngine(), dy)},
+    b.conv.execute(s, {{DNNL_ARG_SRC, operand(b.pd.src_desc(), x, activationScratch, s)},
+                       {DNNL_ARG_DIFF_DST, operand(b.pd.diff_dst_desc(), dy, gradientScratch, s)},
                        {DNNL_ARG_DIFF_WEIGHTS, b.weights.needed ? b.weights.buffer : userDW}});
     if (b.weights.needed) b.weights.convert.execute(s, b.weights.buffer, userDW);
     s.wait();
   });
 }
 
+// setConvPrecision('float32' | 'bfloat16'): the convolutions' compute type from now on. Returns
+// false (and keeps float32) for bfloat16 where this CPU has no native bf16 convolutions.
+Napi::Value setConvPrecision(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name == "float32") {
+    computeType = dt::f32;
+    return Napi::Boolean::New(info.Env(), true);
+  }
+  if (name != "bfloat16") throw Napi::TypeError::New(info.Env(), "precision: expected 'float32' or 'bfloat16'");
+  // ISAs are bit sets: an ISA with bf16 instructions contains all of avx512_core_bf16's bits.
+  const unsigned isa = static_cast<unsigned>(get_effective_cpu_isa());
+  const unsigned bf16 = static_cast<unsigned>(cpu_isa::avx512_core_bf16);
+  const bool supported = (isa & bf16) == bf16;
+  if (supported) computeType = dt::bf16;
+  return Napi::Boolean::New(info.Env(), supported);
+}
+
+Napi::Value convPrecision(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), computeType == dt::bf16 ? "bfloat16" : "float32");
+}
+
 }  // namespace
 
 void registerConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("setConvPrecision", Napi::Function::New(env, setConvPrecision, "setConvPrecision"));
+  exports.Set("convPrecision", Napi::Function::New(env, convPrecision, "convPrecision"));
   exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, conv2dBackpropInput, "conv2dBackpropInput"));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));

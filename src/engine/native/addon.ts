@@ -10,6 +10,9 @@ export interface NativeAddon {
   onednnVersion: string;
   /** OpenMP threads of oneDNN's primitives and of the addon's own loops (0: unchanged); returns both. */
   setThreads(onednn: number, loops: number): { onednn: number; loops: number };
+  /** The convolutions' compute type from now on; false (float32 kept) where the CPU lacks bf16. */
+  setConvPrecision(precision: 'float32' | 'bfloat16'): boolean;
+  convPrecision(): 'float32' | 'bfloat16';
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     geometry: Int32Array, relu: boolean): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;

@@ -78,6 +78,26 @@ function configureThreads(addon: NativeAddon): void {
   addon.setThreads(onednn, count('RESNET_NATIVE_LOOP_THREADS') || onednn || addon.setThreads(0, 0).onednn);
 }
 
+/**
+ * What the native engine's convolutions multiply in: 'float32', or 'bfloat16' mixed precision
+ * (operands rounded to bfloat16, float32 accumulation and results; weights, batch norm and the
+ * optimizer stay float32). See docs/native-engine.md, "Mixed precision".
+ */
+export type NativePrecision = 'float32' | 'bfloat16';
+
+/**
+ * Sets the native engine's convolution precision. Returns false where it cannot be had: no addon,
+ * or 'bfloat16' on a CPU without bfloat16 instructions (AVX512_BF16); float32 stays then.
+ */
+export function setNativePrecision(precision: NativePrecision): boolean {
+  return loadAddon()?.setConvPrecision(precision) ?? false;
+}
+
+/** The native engine's convolution precision, or null when the addon is not loaded. */
+export function nativePrecision(): NativePrecision | null {
+  return loadAddon()?.convPrecision() ?? null;
+}
+
 /** The native engine's thread counts, or null when the addon is not loaded. */
 export function nativeThreads(): { onednn: number; loops: number } | null {
   return loadAddon()?.setThreads(0, 0) ?? null;
@@ -93,6 +113,7 @@ export function registerNativeBackend(): boolean {
     const addon = loadAddon();
     if (!addon) return false;
     configureThreads(addon);
+    if (process.env.RESNET_NATIVE_PRECISION === 'bfloat16') addon.setConvPrecision('bfloat16');
     tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(), BACKEND_PRIORITY);
     const natives = nativeKernels(addon);
     for (const config of tf.getKernelsForBackend('cpu')) {
