@@ -13,6 +13,7 @@
 # Usage: bench/signs-accuracy.sh [course|strong|both]     (default: both)
 # Environment: EPOCHS (override both recipes' epoch count), LIMIT (use only this many training
 #   photos), TEST_LIMIT (only this many test photos), BACKEND (auto|native|wasm|cpu; default auto),
+#   PRECISION (float32|bfloat16: the convolutions' precision in training; default float32),
 #   OUT (default runs/signs-<date>), DATA (default ../shared/data/signs, relative to the project).
 # Smoke test: EPOCHS=1 LIMIT=24 TEST_LIMIT=12 bench/signs-accuracy.sh both
 # These runs are long on a 2-core machine: a fast engine (native) is needed for the full recipes.
@@ -22,6 +23,7 @@ cd "$(dirname "$0")/.."
 RECIPE="${1:-both}"
 DATA="${DATA:-../shared/data/signs}"
 BACKEND="${BACKEND:-auto}"
+PRECISION="${PRECISION:-float32}"
 OUT="${OUT:-runs/signs-$(date -u +%Y%m%d-%H%M%S)}"
 RESNET=(node dist/src/cli/main.js)
 
@@ -42,7 +44,8 @@ run_recipe() {
   local dir="$OUT/$name"
   local started
   started=$(date +%s)
-  "${RESNET[@]}" train --data "$DATA/train" --out "$dir" --backend "$BACKEND" "${limit_args[@]}" "$@" | tee "$dir.train.log"
+  "${RESNET[@]}" train --data "$DATA/train" --out "$dir" --backend "$BACKEND" --precision "$PRECISION" \
+    "${limit_args[@]}" "$@" | tee "$dir.train.log"
   local trained
   trained=$(date +%s)
   local evaluation
@@ -50,11 +53,11 @@ run_recipe() {
     --out "$dir" --json "${test_limit_args[@]}")
   local line
   line=$(node -e '
-    const [name, checkpoint, trainSeconds, json] = process.argv.slice(1);
+    const [name, checkpoint, trainSeconds, json, precision] = process.argv.slice(1);
     const e = JSON.parse(json);
     console.log(JSON.stringify({ recipe: name, checkpoint, test_accuracy: e.accuracy, test_loss: e.loss, test_images: e.images,
-      train_seconds: Number(trainSeconds), engine: e.engine, confusion: e.confusion }));
-  ' "$name" "$checkpoint" "$((trained - started))" "$evaluation")
+      train_seconds: Number(trainSeconds), engine: e.engine, precision, confusion: e.confusion }));
+  ' "$name" "$checkpoint" "$((trained - started))" "$evaluation" "$PRECISION")
   echo "$line" | tee -a "$OUT/results.jsonl"
 }
 

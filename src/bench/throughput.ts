@@ -36,6 +36,8 @@ export interface ThroughputResult {
   steps: number;
   params: number;
   tfjs_version: string;
+  /** What the convolutions multiplied in (set by the caller that chose it). */
+  precision?: string;
   profile?: { step_ms: number; kernels: KernelTime[] };
 }
 

@@ -4,6 +4,7 @@
 //   cpu    — TensorFlow.js's pure-JavaScript engine (the numerical reference; very slow).
 // `useBackend('auto')` picks the first of these that loads.
 import * as tf from '../tf.js';
+import { UserError } from '../errors.js';
 import '@tensorflow/tfjs-backend-cpu';
 
 // Production mode: skips TF.js's debug checks and its advice to install tfjs-node, which cannot be
@@ -68,4 +69,43 @@ export async function useBackend(name: EngineName | 'auto' = 'auto'): Promise<En
       : `engine '${name}' is not available on this machine` +
           (name === 'native' ? ' (the oneDNN addon is not built: see README, "The native engine")' : ''),
   );
+}
+
+/** What the convolutions multiply in: float32, or bfloat16 mixed precision (native engine only). */
+export type Precision = 'float32' | 'bfloat16';
+export const PRECISIONS: readonly Precision[] = ['float32', 'bfloat16'];
+
+export function isPrecision(name: string): name is Precision {
+  return (PRECISIONS as readonly string[]).includes(name);
+}
+
+/**
+ * Sets the convolution precision of `engine` (the one in use). float32 is every engine's own;
+ * bfloat16 needs the native engine on a CPU with bfloat16 instructions, and throws otherwise.
+ */
+export async function usePrecision(engine: EngineName, precision: Precision): Promise<void> {
+  if (engine !== 'native') {
+    if (precision === 'float32') return;
+    throw new Error(`precision ${precision} needs the native engine (the ${engine} engine computes in float32)`);
+  }
+  const { setNativePrecision } = await import('./native/backend.js');
+  if (!setNativePrecision(precision)) {
+    throw new Error(`precision ${precision} is not available: this CPU has no bfloat16 instructions (AVX512_BF16)`);
+  }
+}
+
+/**
+ * The CLI's way in: `useBackend` and `usePrecision` for option values as typed, with every refusal
+ * (unknown name, engine or precision not available here) as a UserError (one line, exit 2).
+ */
+export async function startEngine(name: string, precision: string = 'float32'): Promise<EngineName> {
+  if (name !== 'auto' && !isEngineName(name)) throw new UserError(`--backend must be one of auto, ${ENGINES.join(', ')}; got '${name}'`);
+  if (!isPrecision(precision)) throw new UserError(`--precision must be one of ${PRECISIONS.join(', ')}; got '${precision}'`);
+  try {
+    const engine = await useBackend(name);
+    await usePrecision(engine, precision);
+    return engine;
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
 }

@@ -1,5 +1,6 @@
 // Every knob of a training run, with its unit, its default and its validation. The CLI parses strings
 // into this shape; the library (`trainRun`) takes it directly.
+import { isPrecision, PRECISIONS } from '../engine/backends.js';
 import { UserError } from '../errors.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
@@ -66,6 +67,8 @@ export interface TrainOptions {
   out: string;
   /** Engine: 'native' | 'wasm' | 'cpu' | 'auto'. */
   backend: string;
+  /** What the convolutions multiply in: 'float32', or 'bfloat16' mixed precision (native engine). */
+  precision: string;
   /** Training images used to recompute the BatchNormalization statistics after each epoch ("precise
    *  BN", src/train/recalibrate.ts); 0 keeps Keras's moving averages alone. */
   bnRecalibration: number;
@@ -102,6 +105,7 @@ export function defaultOptions(data?: string): TrainOptions {
     seed: 0,
     out: defaultOutDir(),
     backend: 'auto',
+    precision: 'float32',
     bnRecalibration: DEFAULT_BN_RECALIBRATION,
     limit: data === undefined ? DEFAULT_MNIST_LIMIT : undefined,
   };
@@ -133,6 +137,7 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--early-stopping must be a non-negative integer (patience in epochs), got '${o.earlyStopping}'`);
   if (!(o.valSplit >= 0 && o.valSplit < 1)) bad(`--val-split must be in [0, 1), got '${o.valSplit}'`);
   if (!Number.isInteger(o.seed) || o.seed < 0) bad(`--seed must be a non-negative integer, got '${o.seed}'`);
+  if (!isPrecision(o.precision)) bad(`--precision must be one of ${PRECISIONS.join(', ')}; got '${o.precision}'`);
   if (!Number.isInteger(o.bnRecalibration) || o.bnRecalibration < 0)
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit <= 0))

@@ -6,7 +6,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
-import { isEngineName, useBackend, type EngineName } from '../engine/backends.js';
+import { startEngine, type EngineName } from '../engine/backends.js';
 import { loadDataset, stratifiedSplit } from '../data/index.js';
 import type { ImageDataset } from '../data/types.js';
 import { buildModel } from '../models/registry.js';
@@ -64,14 +64,6 @@ export function versions(): Record<string, string> {
   return { 'resnet-ts': projectVersion(), 'tfjs-core': tf.version_core, 'tfjs-layers': tf.version_layers, node: process.versions.node };
 }
 
-export async function startEngine(name: string): Promise<EngineName> {
-  if (name !== 'auto' && !isEngineName(name)) throw new UserError(`--backend must be one of auto, native, wasm, cpu, got '${name}'`);
-  try {
-    return await useBackend(name);
-  } catch (error) {
-    throw new UserError((error as Error).message);
-  }
-}
 
 async function loadSplits(o: TrainOptions): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
   const size: [number, number] | undefined = o.imageSize ? [o.imageSize, o.imageSize] : undefined;
@@ -173,7 +165,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   if (['last', 'best', 'model.json'].some((name) => existsSync(join(o.out, name)))) {
     throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
   }
-  const engine = await startEngine(o.backend);
+  const engine = await startEngine(o.backend, o.precision);
   const { all, train, val } = await loadSplits(o);
   const [, h, w, c] = all.shape;
   const model = makeModel(o, [h, w, c], all.classNames.length);
@@ -213,7 +205,14 @@ export async function readRunConfig(dir: string): Promise<RunConfig> {
 }
 
 /** Continues the run in `dir` from last/; `overrides` may raise the epoch count or change the engine. */
-export async function resumeRun(dir: string, overrides: { epochs?: number; backend?: string } = {}, hooks: RunHooks = {}): Promise<RunResult> {
+/** What a resumed run may change; undefined keeps the saved option. */
+export interface ResumeOverrides {
+  epochs?: number;
+  backend?: string;
+  precision?: string;
+}
+
+export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, hooks: RunHooks = {}): Promise<RunResult> {
   const config = await readRunConfig(dir);
   const lastDir = join(dir, 'last');
   await recoverFolder(lastDir);
@@ -221,11 +220,14 @@ export async function resumeRun(dir: string, overrides: { epochs?: number; backe
   if (!existsSync(join(lastDir, 'state.json'))) {
     throw new UserError(`--resume: '${dir}' has no checkpoint yet (last/ is missing: the run ended before its first epoch)`);
   }
-  const o: TrainOptions = { ...config.options, out: dir, ...(overrides.epochs !== undefined ? { epochs: overrides.epochs } : {}), ...(overrides.backend !== undefined ? { backend: overrides.backend } : {}) };
+  const changed = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+  // Runs saved before --precision existed computed in float32.
+  const saved = config.options as Partial<TrainOptions>;
+  const o: TrainOptions = { ...config.options, precision: saved.precision ?? 'float32', out: dir, ...changed };
   validateOptions(o);
   const state = await loadLoopState(lastDir);
   const optimizerState = await loadOptimizerState(lastDir);
-  const engine = await startEngine(o.backend);
+  const engine = await startEngine(o.backend, o.precision);
   const { train, val } = await loadSplits(o);
   const { model, metadata } = await loadModelFolder(lastDir);
   const [, h, w, c] = train.shape;

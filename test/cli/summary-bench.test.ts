@@ -65,6 +65,15 @@ describe('resnet bench', () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--backend must be one of/);
   });
+
+  test('an unknown precision, or bfloat16 on an engine without it, is one error line', () => {
+    const unknown = run('bench', '--precision', 'half');
+    assert.equal(unknown.status, 2);
+    assert.equal(unknown.stderr.trim(), "resnet: error: --precision must be one of float32, bfloat16; got 'half'");
+    const wasm = run('bench', '--backend', 'wasm', '--precision', 'bfloat16');
+    assert.equal(wasm.status, 2);
+    assert.match(wasm.stderr, /^resnet: error: precision bfloat16 needs the native engine/);
+  });
 });
 
 describe('resnet models / engines', () => {

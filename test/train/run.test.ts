@@ -10,7 +10,8 @@ import { UserError } from '../../src/errors.js';
 import { loadModelFolder, recoverFolder } from '../../src/train/checkpoint.js';
 import { defaultOptions, type TrainOptions } from '../../src/train/options.js';
 import type { Progress } from '../../src/train/progress.js';
-import { resumeRun, startEngine, trainRun, type RunConfig } from '../../src/train/run.js';
+import { resumeRun, trainRun, type RunConfig } from '../../src/train/run.js';
+import { startEngine } from '../../src/engine/backends.js';
 import { tempDir, writeImageFolder } from '../cli/helpers.js';
 
 const silent: Progress = { startEpoch() {}, step() {}, endEpoch() {}, log() {} };

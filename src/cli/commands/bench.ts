@@ -1,9 +1,9 @@
 // `resnet bench`: training and prediction throughput of a model on an engine (../shared/spec/benchmark.md).
 import type { Command } from 'commander';
 import { measureThroughput } from '../../bench/throughput.js';
-import { useBackend } from '../../engine/backends.js';
+import { startEngine } from '../../engine/backends.js';
 import { action, nonNegativeInt, positiveInt } from '../run.js';
-import { parseBackend, parseInputShape } from '../options.js';
+import { parseInputShape } from '../options.js';
 
 interface BenchFlags {
   model: string;
@@ -11,6 +11,7 @@ interface BenchFlags {
   classes: string;
   batchSize: string;
   backend: string;
+  precision: string;
   warmup: string;
   steps: string;
   profile?: boolean;
@@ -26,13 +27,14 @@ export function register(program: Command): void {
     .option('--classes <n>', 'number of classes', '6')
     .option('--batch-size <n>', 'images per step', '32')
     .option('--backend <name>', 'engine: auto, native, wasm or cpu', 'auto')
+    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine, CPUs with AVX512_BF16)', 'float32')
     .option('--warmup <n>', 'untimed training steps first', '2')
     .option('--steps <n>', 'timed training steps and prediction batches', '8')
     .option('--profile', 'add a per-kernel profile of one training step')
     .option('--json', 'print one JSON line')
     .action(
       action(async (flags: BenchFlags) => {
-        const backend = await useBackend(parseBackend(flags.backend));
+        const backend = await startEngine(flags.backend, flags.precision);
         const result = await measureThroughput({
           model: flags.model,
           inputShape: parseInputShape(flags.input),
@@ -42,11 +44,12 @@ export function register(program: Command): void {
           steps: positiveInt('steps', flags.steps),
           profile: Boolean(flags.profile),
         });
+        result.precision = flags.precision;
         if (flags.json) {
           process.stdout.write(JSON.stringify(result) + '\n');
           return;
         }
-        console.log(`${result.model} ${result.input.join('x')} batch ${result.batch_size} on ${backend}:`);
+        console.log(`${result.model} ${result.input.join('x')} batch ${result.batch_size} on ${backend} (${flags.precision}):`);
         console.log(`  train   ${result.train_images_per_sec} img/s (${result.train_step_seconds} s/step)`);
         console.log(`  predict ${result.predict_images_per_sec} img/s (${result.predict_batch_seconds} s/batch)`);
         for (const k of result.profile?.kernels ?? []) console.log(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(9)} ms ${(k.share * 100).toFixed(1).padStart(5)}%`);

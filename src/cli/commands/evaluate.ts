@@ -38,7 +38,7 @@ export function register(program: Command): void {
           import('../../train/checkpoint.js'),
           import('../../train/evaluate.js'),
           import('../../train/metrics.js'),
-          import('../../train/run.js'),
+          import('../../engine/backends.js'),
         ]);
         const engine = await startEngine(flags.backend);
         const { model, metadata, path } = await loadModelFolder(flags.model);

@@ -37,7 +37,7 @@ export function register(program: Command): void {
           import('../../data/index.js'),
           import('../../train/checkpoint.js'),
           import('../../train/evaluate.js'),
-          import('../../train/run.js'),
+          import('../../engine/backends.js'),
         ]);
         await startEngine(flags.backend);
         const { model, metadata, path } = await loadModelFolder(flags.model);

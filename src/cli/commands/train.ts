@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
+import type { ResumeOverrides } from '../../train/run.js';
 
 export interface TrainFlags {
   data?: string;
@@ -24,6 +25,7 @@ export interface TrainFlags {
   seed?: string;
   out?: string;
   backend?: string;
+  precision?: string;
   resume?: string;
   limit?: string;
   imageSize?: string;
@@ -71,6 +73,7 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.seed !== undefined) o.seed = num('seed', f.seed);
   if (f.out !== undefined) o.out = f.out;
   if (f.backend !== undefined) o.backend = f.backend;
+  if (f.precision !== undefined) o.precision = f.precision;
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
@@ -78,16 +81,16 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
 }
 
 /** With --resume the run's saved options apply; only these may be changed. */
-const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend']);
+const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend', 'precision']);
 
 /** The options a resumed run may change; any other option given with --resume is an error. */
-export function resumeOverrides(flags: TrainFlags): { epochs?: number; backend?: string } {
+export function resumeOverrides(flags: TrainFlags): ResumeOverrides {
   const extra = Object.keys(flags).filter((k) => !RESUME_OVERRIDABLE.has(k) && flags[k as keyof TrainFlags] !== undefined);
   if (extra.length > 0) {
     const names = extra.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
-    fail(`--resume continues a run with its saved options; only --epochs and --backend may be given with it (got ${names.join(', ')})`);
+    fail(`--resume continues a run with its saved options; only --epochs, --backend and --precision may be given with it (got ${names.join(', ')})`);
   }
-  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend };
+  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend, precision: flags.precision };
 }
 
 export function register(program: Command): void {
@@ -111,6 +114,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the split, shuffles and augmentation (default: 0)')
     .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
     .option('--backend <engine>', 'auto, native, wasm or cpu (default: auto)')
+    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine on CPUs with AVX512_BF16; weights stay float32) (default: float32)')
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
     .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
     .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
