@@ -1,5 +1,6 @@
 // Batch normalization (TensorFlow.js's FusedBatchNorm) with per-channel statistics:
-// y = offset + (x - mean) * scale / sqrt(variance + epsilon), folded into y = x * a[c] + b[c];
+// y = (x - mean) * a[c] + offset, a = scale / sqrt(variance + epsilon) (not folded into x * a + b:
+// that cancels when |mean| >> the spread of x);
 // its gradient; and the per-channel moments (mean, variance) of training-mode batch norm.
 #include "common.h"
 #include <omp.h>
@@ -26,12 +27,12 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   if (ny != n || C == 0 || n % C || !ok(nm) || !ok(nv) || !ok(ns) || !ok(no)) {
     throw Napi::RangeError::New(info.Env(), "batchNorm: statistics do not match the channels");
   }
-  std::vector<float> a(C), b(C);
+  std::vector<float> a(C), b(C), m(C);
   for (size_t c = 0; c < C; c++) {
-    const double s = scale ? scale[ns == 1 ? 0 : c] : 1.0, o = offset ? offset[no == 1 ? 0 : c] : 0.0;
-    const double factor = s / std::sqrt(static_cast<double>(variance[nv == 1 ? 0 : c]) + epsilon);
-    a[c] = static_cast<float>(factor);
-    b[c] = static_cast<float>(o - mean[nm == 1 ? 0 : c] * factor);
+    const double s = scale ? scale[ns == 1 ? 0 : c] : 1.0;
+    a[c] = static_cast<float>(s / std::sqrt(static_cast<double>(variance[nv == 1 ? 0 : c]) + epsilon));
+    b[c] = offset ? offset[no == 1 ? 0 : c] : 0.0f;
+    m[c] = mean[nm == 1 ? 0 : c];
   }
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
 #pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
@@ -39,7 +40,7 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
     const float* xr = x + r * channels;
     float* yr = y + r * channels;
 #pragma omp simd
-    for (int64_t c = 0; c < channels; c++) yr[c] = xr[c] * a[c] + b[c];
+    for (int64_t c = 0; c < channels; c++) yr[c] = (xr[c] - m[c]) * a[c] + b[c];
   }
   return info.Env().Undefined();
 }
@@ -103,6 +104,74 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
     outs[1][c] = static_cast<float>(-0.5 * s * r[c] * r[c] * r[c] * sumDyXm);
     outs[2][c] = static_cast<float>(r[c] * sumDyXm);
     outs[3][c] = static_cast<float>(sumDy);
+  }
+  return info.Env().Undefined();
+}
+
+// batchNormTrainingGrad(x, mean, variance, scale | null, dy, epsilon, dx, dscale, doffset): the
+// gradient of training-mode batch norm, y = offset + scale (x - mean) r with mean and variance the
+// batch's own statistics of x (r = 1 / sqrt(variance + epsilon)), so that dx includes the paths
+// through the statistics: per channel, over its N positions,
+//   dx = scale r (dy - sum(dy) / N - (x - mean) r^2 sum(dy (x - mean)) / N),
+//   dscale = r sum(dy (x - mean)),  doffset = sum(dy).
+// Two passes (the sums, then dx) where FusedBatchNorm's gradient + the moments' gradient + their Add
+// take three passes writing two full-size temporaries.
+Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
+  size_t n, C, nv, ns = 1, ndy, ndx, nds, ndo;
+  const float* x = floatData(info[0], &n);
+  const float* mean = floatData(info[1], &C);
+  const float* variance = floatData(info[2], &nv);
+  const float* scale = info[3].IsNull() ? nullptr : floatData(info[3], &ns);
+  const float* dy = floatData(info[4], &ndy);
+  const double epsilon = info[5].As<Napi::Number>().DoubleValue();
+  float* dx = floatData(info[6], &ndx);
+  float* dscale = floatData(info[7], &nds);
+  float* doffset = floatData(info[8], &ndo);
+  if (C == 0 || nv != C || (scale && ns != C) || ndy != n || ndx != n || n % C || nds != C || ndo != C) {
+    throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
+  }
+  const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
+  const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
+  std::vector<double> sums(static_cast<size_t>(threads) * 2 * C, 0.0);  // per thread: sum(dy), sum(dy (x - mean))
+#pragma omp parallel num_threads(threads)
+  {
+    double* sumDy = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    double* sumDyXm = sumDy + C;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < rows; row++) {
+      const float* xr = x + row * channels;
+      const float* dyr = dy + row * channels;
+      for (int64_t c = 0; c < channels; c++) {
+        sumDy[c] += dyr[c];
+        sumDyXm[c] += static_cast<double>(dyr[c]) * (xr[c] - mean[c]);
+      }
+    }
+  }
+  // dx = a dy + b (x - mean) + k per channel ((x - mean), not b x + k': no cancellation when |mean| >> std).
+  std::vector<float> a(C), b(C), k(C);
+  for (size_t c = 0; c < C; c++) {
+    double sumDy = 0, sumDyXm = 0;
+    for (int t = 0; t < threads; t++) {
+      sumDy += sums[static_cast<size_t>(t) * 2 * C + c];
+      sumDyXm += sums[static_cast<size_t>(t) * 2 * C + C + c];
+    }
+    const double r = 1.0 / std::sqrt(static_cast<double>(variance[c]) + epsilon);
+    const double s = scale ? scale[c] : 1.0;
+    const double slope = -s * r * r * r * sumDyXm / static_cast<double>(rows);
+    a[c] = static_cast<float>(s * r);
+    b[c] = static_cast<float>(slope);
+    k[c] = static_cast<float>(-s * r * sumDy / static_cast<double>(rows));
+    dscale[c] = static_cast<float>(r * sumDyXm);
+    doffset[c] = static_cast<float>(sumDy);
+  }
+  const float *as = a.data(), *bs = b.data(), *ks = k.data();
+#pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t row = 0; row < rows; row++) {
+    const float* xr = x + row * channels;
+    const float* dyr = dy + row * channels;
+    float* dxr = dx + row * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) dxr[c] = as[c] * dyr[c] + bs[c] * (xr[c] - mean[c]) + ks[c];
   }
   return info.Env().Undefined();
 }
@@ -193,6 +262,7 @@ void registerNormalization(Napi::Env env, Napi::Object exports) {
   exports.Set("momentsGrad", Napi::Function::New(env, momentsGrad, "momentsGrad"));
   exports.Set("batchNorm", Napi::Function::New(env, batchNorm, "batchNorm"));
   exports.Set("batchNormGrad", Napi::Function::New(env, batchNormGrad, "batchNormGrad"));
+  exports.Set("batchNormTrainingGrad", Napi::Function::New(env, batchNormTrainingGrad, "batchNormTrainingGrad"));
 }
 
 }  // namespace tfn

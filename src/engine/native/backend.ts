@@ -10,6 +10,7 @@ import { installNativeGradients } from './gradients.js';
 import { normalizationKernels } from './normalization.js';
 import { padKernels } from './pad.js';
 import { installNativeFusedConv } from './fused_conv.js';
+import { installNativeBatchNormTraining } from './batch_norm_training.js';
 import { installNativeMoments } from './moments.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
@@ -123,6 +124,7 @@ export function registerNativeBackend(): boolean {
     installFusedAdam(addon, NATIVE_BACKEND_NAME);
     installNativeGradients(addon, NATIVE_BACKEND_NAME);
     installNativeMoments(addon, NATIVE_BACKEND_NAME);
+    installNativeBatchNormTraining(addon, NATIVE_BACKEND_NAME);
     installNativeFusedConv(NATIVE_BACKEND_NAME);
     registered = true;
     return true;

@@ -30,6 +30,17 @@ export function reducesAllButChannels(axis: number | number[] | null | undefined
   return axes.length === rank - 1 && axes.every((a, i) => a === i);
 }
 
+/** The mean tensors computed by the native moments, with their input and variance (see momentsOf). */
+const computedMoments = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor }>();
+
+/**
+ * Where `mean` came from the native moments: the tensor it is the mean of, and the variance computed
+ * with it (batch_norm_training.ts fuses batch norm with its own statistics on that knowledge).
+ */
+export function momentsOf(mean: tf.Tensor): { x: tf.Tensor; variance: tf.Tensor } | undefined {
+  return computedMoments.get(mean);
+}
+
 let installed = false;
 
 export function installNativeMoments(addon: NativeAddon, backendName: string): void {
@@ -70,6 +81,7 @@ export function installNativeMoments(addon: NativeAddon, backendName: string): v
         reducesAllButChannels(axis, x.rank) && f32(tf.backend() as KernelArgs['backend'], x) !== null) {
       const [mean, variance, sumDeviation] = tf.engine().runKernel(MOMENTS, { x }, {}) as tf.Tensor[];
       sumDeviation.dispose(); // the gradient keeps its own saved copy
+      computedMoments.set(mean, { x, variance });
       return { mean, variance };
     }
     return original(x, axis, keepDims);
