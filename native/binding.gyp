@@ -1,6 +1,8 @@
 # Builds the oneDNN addon of the 'native' TensorFlow.js engine: `npm run build:native` (node-gyp).
 # One .cc file per kernel family; addon.cc registers them all. -fno-math-errno (errno is never
-# read) lets GCC vectorize loops with sqrt, e.g. the fused Adam update.
+# read) lets GCC vectorize loops with sqrt, e.g. the fused Adam update; -fno-trapping-math
+# (floating-point exception flags are never read either) lets it turn float compares and selects
+# into vector code, e.g. the max-pool gradient. Neither changes a computed value.
 {
   "targets": [
     {
@@ -19,7 +21,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fopenmp", "-fexceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-fopenmp", "-fexceptions"],
       "libraries": ["-ldnnl", "-fopenmp"]
     }
   ]

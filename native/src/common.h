@@ -27,7 +27,9 @@ void registerNormalization(Napi::Env env, Napi::Object exports);
 // Threads for the addon's own (memory-bound) loops; oneDNN uses OpenMP's default (omp_set_num_threads).
 int loopThreads();
 
-// Below this many elements a kernel runs on one thread: thread start-up would cost more.
-constexpr int64_t kParallelMin = 1 << 15;
+// Below this many elements (512 KiB of floats, ~50 us of one thread's memory traffic) a kernel
+// runs on one thread: a parallel region costs a fork and a join, and on a 2-core machine its
+// second thread may have to wait for a core that the JS engine's own threads hold.
+constexpr int64_t kParallelMin = 1 << 17;
 
 }  // namespace tfn

@@ -77,16 +77,17 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   checkLength(info.Env(), nx, g.inSize(), "x");
   checkLength(info.Env(), ndx, g.inSize(), "dx");
   std::memset(dx, 0, ndx * sizeof(float));
-  // Per window: the first cell is taken, later ones only when strictly greater (ties and NaNs
-  // keep the first), scanned with channels innermost so the compares vectorize.
-  std::vector<float> bestScratch;
-  std::vector<int64_t> atScratch;
-#pragma omp parallel num_threads(loopThreads()) if (g.outSize() > kParallelMin) private(bestScratch, atScratch)
+  // Per window and channel: the maximum over the cells that are not NaN (strictly greater ones
+  // replace it, so ties keep the first), then dy goes to the first cell that holds it: the cpu
+  // backend's rules. Channels innermost with flat float selects, so that both passes vectorize.
+  std::vector<float> bestScratch, doneScratch;
+#pragma omp parallel num_threads(loopThreads()) if (g.inSize() > kParallelMin) private(bestScratch, doneScratch)
   {
     bestScratch.resize(g.C);
-    atScratch.resize(g.C);
+    doneScratch.resize(g.C);
     float* best = bestScratch.data();
-    int64_t* bestAt = atScratch.data();
+    float* done = doneScratch.data();
+    const int C = g.C;
 #pragma omp for schedule(static)
     for (int n = 0; n < g.N; n++) {
       for (int oh = 0; oh < g.OH; oh++) {
@@ -94,20 +95,28 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
         for (int ow = 0; ow < g.OW; ow++) {
           const int w0 = ow * g.sw - g.pl, wb = std::max(w0, 0), we = std::min(w0 + g.KW, g.W);
           if (hb >= he || wb >= we) continue;
-          const int64_t first = ((static_cast<int64_t>(n) * g.H + hb) * g.W + wb) * g.C;
-          for (int c = 0; c < g.C; c++) { best[c] = x[first + c]; bestAt[c] = first + c; }
+          auto at = [&](int h, int w) { return ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * C; };
+          for (int c = 0; c < C; c++) best[c] = -std::numeric_limits<float>::infinity();
           for (int h = hb; h < he; h++)
-            for (int w = (h == hb ? wb + 1 : wb); w < we; w++) {
-              const int64_t cell = ((static_cast<int64_t>(n) * g.H + h) * g.W + w) * g.C;
-              const float* in = x + cell;
-              for (int c = 0; c < g.C; c++) {
-                const bool greater = in[c] > best[c];
-                best[c] = greater ? in[c] : best[c];
-                bestAt[c] = greater ? cell + c : bestAt[c];
+            for (int w = wb; w < we; w++) {
+              const float* in = x + at(h, w);
+#pragma omp simd
+              for (int c = 0; c < C; c++) best[c] = in[c] > best[c] ? in[c] : best[c];
+            }
+          const float* grad = dy + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * C;
+          for (int c = 0; c < C; c++) done[c] = 0.0f;
+          for (int h = hb; h < he; h++)
+            for (int w = wb; w < we; w++) {
+              const float* in = x + at(h, w);
+              float* out = dx + at(h, w);
+#pragma omp simd
+              for (int c = 0; c < C; c++) {
+                const float sum = out[c] + grad[c];
+                const float hit = in[c] == best[c] ? 1.0f - done[c] : 0.0f;
+                out[c] = hit > 0.0f ? sum : out[c];  // a select, not out + hit * dy: 0 * inf is NaN
+                done[c] += hit;
               }
             }
-          const float* grad = dy + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
-          for (int c = 0; c < g.C; c++) dx[bestAt[c]] += grad[c];
         }
       }
     }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
 import { broadcastsAlongTrailing } from '../../../src/engine/native/elementwise.js';
 import { reductionLayout } from '../../../src/engine/native/reduce.js';
-import { assertMatchesCpu, randomValues, skip } from './helpers.js';
+import { assertMatchesCpu, randomValues, runOn, skip } from './helpers.js';
 
 /** Element-wise float32 results: at most a couple of ulps apart (sqrt/exp/log/division rounding). */
 const ELEMENTWISE_TOLERANCE = 1e-6;
@@ -91,6 +91,38 @@ test('MaxPool gradient goes to the first maximum of a window with ties', { skip 
     const x = tf.tensor4d([1, 1, 1, 1, 2, 2, 0, 2, 2], [1, 3, 3, 1]);
     return tf.grads((a) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 1, 'valid')))([x])[0];
   }, 0, 'ties');
+});
+
+test('MaxPool gradient with NaN and ties, 64 channels (the vectorized loop and its tail)', { skip }, async () => {
+  // Per channel c of each 2x2 window: ties (the first of them wins), a NaN first cell (c % 3 == 1)
+  // or a NaN later cell (c % 3 == 2): NaN cells are skipped, as the cpu backend skips them.
+  const C = 67, values = new Float32Array(4 * 4 * C);
+  for (let cell = 0; cell < 16; cell++) {
+    for (let c = 0; c < C; c++) {
+      const v = cell % 4 === 0 || cell % 4 === 3 ? 5 : cell;
+      values[cell * C + c] = c % 3 === 1 && cell === 0 ? NaN : c % 3 === 2 && cell === 5 ? NaN : v;
+    }
+  }
+  const same = (x: number, y: number) => (Number.isNaN(x) && Number.isNaN(y)) || x === y;
+  const [expected] = await runOn('cpu', () => tf.grads((a) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid')))([tf.tensor4d(values, [1, 4, 4, C])])[0]);
+  const [actual] = await runOn('native', () => tf.grads((a) => tf.sum(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid')))([tf.tensor4d(values, [1, 4, 4, C])])[0]);
+  expected.forEach((e, i) => assert.ok(same(actual[i], e), `at ${i}: ${actual[i]} vs ${e}`));
+});
+
+test('tensors above the one-thread limit (multi-threaded loops) match cpu: pools, batch norm, element-wise', { skip }, async () => {
+  // 4x32x32x40 = 163,840 elements > kParallelMin (131,072) in native/src/common.h.
+  const shape = [4, 32, 32, 40];
+  await assertMatchesCpu(() => {
+    const x = t(shape, 21), y = t(shape, 22);
+    const layer = tf.layers.batchNormalization({ axis: 3 });
+    layer.build(shape);
+    const loss = (a: tf.Tensor) => tf.sum(tf.mul(tf.relu(tf.add(layer.apply(a, { training: true }) as tf.Tensor, y)), y));
+    const [dx] = tf.grads(loss)([x]);
+    const [dPool] = tf.grads((a) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 'valid'))))([x]);
+    const out = [loss(x), dx, dPool, tf.sum(x, [0, 1, 2])];
+    for (const v of layer.weights) v.dispose();
+    return out;
+  }, 1e-5, 'large'); // batch-norm sums over 4,096 positions per channel, grouped differently
 });
 
 test('batchNorm with per-channel statistics matches cpu, with and without scale/offset', { skip }, async () => {
