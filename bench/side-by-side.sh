@@ -3,13 +3,17 @@
 # because the machine is shared and absolute figures move by +-30% (shared spec benchmark.md).
 # Prints each pair as JSON lines, then one JSON summary line with the medians and ratios
 # (native / torch). Usage: bench/side-by-side.sh   (env: RUNS=3 STEPS=8 PYTHON=/usr/bin/python3;
-# THREADS=N runs both engines on N threads: RESNET_NATIVE_THREADS and torch --threads; default all)
+# THREADS=N runs both engines on N threads: RESNET_NATIVE_THREADS and torch --threads; default all;
+# PRECISION=bfloat16 runs both in mixed precision: native --precision, torch.autocast; default float32;
+# TORCH_MEMORY_FORMAT=channels_last gives PyTorch NHWC tensors, like the native engine's; default NCHW)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-3}
 steps=${STEPS:-8}
 python=${PYTHON:-/usr/bin/python3}
 threads=${THREADS:-$(nproc)}
+precision=${PRECISION:-float32}
+memory_format=${TORCH_MEMORY_FORMAT:-channels_first}
 export RESNET_NATIVE_THREADS=$threads
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -17,15 +21,16 @@ trap 'rm -rf "$out"' EXIT
 native_bench() {
   # The project's `resnet bench`; the engine's own timing script where the CLI is not built.
   if [ -f dist/src/cli/main.js ] && node dist/src/cli/main.js bench --help >/dev/null 2>&1; then
-    node dist/src/cli/main.js bench --backend native --steps "$steps" --json
+    node dist/src/cli/main.js bench --backend native --precision "$precision" --steps "$steps" --json
   else
-    node native/tools/bench.mjs --backend native --steps "$steps"
+    RESNET_NATIVE_PRECISION=$precision node native/tools/bench.mjs --backend native --steps "$steps"
   fi
 }
 
 for i in $(seq 1 "$runs"); do
   native_bench 2>/dev/null | grep '^{' | tail -1 | tee "$out/native.$i.json"
-  "$python" bench/reference_torch.py --steps "$steps" --threads "$threads" | grep '^{' | tail -1 | tee "$out/torch.$i.json"
+  "$python" bench/reference_torch.py --steps "$steps" --threads "$threads" --precision "$precision" \
+    --memory-format "$memory_format" | grep '^{' | tail -1 | tee "$out/torch.$i.json"
 done
 
 node --input-type=module - "$out" "$runs" <<'JS'
@@ -37,7 +42,8 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.le
 const round = (x) => Math.round(x * 1000) / 1000;
 const ratios = (key) => native.map((n, i) => n[key] / torch[i][key]);
 console.log(JSON.stringify({
-  runs: Number(runs), threads: Number(process.env.RESNET_NATIVE_THREADS),
+  runs: Number(runs), threads: Number(process.env.RESNET_NATIVE_THREADS), precision: native[0].precision ?? 'float32',
+  torch_memory_format: torch[0].memory_format,
   native_train_images_per_sec: median(native.map((r) => r.train_images_per_sec)),
   torch_train_images_per_sec: median(torch.map((r) => r.train_images_per_sec)),
   native_predict_images_per_sec: median(native.map((r) => r.predict_images_per_sec)),
