@@ -1,7 +1,7 @@
-// Time spent inside the addon's convolution calls during real ResNet-50@64 training steps (batch
+// Time spent inside each of the addon's functions during real ResNet-50@64 training steps (batch
 // 32), without tf.profile (whose reads of every output defeat the buffer pool and inflate kernel
 // times): wraps the addon's functions with timers. Prints ms per step by kind, and the step time.
-// Run: node native/tools/conv_in_step.mjs [--steps 4]
+// Run: node native/tools/addon_in_step.mjs [--steps 4] [--shapes]
 import * as tf from '../../dist/src/tf.js';
 import { useBackend } from '../../dist/src/engine/backends.js';
 import { loadAddon } from '../../dist/src/engine/native/addon.js';
@@ -17,8 +17,12 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
     const ms = Number(process.hrtime.bigint() - t) / 1e6, used = process.cpuUsage(c);
     totals[name] = (totals[name] ?? 0) + ms;
     cpuTotals[name] = (cpuTotals[name] ?? 0) + (used.user + used.system) / 1e3;
-    const key = name;
-    byShape.set(key, (byShape.get(key) ?? 0) + ms);
+    // binary/unary: by op code and operand lengths; others by name.
+    const key = /^(binary|unary)$/.test(name) ? `${name} op ${args[0]} ${args.slice(1).filter((a) => a?.length !== undefined).map((a) => a.length).join('x')}` : name;
+    const entry = byShape.get(key) ?? { ms: 0, calls: 0 };
+    entry.ms += ms;
+    entry.calls++;
+    byShape.set(key, entry);
   };
 }
 await useBackend('native');
@@ -38,5 +42,7 @@ const cpuPerStep = Object.fromEntries(Object.entries(cpuTotals).map(([k, v]) => 
 console.log(JSON.stringify({ step_sec: +wall.toFixed(3), step_cpu_sec: +cpuSec.toFixed(3), conv_ms_per_step: perStep,
   conv_cpu_ms_per_step: cpuPerStep }));
 if (process.argv.includes('--shapes')) {
-  for (const [k, v] of [...byShape.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log((v / steps).toFixed(2), k);
+  for (const [k, v] of [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
+    console.log((v.ms / steps).toFixed(2), 'ms', v.calls / steps, 'calls', k);
+  }
 }
