@@ -10,7 +10,7 @@ export { resnet50, type ResNet50Options } from './models/resnet50.js';
 export { buildResNet, buildFamilyModel, familyNames, applyBasicBlock, applyBottleneckBlock, applyStack } from './models/resnet.js';
 export type { Architecture, ResNetOptions } from './models/resnet.js';
 export { buildModel, modelNames, registerModel, type ModelOptions } from './models/registry.js';
-export { useBackend, availableBackends, ENGINES, type EngineName } from './engine/backends.js';
+export { useBackend, usePrecision, availableBackends, ENGINES, PRECISIONS, type EngineName, type Precision } from './engine/backends.js';
 export { summarize, formatSummary, type ModelSummary, type SummaryRow } from './inspect/summary.js';
 export { measureThroughput, profileKernels, type ThroughputOptions, type ThroughputResult } from './bench/throughput.js';
 export { loadDataset, loadImages, stratifiedSplit, shuffledIndices, makeBatch, augment, DataError } from './data/index.js';

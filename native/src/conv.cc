@@ -1,7 +1,10 @@
 // 2-D convolutions in NHWC with TensorFlow's HWIO filters, through oneDNN: forward (with optional
 // bias and ReLU fused), backward data and backward filter. Primitives are built once per geometry
-// and cached; the weights are reordered into oneDNN's preferred blocked layout on each call
-// (they change every training step).
+// and cached; the weights are reordered into oneDNN's preferred blocked layout on each call (they
+// change every training step), except that the forward pass keeps the blocked copy of each filter
+// the caller names by a key and a generation (conv.ts: the filter tensor and the count of in-place
+// optimizer updates) and reuses it while both are unchanged: prediction and evaluation reorder
+// each filter once.
 // Precision: float32, or bfloat16 mixed precision (setConvPrecision): each convolution converts its
 // float32 operands to bfloat16 (activations and gradients into scratch buffers, weights during
 // their reorder), multiplies in bfloat16 with float32 accumulation, and writes float32 results,
@@ -12,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 using namespace dnnl;
@@ -177,7 +181,38 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
   return info.Env().Undefined();
 }
 
-// conv2d(x, filter, bias | null, y, geometry, relu): y = act(conv(x, filter) + bias).
+// Forward filters in the primitive's layout, by the caller's key: the generation they were made at,
+// and the layout (a primitive of another geometry or precision may want another one).
+struct BlockedFilter {
+  double generation;
+  memory::desc layout;
+  memory buffer;
+};
+std::unordered_map<int64_t, BlockedFilter> blockedFilters;
+
+// The forward weights for this call: the user's HWIO array when the primitive takes it as is, else
+// the blocked copy (reordered now unless the cached one is current).
+memory forwardWeights(Forward& f, memory& userW, int64_t key, double generation, stream& s) {
+  if (!f.weights.needed) return userW;
+  if (key == 0) {
+    f.weights.convert.execute(s, userW, f.weights.buffer);
+    return f.weights.buffer;
+  }
+  const memory::desc wanted = f.pd.weights_desc();
+  auto it = blockedFilters.find(key);
+  if (it != blockedFilters.end() && it->second.layout == wanted && it->second.generation == generation) {
+    return it->second.buffer;
+  }
+  if (it == blockedFilters.end() || !(it->second.layout == wanted)) {
+    it = blockedFilters.insert_or_assign(key, BlockedFilter{generation, wanted, memory(wanted, cpuEngine())}).first;
+  }
+  it->second.generation = generation;
+  f.weights.convert.execute(s, userW, it->second.buffer);
+  return it->second.buffer;
+}
+
+// conv2d(x, filter, bias | null, y, geometry, relu, filterKey, generation): y = act(conv(x, filter)
+// + bias). filterKey 0: no cached blocked copy.
 Napi::Value conv2d(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     float* x = floatData(info[0]);
@@ -186,14 +221,15 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
     float* y = floatData(info[3]);
     Geometry g = readGeometry(info[4]);
     bool relu = info[5].ToBoolean();
+    const int64_t filterKey = info.Length() > 7 ? info[6].As<Napi::Number>().Int64Value() : 0;
+    const double generation = info.Length() > 7 ? info[7].As<Napi::Number>().DoubleValue() : 0;
     Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
                                  [&] { return new Forward(g, bias != nullptr, relu, computeType); });
     auto& s = cpuStream();
     memory userW(g.userWeights(), cpuEngine(), filter);
-    if (f.weights.needed) f.weights.convert.execute(s, userW, f.weights.buffer);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, operand(f.pd.src_desc(), x, activationScratch, s)},
-        {DNNL_ARG_WEIGHTS, f.weights.needed ? f.weights.buffer : userW},
+        {DNNL_ARG_WEIGHTS, forwardWeights(f, userW, filterKey, generation, s)},
         {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
     if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
     f.conv.execute(s, args);
@@ -238,6 +274,13 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   });
 }
 
+// releaseFilter(filterKey): frees the blocked copy kept for that key (its tensor was disposed).
+// Returns how many copies are kept after it.
+Napi::Value releaseFilter(const Napi::CallbackInfo& info) {
+  blockedFilters.erase(info[0].As<Napi::Number>().Int64Value());
+  return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.size()));
+}
+
 // setConvPrecision('float32' | 'bfloat16'): the convolutions' compute type from now on. Returns
 // false (and keeps float32) for bfloat16 where this CPU has no native bf16 convolutions.
 Napi::Value setConvPrecision(const Napi::CallbackInfo& info) {
@@ -262,6 +305,7 @@ Napi::Value convPrecision(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("releaseFilter", Napi::Function::New(env, releaseFilter, "releaseFilter"));
   exports.Set("setConvPrecision", Napi::Function::New(env, setConvPrecision, "setConvPrecision"));
   exports.Set("convPrecision", Napi::Function::New(env, convPrecision, "convPrecision"));
   exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));

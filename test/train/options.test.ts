@@ -58,8 +58,14 @@ describe('train options', () => {
     rejects({ augment: 'rotation=-5' }, /--augment rotation must be a non-negative number/);
   });
 
-  test('--resume accepts only --epochs and --backend besides itself', () => {
-    assert.deepEqual(resumeOverrides({ resume: 'r', epochs: '4', backend: 'cpu' }), { epochs: 4, backend: 'cpu' });
-    assert.throws(() => resumeOverrides({ resume: 'r', lr: '1', batchSize: '2' }), /only --epochs and --backend .*\(got --lr, --batch-size\)/);
+  test('--resume accepts only --epochs, --backend and --precision besides itself', () => {
+    assert.deepEqual(resumeOverrides({ resume: 'r', epochs: '4', backend: 'cpu' }), { epochs: 4, backend: 'cpu', precision: undefined });
+    assert.deepEqual(resumeOverrides({ resume: 'r', precision: 'bfloat16' }), { epochs: undefined, backend: undefined, precision: 'bfloat16' });
+    assert.throws(() => resumeOverrides({ resume: 'r', lr: '1', batchSize: '2' }), /only --epochs, --backend and --precision .*\(got --lr, --batch-size\)/);
+  });
+
+  test('--precision is validated with the other options', () => {
+    assert.throws(() => validateOptions({ ...defaultOptions(), precision: 'half' }), /--precision must be one of float32, bfloat16; got 'half'/);
+    assert.equal(defaultOptions().precision, 'float32');
   });
 });

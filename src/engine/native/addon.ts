@@ -13,8 +13,11 @@ export interface NativeAddon {
   /** The convolutions' compute type from now on; false (float32 kept) where the CPU lacks bf16. */
   setConvPrecision(precision: 'float32' | 'bfloat16'): boolean;
   convPrecision(): 'float32' | 'bfloat16';
+  /** filterKey (0: none) and generation name the filter's data for the addon's blocked copy of it. */
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
-    geometry: Int32Array, relu: boolean): void;
+    geometry: Int32Array, relu: boolean, filterKey?: number, generation?: number): void;
+  /** Frees the blocked copy kept for filterKey; returns how many are kept. */
+  releaseFilter(filterKey: number): number;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   [name: string]: unknown;

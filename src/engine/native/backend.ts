@@ -4,7 +4,7 @@ import * as tf from '../../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BufferPool } from './buffers.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
-import { convKernels } from './conv.js';
+import { convKernels, releaseFilter } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
 import { installNativeGradients } from './gradients.js';
 import { normalizationKernels } from './normalization.js';
@@ -27,7 +27,7 @@ const BACKEND_PRIORITY = 0;
 export class NativeBackend extends MathBackendCPU {
   readonly buffers = new BufferPool();
 
-  constructor() {
+  constructor(private readonly addon: NativeAddon) {
     super();
     // The cpu backend's first write() advises installing tfjs-node: not advice for this engine.
     (this as unknown as { firstUse: boolean }).firstUse = false;
@@ -42,7 +42,10 @@ export class NativeBackend extends MathBackendCPU {
   override disposeData(dataId: tf.DataId, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
-    if (released && values !== undefined && !this.data.has(dataId)) this.buffers.release(values);
+    if (released && values !== undefined && !this.data.has(dataId)) {
+      this.buffers.release(values);
+      releaseFilter(this.addon, dataId);
+    }
     return released;
   }
 
@@ -115,7 +118,7 @@ export function registerNativeBackend(): boolean {
     if (!addon) return false;
     configureThreads(addon);
     if (process.env.RESNET_NATIVE_PRECISION === 'bfloat16') addon.setConvPrecision('bfloat16');
-    tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(), BACKEND_PRIORITY);
+    tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), BACKEND_PRIORITY);
     const natives = nativeKernels(addon);
     for (const config of tf.getKernelsForBackend('cpu')) {
       const kernelFunc = natives[config.kernelName] ?? config.kernelFunc;

@@ -1,8 +1,29 @@
 // Convolution kernels (NHWC, HWIO filters) on oneDNN: Conv2D, FusedConv2D (bias, ReLU),
 // Conv2DBackpropInput, Conv2DBackpropFilter. NCHW and other fused activations use the cpu kernels.
+// The forward pass names each filter to the addon by a key (one per tensor data, which TF.js never
+// reuses) and the count of in-place optimizer updates, so that the addon reorders a filter into
+// oneDNN's layout only when it is new or was updated (conv.cc, BlockedFilter).
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
+import { inPlaceUpdates } from './optimizer.js';
+
+const filterKeys = new WeakMap<tf.DataId, number>();
+let lastFilterKey = 0;
+
+function filterKey(dataId: tf.DataId): number {
+  let key = filterKeys.get(dataId);
+  if (key === undefined) filterKeys.set(dataId, (key = ++lastFilterKey));
+  return key;
+}
+
+/** Frees the addon's blocked copy of a filter whose data is gone (NativeBackend.disposeData). */
+export function releaseFilter(addon: NativeAddon, dataId: tf.DataId): void {
+  const key = filterKeys.get(dataId);
+  if (key === undefined) return;
+  filterKeys.delete(dataId);
+  addon.releaseFilter(key);
+}
 
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
@@ -35,7 +56,8 @@ export function convKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
     const xs = f32(backend, x), fs = f32(backend, filter);
     const bs = withBiasAndActivation && bias ? f32(backend, bias) : null;
     if (!c || !xs || !fs || (bias && withBiasAndActivation && (!bs || bs.length !== c.outChannels))) return null;
-    return output(backend, c.outShape, (y) => addon.conv2d(xs, fs, bs, y, geometry(c), activation === 'relu'));
+    return output(backend, c.outShape, (y) =>
+      addon.conv2d(xs, fs, bs, y, geometry(c), activation === 'relu', filterKey(filter.dataId), inPlaceUpdates()));
   };
   return {
     Conv2D: withFallback('Conv2D', (args) => forward(args, false)),

@@ -31,7 +31,7 @@ function ownStorage(backend: MathBackendCPU, t: tf.Tensor): Float32Array | null 
 
 function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: OptimizerAddon, backend: MathBackendCPU): boolean {
   const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
-  const updates: Array<[Float32Array, Float32Array, Float32Array, Float32Array]> = [];
+  const updateList: Array<[Float32Array, Float32Array, Float32Array, Float32Array]> = [];
   for (const [i, name] of names.entries()) {
     const value = tf.engine().registeredVariables[name];
     const gradient = Array.isArray(gradients) ? gradients[i].tensor : gradients[name];
@@ -42,17 +42,28 @@ function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: OptimizerAdd
     const arrays = [ownStorage(backend, value), f32(backend, gradient),
       ownStorage(backend, opt.accumulatedFirstMoment[i]!.variable), ownStorage(backend, opt.accumulatedSecondMoment[i]!.variable)];
     if (arrays.some((a) => a === null) || arrays[1]!.length !== arrays[0]!.length) return false;
-    updates.push(arrays as [Float32Array, Float32Array, Float32Array, Float32Array]);
+    updateList.push(arrays as [Float32Array, Float32Array, Float32Array, Float32Array]);
   }
   const accBeta1 = opt.accBeta1.dataSync()[0], accBeta2 = opt.accBeta2.dataSync()[0];
   const hyper = Float32Array.from([opt.learningRate, opt.beta1, opt.beta2, opt.epsilon, 1 - accBeta1, 1 - accBeta2]);
-  for (const [value, gradient, m, v] of updates) addon.adam(value, gradient, m, v, hyper);
+  updates++; // before the writes: a cached copy of these weights is stale from here on
+  for (const [value, gradient, m, v] of updateList) addon.adam(value, gradient, m, v, hyper);
   tf.tidy(() => {
     opt.accBeta1.assign(tf.mul(opt.accBeta1, opt.beta1));
     opt.accBeta2.assign(tf.mul(opt.accBeta2, opt.beta2));
   });
   opt.incrementIterations();
   return true;
+}
+
+let updates = 0;
+
+/**
+ * How many in-place updates of variables the fused optimizer has made: the only writes to a
+ * tensor's data after it was made (conv.ts keys cached filter layouts on it).
+ */
+export function inPlaceUpdates(): number {
+  return updates;
 }
 
 let installed = false;
