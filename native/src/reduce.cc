@@ -1,5 +1,7 @@
-// Sum / Mean over a leading or a trailing block of dimensions (the layouts batch-norm statistics
-// and bias gradients need in NHWC), multi-threaded, accumulated in double like the cpu backend.
+// Sum / Mean over one contiguous block of dimensions, x viewed as [batch, reduced, kept] (batch-norm
+// statistics and bias gradients reduce the leading block of NHWC, global average pooling the middle
+// H, W block, row sums the trailing block), multi-threaded, accumulated in double like the cpu
+// backend; and its gradient's broadcast back over the reduced block.
 #include "common.h"
 #include <omp.h>
 #include <vector>
@@ -7,52 +9,98 @@
 namespace tfn {
 namespace {
 
-// x viewed as [outer, inner]. leading: out[j] = scale * sum_i x[i, j]; else out[i] = scale * sum_j x[i, j].
-void reduce(const float* x, float* out, int64_t outer, int64_t inner, bool leading, double scale) {
-  const bool parallel = outer * inner > kParallelMin;
-  if (!leading) {
+struct Layout {
+  int64_t batch, reduced, kept;
+  int64_t size() const { return batch * reduced * kept; }
+};
+
+Layout readLayout(const Napi::CallbackInfo& info, int first) {
+  Layout l{info[first].As<Napi::Number>().Int64Value(), info[first + 1].As<Napi::Number>().Int64Value(),
+           info[first + 2].As<Napi::Number>().Int64Value()};
+  if (l.batch < 0 || l.reduced < 0 || l.kept < 0) throw Napi::RangeError::New(info.Env(), "reduce: negative size");
+  return l;
+}
+
+// out[b, k] = scale * sum_r x[b, r, k].
+void reduce(const float* x, float* out, const Layout& l, double scale) {
+  const bool parallel = l.size() > kParallelMin;
+  if (l.kept == 1 || l.batch >= loopThreads() * 4) {
+    // Enough independent outputs: each thread sums whole [reduced, kept] blocks.
 #pragma omp parallel for if (parallel) num_threads(loopThreads()) schedule(static)
-    for (int64_t i = 0; i < outer; i++) {
-      double s = 0;
-      const float* row = x + i * inner;
-      for (int64_t j = 0; j < inner; j++) s += row[j];
-      out[i] = static_cast<float>(s * scale);
+    for (int64_t b = 0; b < l.batch; b++) {
+      const float* block = x + b * l.reduced * l.kept;
+      if (l.kept == 1) {
+        double s = 0;
+        for (int64_t r = 0; r < l.reduced; r++) s += block[r];
+        out[b] = static_cast<float>(s * scale);
+        continue;
+      }
+      std::vector<double> acc(l.kept, 0.0);
+      for (int64_t r = 0; r < l.reduced; r++) {
+        const float* row = block + r * l.kept;
+#pragma omp simd
+        for (int64_t k = 0; k < l.kept; k++) acc[k] += row[k];
+      }
+      for (int64_t k = 0; k < l.kept; k++) out[b * l.kept + k] = static_cast<float>(acc[k] * scale);
     }
     return;
   }
+  // Few outputs rows (batch-norm statistics: batch 1): per-thread partial sums over the rows.
   const int threads = parallel ? loopThreads() : 1;
-  std::vector<double> partial(static_cast<size_t>(threads) * inner, 0.0);
+  for (int64_t b = 0; b < l.batch; b++) {
+    const float* block = x + b * l.reduced * l.kept;
+    std::vector<double> partial(static_cast<size_t>(threads) * l.kept, 0.0);
 #pragma omp parallel num_threads(threads)
-  {
-    double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * inner;
+    {
+      double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * l.kept;
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < outer; i++) {
-      const float* row = x + i * inner;
+      for (int64_t r = 0; r < l.reduced; r++) {
+        const float* row = block + r * l.kept;
 #pragma omp simd
-      for (int64_t j = 0; j < inner; j++) acc[j] += row[j];
+        for (int64_t k = 0; k < l.kept; k++) acc[k] += row[k];
+      }
     }
-  }
-  for (int64_t j = 0; j < inner; j++) {
-    double s = 0;
-    for (int t = 0; t < threads; t++) s += partial[static_cast<size_t>(t) * inner + j];
-    out[j] = static_cast<float>(s * scale);
+    for (int64_t k = 0; k < l.kept; k++) {
+      double s = 0;
+      for (int t = 0; t < threads; t++) s += partial[static_cast<size_t>(t) * l.kept + k];
+      out[b * l.kept + k] = static_cast<float>(s * scale);
+    }
   }
 }
 
-// reduce(x, out, outer, inner, leading, scale)
+// reduce(x, out, batch, reduced, kept, scale)
 Napi::Value reduceOp(const Napi::CallbackInfo& info) {
   size_t nx, n;
   const float* x = floatData(info[0], &nx);
   float* out = floatData(info[1], &n);
-  const int64_t outer = info[2].As<Napi::Number>().Int64Value();
-  const int64_t inner = info[3].As<Napi::Number>().Int64Value();
-  const bool leading = info[4].ToBoolean();
+  const Layout l = readLayout(info, 2);
   const double scale = info[5].As<Napi::Number>().DoubleValue();
-  if (outer < 0 || inner < 0 || static_cast<size_t>(outer * inner) != nx ||
-      n != static_cast<size_t>(leading ? inner : outer)) {
+  if (static_cast<size_t>(l.size()) != nx || n != static_cast<size_t>(l.batch * l.kept)) {
     throw Napi::RangeError::New(info.Env(), "reduce: lengths do not match");
   }
-  reduce(x, out, outer, inner, leading, scale);
+  reduce(x, out, l, scale);
+  return info.Env().Undefined();
+}
+
+// spread(dy, out, batch, reduced, kept, scale): out[b, r, k] = scale * dy[b, k] (the gradient of a
+// Sum or Mean over the reduced block).
+Napi::Value spreadOp(const Napi::CallbackInfo& info) {
+  size_t ndy, n;
+  const float* dy = floatData(info[0], &ndy);
+  float* out = floatData(info[1], &n);
+  const Layout l = readLayout(info, 2);
+  const float scale = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
+  if (static_cast<size_t>(l.size()) != n || ndy != static_cast<size_t>(l.batch * l.kept)) {
+    throw Napi::RangeError::New(info.Env(), "spread: lengths do not match");
+  }
+  const int64_t rows = l.batch * l.reduced;
+#pragma omp parallel for if (l.size() > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t row = 0; row < rows; row++) {
+    const float* from = dy + (row / l.reduced) * l.kept;
+    float* to = out + row * l.kept;
+#pragma omp simd
+    for (int64_t k = 0; k < l.kept; k++) to[k] = from[k] * scale;
+  }
   return info.Env().Undefined();
 }
 
@@ -60,6 +108,7 @@ Napi::Value reduceOp(const Napi::CallbackInfo& info) {
 
 void registerReduce(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, reduceOp, "reduce"));
+  exports.Set("spread", Napi::Function::New(env, spreadOp, "spread"));
 }
 
 }  // namespace tfn

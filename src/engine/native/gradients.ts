@@ -5,7 +5,8 @@
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
-import { broadcastsAlongTrailing, type ElementwiseAddon } from './elementwise.js';
+import type { ElementwiseAddon } from './elementwise.js';
+import { reductionLayout, type ReduceAddon, type ReductionLayout } from './reduce.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 
 export interface GradientAddon {
@@ -17,8 +18,6 @@ export interface GradientAddon {
 const BATCH_NORM_GRAD = 'NativeFusedBatchNormGrad';
 const RELU_GRAD = 'NativeReluGrad';
 const MEAN_GRAD = 'NativeMeanGrad';
-/** elementwise.cc's Binary::DIV. */
-const DIV_OP = 3;
 /** elementwise.cc's Binary::RELU_GRAD and Binary::SQUARE_GRAD. */
 const RELU_GRAD_OP = 7;
 const SQUARE_GRAD_OP = 8;
@@ -52,7 +51,7 @@ let installed = false;
 export function installNativeGradients(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const g = addon as NativeAddon & GradientAddon & ElementwiseAddon;
+  const g = addon as NativeAddon & GradientAddon & ElementwiseAddon & ReduceAddon;
   tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(g) as unknown as tf.KernelFunc });
   tf.registerKernel({
     kernelName: RELU_GRAD, backendName,
@@ -68,8 +67,9 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
     kernelName: MEAN_GRAD, backendName,
     kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
       const dys = f32(backend, inputs.dy)!;
-      const count = Float32Array.of(attrs!.count as number);
-      return output(backend, attrs!.shape as number[], (out) => g.binary(DIV_OP, dys, count, out));
+      const layout = attrs!.layout as unknown as ReductionLayout;
+      return output(backend, attrs!.shape as number[], (out) =>
+        g.spread(dys, out, layout.batch, layout.reduced, layout.kept, 1 / layout.reduced));
     }) as unknown as tf.KernelFunc,
   });
 
@@ -108,12 +108,9 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       const [x] = saved;
       const dyT = dy as tf.Tensor;
       const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
-      const expanded = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-      if (!active() || f32(backend(), dyT) === null || !broadcastsAlongTrailing(expanded, x.shape)) {
-        return mean.gradFunc(dy, saved, attrs);
-      }
-      const count = tf.util.sizeFromShape(axes.map((a) => x.shape[a]));
-      return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dyT }, { shape: x.shape, count }) as tf.Tensor };
+      const layout = axes.length > 0 ? reductionLayout(x.shape, axes) : null;
+      if (!active() || f32(backend(), dyT) === null || layout === null || x.size === 0) return mean.gradFunc(dy, saved, attrs);
+      return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dyT }, { shape: x.shape, layout } as unknown as tf.NamedAttrMap) as tf.Tensor };
     },
   });
 

@@ -1,24 +1,29 @@
-// Sum and Mean over a leading or trailing block of dimensions (batch-norm statistics and bias
-// gradients in NHWC) on the addon; other axis sets and dtypes fall back to the cpu kernels, which
-// transpose first.
+// Sum and Mean over one contiguous block of dimensions (batch-norm statistics and bias gradients:
+// the leading N, H, W of NHWC; global average pooling: the middle H, W) on the addon; other axis
+// sets and dtypes fall back to the cpu kernels, which transpose first.
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
 
 export interface ReduceAddon {
-  reduce(x: Float32Array, out: Float32Array, outer: number, inner: number, leading: boolean, scale: number): void;
+  /** out[b, k] = scale * sum_r x[b, r, k]. */
+  reduce(x: Float32Array, out: Float32Array, batch: number, reduced: number, kept: number, scale: number): void;
+  /** out[b, r, k] = scale * dy[b, k]. */
+  spread(dy: Float32Array, out: Float32Array, batch: number, reduced: number, kept: number, scale: number): void;
 }
 
-/** x viewed as [outer, inner] with the reduced dimensions leading or trailing; null when neither. */
-export function reductionLayout(shape: number[], axes: number[]): { outer: number; inner: number; leading: boolean } | null {
-  const reduced = new Set(axes);
+/** x viewed as [batch, reduced, kept], the reduced dimensions one contiguous block; null otherwise. */
+export type ReductionLayout = { batch: number; reduced: number; kept: number };
+
+export function reductionLayout(shape: number[], axes: number[]): ReductionLayout | null {
+  const isReduced = new Set(axes);
   // Dimensions of size 1 do not change the memory order: only the others decide the layout.
-  const kinds = shape.map((d, i) => (d === 1 ? '' : reduced.has(i) ? 'r' : 'k')).join('');
-  const reducedSize = axes.reduce((p, a) => p * shape[a], 1);
-  const keptSize = tf.util.sizeFromShape(shape) / Math.max(reducedSize, 1);
-  if (/^r*k*$/.test(kinds)) return { outer: reducedSize, inner: keptSize, leading: true };
-  if (/^k*r*$/.test(kinds)) return { outer: keptSize, inner: reducedSize, leading: false };
-  return null;
+  const dims = shape.map((d, i) => ({ d, kind: d === 1 ? '' : isReduced.has(i) ? 'r' : 'k' })).filter((x) => x.kind);
+  const match = /^(k*)(r*)(k*)$/.exec(dims.map((x) => x.kind).join(''));
+  if (!match) return null;
+  const product = (from: number, to: number) => dims.slice(from, to).reduce((p, x) => p * x.d, 1);
+  const [lead, mid] = [match[1].length, match[2].length];
+  return { batch: product(0, lead), reduced: product(lead, lead + mid), kept: product(lead + mid, dims.length) };
 }
 
 function reduceKernel(addon: NativeAddon & ReduceAddon, mean: boolean) {
@@ -33,7 +38,7 @@ function reduceKernel(addon: NativeAddon & ReduceAddon, mean: boolean) {
     if (attrs!.keepDims) outShape = tf.backend_util.expandShapeToKeepDim(outShape, axes);
     const count = tf.util.sizeFromShape(axes.map((a) => x.shape[a]));
     return output(backend, outShape, (out) =>
-      addon.reduce(xs, out, layout.outer, layout.inner, layout.leading, mean ? 1 / count : 1));
+      addon.reduce(xs, out, layout.batch, layout.reduced, layout.kept, mean ? 1 / count : 1));
   };
 }
 

@@ -21,9 +21,12 @@ test('broadcast and reduction layouts are classified correctly', () => {
   assert.equal(broadcastsAlongTrailing([5], [2, 3, 4, 5]), true);
   assert.equal(broadcastsAlongTrailing([1, 1, 4, 5], [2, 3, 4, 5]), true);
   assert.equal(broadcastsAlongTrailing([2, 1], [2, 5]), false);
-  assert.deepEqual(reductionLayout([2, 3, 4, 5], [0, 1, 2]), { outer: 24, inner: 5, leading: true });
-  assert.deepEqual(reductionLayout([2, 3, 4, 5], [3]), { outer: 24, inner: 5, leading: false });
-  assert.equal(reductionLayout([2, 3, 4, 5], [1]), null);
+  assert.deepEqual(reductionLayout([2, 3, 4, 5], [0, 1, 2]), { batch: 1, reduced: 24, kept: 5 });
+  assert.deepEqual(reductionLayout([2, 3, 4, 5], [3]), { batch: 24, reduced: 5, kept: 1 });
+  assert.deepEqual(reductionLayout([2, 3, 4, 5], [1, 2]), { batch: 2, reduced: 12, kept: 5 });
+  assert.deepEqual(reductionLayout([2, 3, 4, 5], [1]), { batch: 2, reduced: 3, kept: 20 });
+  assert.deepEqual(reductionLayout([2, 1, 4, 5], [0, 2]), { batch: 1, reduced: 8, kept: 5 }); // size-1 dims ignored
+  assert.equal(reductionLayout([2, 3, 4, 5], [0, 2]), null);
 });
 
 const binaryOps: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
@@ -145,15 +148,24 @@ test('the native batch-norm, ReLU and Square gradients match tfjs-core gradients
   }, BATCH_NORM_TOLERANCE, 'batchNorm/relu gradients');
 });
 
-test('the native Mean gradient matches cpu over leading, all and trailing axes', { skip }, async () => {
+test('the native Mean gradient matches cpu over leading, all, trailing and middle axes', { skip }, async () => {
   await assertMatchesCpu(() => {
-    const x = t([3, 5, 4, 6], 8), up = t([6], 9);
+    const x = t([3, 5, 4, 6], 8), up = t([6], 9), upPooled = t([3, 6], 10);
     return [
       tf.grads((a) => tf.sum(tf.mul(tf.mean(a, [0, 1, 2]), up)))([x])[0],
       tf.grads((a) => tf.mul(tf.mean(a), 3))([x])[0],
       tf.grads((a) => tf.sum(tf.square(tf.mean(a, [3]))))([x])[0],
+      // global average pooling: the mean over H and W
+      tf.grads((a) => tf.sum(tf.mul(tf.mean(a, [1, 2]), upPooled)))([x])[0],
     ];
   }, ELEMENTWISE_TOLERANCE, 'mean gradients');
+});
+
+test('global average pooling of a large batch (mean over H, W; parallel over the batch) and its gradient match cpu', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const x = t([32, 4, 4, 512], 11), up = t([32, 512], 12);
+    return [tf.mean(x, [1, 2]), tf.grads((a) => tf.sum(tf.mul(tf.mean(a, [1, 2]), up)))([x])[0]];
+  }, REDUCE_TOLERANCE, 'global average pooling');
 });
 
 test('chained scalar and channel broadcasts match cpu', { skip }, async () => {

@@ -1,5 +1,6 @@
-// Native PadV2 (row copies) vs the cpu backend: ResNet's zero padding of the input image, other
-// ranks, constant values and dimensions left unpadded. Copies only: results must be identical.
+// Native PadV2 and Slice (row copies) vs the cpu backend: ResNet's zero padding of the input image
+// and its gradient, other ranks, constant values, dimensions left whole, contiguous slices (left to
+// the cpu kernel). Copies only: results must be identical.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
@@ -32,4 +33,28 @@ test('PadV2 writes every element of a recycled output array', { skip }, async ()
     return tf.pad(tf.zeros([1, 64, 64, 3]), [[0, 0], [3, 3], [3, 3], [0, 0]]);
   });
   assert.ok(padded.every((v) => v === 0), 'a recycled array\'s old values leaked into the padding');
+});
+
+const sliceCases: Array<{ shape: number[]; begin: number[]; size: number[] }> = [
+  { shape: [2, 9, 9, 4], begin: [0, 1, 1, 0], size: [2, 7, 7, 4] }, // a padding gradient: H and W cut
+  { shape: [2, 5, 4, 6], begin: [1, 0, 0, 2], size: [1, 5, 4, 3] }, // channels cut: rows of 3
+  { shape: [3, 4, 5], begin: [0, 1, 0], size: [3, 2, -1] }, // -1: to the end
+  { shape: [4, 7], begin: [1, 2], size: [2, 4] },
+  { shape: [9], begin: [3], size: [4] }, // contiguous: the cpu kernel's view
+  { shape: [4, 3, 2], begin: [1, 0, 0], size: [2, 3, 2] }, // contiguous rows of whole trailing dims
+  { shape: [2, 3, 4], begin: [0, 1, 1], size: [2, 0, 3] }, // empty
+];
+
+for (const c of sliceCases) {
+  test(`Slice matches cpu: ${JSON.stringify(c.shape)} from ${JSON.stringify(c.begin)} size ${JSON.stringify(c.size)}`, { skip }, async () => {
+    await assertMatchesCpu(() => tf.slice(tf.tensor(randomValues(tf.util.sizeFromShape(c.shape), 5), c.shape), c.begin, c.size), EXACT, 'slice');
+  });
+}
+
+test('the gradient of a zero padding (a Slice) matches cpu', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const x = tf.tensor4d(randomValues(2 * 6 * 6 * 8, 9), [2, 6, 6, 8]);
+    const w = tf.tensor4d(randomValues(2 * 8 * 8 * 8, 10), [2, 8, 8, 8]);
+    return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.pad(a, [[0, 0], [1, 1], [1, 1], [0, 0]]), w)))(x);
+  }, EXACT, 'pad gradient');
 });
