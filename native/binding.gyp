@@ -15,7 +15,8 @@
         "src/elementwise.cc",
         "src/reduce.cc",
         "src/optimizer.cc",
-        "src/normalization.cc"
+        "src/normalization.cc",
+        "src/matmul.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -9,6 +9,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   tfn::registerReduce(env, exports);
   tfn::registerOptimizer(env, exports);
   tfn::registerNormalization(env, exports);
+  tfn::registerMatMul(env, exports);
   exports.Set("onednnVersion", Napi::String::New(env, [] {
     const dnnl_version_t* v = dnnl_version();
     return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);

@@ -23,6 +23,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);
 void registerOptimizer(Napi::Env env, Napi::Object exports);
 void registerNormalization(Napi::Env env, Napi::Object exports);
+void registerMatMul(Napi::Env env, Napi::Object exports);
 
 // Threads for the addon's own (memory-bound) loops; oneDNN uses OpenMP's default (omp_set_num_threads).
 int loopThreads();

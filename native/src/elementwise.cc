@@ -6,6 +6,7 @@
 #include <cmath>
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 namespace tfn {
@@ -111,6 +112,83 @@ Napi::Value binaryOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// out[r * repeat + j] = full[r * repeat + j] OP rowValue[r] (or rowValue[r] OP full[...] when the
+// row values are the left operand): an operand of shape [..., 1] against [..., N].
+template <int OP>
+void binaryRows(const float* full, const float* rowValues, bool rowsLeft, float* out, int64_t n, int64_t repeat) {
+  const int64_t rows = n / repeat;
+#pragma omp parallel for if (n > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float v = rowValues[r];
+    const float* f = full + r * repeat;
+    float* o = out + r * repeat;
+    if (rowsLeft) {
+#pragma omp simd
+      for (int64_t j = 0; j < repeat; j++) o[j] = apply<OP>(v, f[j]);
+    } else {
+#pragma omp simd
+      for (int64_t j = 0; j < repeat; j++) o[j] = apply<OP>(f[j], v);
+    }
+  }
+}
+
+// binaryRows(op, a, b, out, repeat): one of a, b has the output's length, the other one value per
+// row of `repeat` outputs.
+Napi::Value binaryRowsOp(const Napi::CallbackInfo& info) {
+  int op = info[0].As<Napi::Number>().Int32Value();
+  size_t na, nb, n;
+  const float* a = floatData(info[1], &na);
+  const float* b = floatData(info[2], &nb);
+  float* out = floatData(info[3], &n);
+  const int64_t repeat = info[4].As<Napi::Number>().Int64Value();
+  const bool rowsLeft = na != n;
+  const size_t rowCount = rowsLeft ? na : nb;
+  if (repeat <= 0 || n % static_cast<size_t>(repeat) || (na != n && nb != n) ||
+      rowCount != n / static_cast<size_t>(repeat)) {
+    throw Napi::RangeError::New(info.Env(), "binaryRows: operand lengths do not match");
+  }
+  const float* full = rowsLeft ? b : a;
+  const float* rowValues = rowsLeft ? a : b;
+  const int64_t total = static_cast<int64_t>(n);
+  switch (op) {
+    case ADD: binaryRows<ADD>(full, rowValues, rowsLeft, out, total, repeat); break;
+    case SUB: binaryRows<SUB>(full, rowValues, rowsLeft, out, total, repeat); break;
+    case MUL: binaryRows<MUL>(full, rowValues, rowsLeft, out, total, repeat); break;
+    case DIV: binaryRows<DIV>(full, rowValues, rowsLeft, out, total, repeat); break;
+    case SQUARED_DIFFERENCE: binaryRows<SQUARED_DIFFERENCE>(full, rowValues, rowsLeft, out, total, repeat); break;
+    case MAXIMUM: binaryRows<MAXIMUM>(full, rowValues, rowsLeft, out, total, repeat); break;
+    case MINIMUM: binaryRows<MINIMUM>(full, rowValues, rowsLeft, out, total, repeat); break;
+    default: throw Napi::RangeError::New(info.Env(), "binaryRows: unknown op");
+  }
+  return info.Env().Undefined();
+}
+
+// softmax(logits, out, rowLength): per row, exp(x - max) / sum, the cpu backend's steps (the sum in
+// double).
+Napi::Value softmaxOp(const Napi::CallbackInfo& info) {
+  size_t nx, n;
+  const float* x = floatData(info[0], &nx);
+  float* out = floatData(info[1], &n);
+  const int64_t length = info[2].As<Napi::Number>().Int64Value();
+  if (nx != n || length <= 0 || n % static_cast<size_t>(length)) throw Napi::RangeError::New(info.Env(), "softmax: bad lengths");
+  const int64_t rows = static_cast<int64_t>(n) / length;
+#pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * length;
+    float* o = out + r * length;
+    float max = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < length; j++) max = xr[j] > max ? xr[j] : max;
+    double sum = 0;
+    for (int64_t j = 0; j < length; j++) {
+      o[j] = std::exp(xr[j] - max);
+      sum += o[j];
+    }
+    const float total = static_cast<float>(sum);
+    for (int64_t j = 0; j < length; j++) o[j] /= total;
+  }
+  return info.Env().Undefined();
+}
+
 template <int OP>
 inline float applyUnary(float x, float alpha) {
   if constexpr (OP == RELU) return x < 0 ? 0 : x;  // NaN passes through, as in the cpu backend
@@ -208,6 +286,8 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, binaryOp, "binary"));
   exports.Set("unary", Napi::Function::New(env, unaryOp, "unary"));
   exports.Set("tile", Napi::Function::New(env, tileOp, "tile"));
+  exports.Set("binaryRows", Napi::Function::New(env, binaryRowsOp, "binaryRows"));
+  exports.Set("softmax", Napi::Function::New(env, softmaxOp, "softmax"));
 }
 
 }  // namespace tfn

@@ -6,6 +6,7 @@ import { BufferPool } from './buffers.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
 import { convKernels, releaseFilter } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
+import { matMulKernels } from './matmul.js';
 import { installNativeGradients } from './gradients.js';
 import { normalizationKernels } from './normalization.js';
 import { padKernels } from './pad.js';
@@ -62,7 +63,7 @@ export class NativeBackend extends MathBackendCPU {
 /** The native kernels, by TensorFlow.js kernel name; each falls back to the cpu kernel where it does not apply. */
 export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
   return { ...convKernels(addon), ...poolKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon),
-    ...normalizationKernels(addon), ...padKernels() };
+    ...normalizationKernels(addon), ...padKernels(), ...matMulKernels(addon) };
 }
 
 let registered = false;

@@ -1,6 +1,7 @@
 // Element-wise kernels on the addon (OpenMP): binary ops whose operands are full-size or broadcast
-// along trailing dimensions (scalars, per-channel vectors in NHWC), unary ops, and Tile. Other
-// dtypes and broadcasts fall back to the cpu kernels.
+// along trailing dimensions (scalars, per-channel vectors in NHWC) or along the last ones (one value
+// per row, e.g. a [batch, 1] normalizer of [batch, classes] probabilities), unary ops, Softmax over
+// the last axis, and Tile. Other dtypes and broadcasts fall back to the cpu kernels.
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
@@ -15,6 +16,8 @@ export interface ElementwiseAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   tile(x: Float32Array, out: Float32Array, shape: Int32Array, reps: Int32Array): void;
+  binaryRows(op: number, a: Float32Array, b: Float32Array, out: Float32Array, repeat: number): void;
+  softmax(logits: Float32Array, out: Float32Array, rowLength: number): void;
 }
 
 /**
@@ -30,6 +33,18 @@ export function broadcastsAlongTrailing(shape: number[], outShape: number[]): bo
   return true;
 }
 
+/**
+ * How many consecutive outputs share each value of `shape` when it broadcasts to `outShape` along
+ * its last dimensions only (the output's leading dimensions, then 1s): 0 when it does not.
+ */
+export function rowRepeat(shape: number[], outShape: number[]): number {
+  const padded = [...new Array(outShape.length - shape.length).fill(1), ...shape];
+  let k = padded.length;
+  while (k > 0 && padded[k - 1] === 1) k--;
+  for (let i = 0; i < k; i++) if (padded[i] !== outShape[i]) return 0;
+  return tf.util.sizeFromShape(outShape.slice(k));
+}
+
 function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
   return ({ inputs, backend }: KernelArgs): tf.TensorInfo | null => {
     const { a, b } = inputs;
@@ -38,6 +53,12 @@ function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = tf.util.sizeFromShape(outShape);
     const full = (s: Float32Array) => s.length === size;
+    if (full(as) !== full(bs) && size > 0) {
+      const repeat = rowRepeat((full(as) ? b : a).shape, outShape);
+      if (repeat > 1 && !broadcastsAlongTrailing((full(as) ? b : a).shape, outShape)) {
+        return output(backend, outShape, (out) => addon.binaryRows(op, as, bs, out, repeat));
+      }
+    }
     if (!broadcastsAlongTrailing(a.shape, outShape) || !broadcastsAlongTrailing(b.shape, outShape)) return null;
     // Both broadcast (e.g. [C] with [1, C] into [2, C]): only handled when one is a scalar.
     if (!full(as) && !full(bs) && as.length !== 1 && bs.length !== 1) return null;
@@ -59,6 +80,13 @@ export function elementwiseKernels(addon: NativeAddon): Record<string, tf.Kernel
   const kernels: Record<string, tf.KernelFunc> = {};
   for (const [name, op] of Object.entries(BINARY)) kernels[name] = withFallback(name, binaryKernel(ew, op));
   for (const [name, op] of Object.entries(UNARY)) kernels[name] = withFallback(name, unaryKernel(ew, op));
+  kernels.Softmax = withFallback('Softmax', ({ inputs, backend, attrs }) => {
+    const xs = f32(backend, inputs.logits);
+    const rank = inputs.logits.shape.length;
+    const dim = attrs!.dim as number;
+    if (!xs || rank === 0 || xs.length === 0 || (dim !== -1 && dim !== rank - 1)) return null;
+    return output(backend, inputs.logits.shape, (out) => ew.softmax(xs, out, inputs.logits.shape[rank - 1]));
+  });
   kernels.Tile = withFallback('Tile', ({ inputs, backend, attrs }) => {
     const xs = f32(backend, inputs.x);
     const reps = attrs!.reps as number[];

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
-import { broadcastsAlongTrailing } from '../../../src/engine/native/elementwise.js';
+import { broadcastsAlongTrailing, rowRepeat } from '../../../src/engine/native/elementwise.js';
 import { reductionLayout } from '../../../src/engine/native/reduce.js';
 import { assertMatchesCpu, randomValues, runOn, skip } from './helpers.js';
 
@@ -21,6 +21,10 @@ test('broadcast and reduction layouts are classified correctly', () => {
   assert.equal(broadcastsAlongTrailing([5], [2, 3, 4, 5]), true);
   assert.equal(broadcastsAlongTrailing([1, 1, 4, 5], [2, 3, 4, 5]), true);
   assert.equal(broadcastsAlongTrailing([2, 1], [2, 5]), false);
+  assert.equal(rowRepeat([2, 1], [2, 5]), 5);
+  assert.equal(rowRepeat([4, 1, 1], [4, 3, 5]), 15);
+  assert.equal(rowRepeat([3, 1], [2, 3, 5]), 0); // a leading dimension broadcasts too
+  assert.equal(rowRepeat([1, 5], [2, 5]), 0);
   assert.deepEqual(reductionLayout([2, 3, 4, 5], [0, 1, 2]), { batch: 1, reduced: 24, kept: 5 });
   assert.deepEqual(reductionLayout([2, 3, 4, 5], [3]), { batch: 24, reduced: 5, kept: 1 });
   assert.deepEqual(reductionLayout([2, 3, 4, 5], [1, 2]), { batch: 2, reduced: 12, kept: 5 });
@@ -68,6 +72,23 @@ test('Sum and Mean over leading, trailing and other axes match cpu', { skip }, a
       await assertMatchesCpu(() => [tf.sum(x(), axes, keepDims), tf.mean(x(), axes, keepDims)], REDUCE_TOLERANCE, `axes ${axes} keepDims ${keepDims}`);
     }
   }
+});
+
+test('binary ops with one value per row ([..., 1] against [..., N]) match cpu, either side', { skip }, async () => {
+  for (const [name, op] of binaryOps) {
+    await assertMatchesCpu(() => {
+      const rows = t([6, 1], 4, 1.5), full = t([6, 1000], 5), rows3 = t([2, 3, 1, 1], 6, 1.5), full3 = t([2, 3, 4, 5], 7);
+      return [op(full, rows), op(rows, full), op(full3, rows3), op(rows3, full3)];
+    }, ELEMENTWISE_TOLERANCE, `${name} by rows`);
+  }
+});
+
+test('Softmax over the last axis and its gradient match cpu (1000 classes; large logits)', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const logits = t([5, 1000], 8), large = tf.mul(t([2, 3, 7], 9), 80), w = t([5, 1000], 10);
+    const [dLogits] = tf.grads((a) => tf.sum(tf.mul(tf.softmax(a), w)))([logits]);
+    return [tf.softmax(logits), tf.softmax(large), dLogits];
+  }, ELEMENTWISE_TOLERANCE, 'softmax');
 });
 
 test('Tile matches cpu', { skip }, async () => {

@@ -1,0 +1,87 @@
+// Batched matrix products through oneDNN's matmul: out[b] = act(op(a[b]) op(b[b]) + bias), where a
+// transposed operand is described by its strides (no copy), bias is one value per output column and
+// act is the identity or ReLU. Primitives are cached by shape and flags.
+#include "common.h"
+#include <array>
+#include <map>
+#include <memory>
+#include <unordered_map>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace tfn {
+namespace {
+
+// [batch, M, N, K, transposeA, transposeB, hasBias, relu]
+using Key = std::array<int64_t, 8>;
+
+struct MatMul {
+  memory::desc a, b, bias, out;
+  matmul::primitive_desc pd;
+  matmul prim;
+  explicit MatMul(const Key& k)
+      : a({k[0], k[1], k[3]}, dt::f32, k[4] ? memory::dims{k[1] * k[3], 1, k[1]} : memory::dims{k[1] * k[3], k[3], 1}),
+        b({k[0], k[3], k[2]}, dt::f32, k[5] ? memory::dims{k[3] * k[2], 1, k[3]} : memory::dims{k[3] * k[2], k[2], 1}),
+        bias({1, 1, k[2]}, dt::f32, tag::abc),
+        out({k[0], k[1], k[2]}, dt::f32, tag::abc),
+        pd(makeDesc(k)),
+        prim(pd) {}
+
+  matmul::primitive_desc makeDesc(const Key& k) const {
+    primitive_attr attr;
+    if (k[7]) {
+      post_ops ops;
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    auto d = k[6] ? matmul::desc(a, b, bias, out) : matmul::desc(a, b, out);
+    return matmul::primitive_desc(d, attr, cpuEngine());
+  }
+};
+
+std::map<Key, std::unique_ptr<MatMul>> cache;
+
+// matMul(a, b, bias | null, out, [batch, M, N, K], transposeA, transposeB, relu)
+Napi::Value matMul(const Napi::CallbackInfo& info) {
+  size_t na, nb, nbias = 0, nout, nd;
+  float* a = floatData(info[0], &na);
+  float* b = floatData(info[1], &nb);
+  float* bias = info[2].IsNull() ? nullptr : floatData(info[2], &nbias);
+  float* out = floatData(info[3], &nout);
+  const int32_t* d = intData(info[4], &nd);
+  if (nd != 4) throw Napi::TypeError::New(info.Env(), "matMul: expected [batch, M, N, K]");
+  const int64_t batch = d[0], M = d[1], N = d[2], K = d[3];
+  if (na != static_cast<size_t>(batch * M * K) || nb != static_cast<size_t>(batch * K * N) ||
+      nout != static_cast<size_t>(batch * M * N) || (bias && nbias != static_cast<size_t>(N))) {
+    throw Napi::RangeError::New(info.Env(), "matMul: lengths do not match the shape");
+  }
+  const Key key{batch, M, N, K, info[5].ToBoolean() ? 1 : 0, info[6].ToBoolean() ? 1 : 0, bias ? 1 : 0,
+                info[7].ToBoolean() ? 1 : 0};
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    try {
+      it = cache.emplace(key, std::make_unique<MatMul>(key)).first;
+    } catch (const dnnl::error& e) {
+      throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
+    }
+  }
+  MatMul& m = *it->second;
+  auto& s = cpuStream();
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(m.a, cpuEngine(), a)},
+                                          {DNNL_ARG_WEIGHTS, memory(m.b, cpuEngine(), b)},
+                                          {DNNL_ARG_DST, memory(m.out, cpuEngine(), out)}};
+  if (bias) args[DNNL_ARG_BIAS] = memory(m.bias, cpuEngine(), bias);
+  m.prim.execute(s, args);
+  s.wait();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void registerMatMul(Napi::Env env, Napi::Object exports) {
+  exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
+}
+
+}  // namespace tfn
