@@ -14,6 +14,7 @@
 # Environment: EPOCHS (override both recipes' epoch count), LIMIT (use only this many training
 #   photos), TEST_LIMIT (only this many test photos), BACKEND (auto|native|wasm|cpu; default auto),
 #   PRECISION (float32|bfloat16: the convolutions' precision in training; default float32),
+#   SEED (the order of the training batches, the split and the augmentation; default 0),
 #   OUT (default runs/signs-<date>), DATA (default ../shared/data/signs, relative to the project).
 # Smoke test: EPOCHS=1 LIMIT=24 TEST_LIMIT=12 bench/signs-accuracy.sh both
 # These runs are long on a 2-core machine: a fast engine (native) is needed for the full recipes.
@@ -24,6 +25,7 @@ RECIPE="${1:-both}"
 DATA="${DATA:-../shared/data/signs}"
 BACKEND="${BACKEND:-auto}"
 PRECISION="${PRECISION:-float32}"
+SEED="${SEED:-0}"
 OUT="${OUT:-runs/signs-$(date -u +%Y%m%d-%H%M%S)}"
 RESNET=(node dist/src/cli/main.js)
 
@@ -53,21 +55,21 @@ run_recipe() {
     --out "$dir" --json "${test_limit_args[@]}")
   local line
   line=$(node -e '
-    const [name, checkpoint, trainSeconds, json, precision] = process.argv.slice(1);
+    const [name, checkpoint, trainSeconds, json, precision, seed] = process.argv.slice(1);
     const e = JSON.parse(json);
     console.log(JSON.stringify({ recipe: name, checkpoint, test_accuracy: e.accuracy, test_loss: e.loss, test_images: e.images,
-      train_seconds: Number(trainSeconds), engine: e.engine, precision, confusion: e.confusion }));
-  ' "$name" "$checkpoint" "$((trained - started))" "$evaluation" "$PRECISION")
+      train_seconds: Number(trainSeconds), engine: e.engine, precision, seed: Number(seed), confusion: e.confusion }));
+  ' "$name" "$checkpoint" "$((trained - started))" "$evaluation" "$PRECISION" "$SEED")
   echo "$line" | tee -a "$OUT/results.jsonl"
 }
 
 if [ "$RECIPE" = course ] || [ "$RECIPE" = both ]; then
   run_recipe course last --model resnet50 --optimizer adam --lr 1e-3 --batch-size 32 \
-    --epochs "${EPOCHS:-10}" --val-split 0 --seed 0
+    --epochs "${EPOCHS:-10}" --val-split 0 --seed "$SEED"
 fi
 if [ "$RECIPE" = strong ] || [ "$RECIPE" = both ]; then
   run_recipe strong best --model resnet50 --optimizer adamw --lr 1e-3 --weight-decay 0.05 --batch-size 32 \
     --epochs "${EPOCHS:-30}" --schedule cosine --warmup-epochs "$([ "${EPOCHS:-30}" -ge 2 ] && echo 1 || echo 0)" \
-    --label-smoothing 0.1 --augment shift=0.08,rotation=10,brightness=0.1,contrast=0.1 --val-split 0.1 --seed 0
+    --label-smoothing 0.1 --augment shift=0.08,rotation=10,brightness=0.1,contrast=0.1 --val-split 0.1 --seed "$SEED"
 fi
 echo "results in $OUT/results.jsonl"
