@@ -45,6 +45,43 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Per channel over all rows of [rows, C]: sum(dy) and sum(dy (x - mean)) in double (per-thread
+// partial sums, added in thread order); with dx and factor, also dx = dy * factor in the same pass.
+struct ChannelSums {
+  std::vector<double> dy, dyXm;
+};
+ChannelSums gradientSums(const float* x, const float* mean, const float* dy, int64_t rows, int64_t C,
+                         const float* factor = nullptr, float* dx = nullptr) {
+  const int threads = rows * C > kParallelMin ? loopThreads() : 1;
+  std::vector<double> partial(static_cast<size_t>(threads) * 2 * C, 0.0);
+#pragma omp parallel num_threads(threads)
+  {
+    double* sumDy = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    double* sumDyXm = sumDy + C;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < rows; row++) {
+      const float* xr = x + row * C;
+      const float* dyr = dy + row * C;
+      if (dx) {
+        float* dxr = dx + row * C;
+        for (int64_t c = 0; c < C; c++) dxr[c] = dyr[c] * factor[c];
+      }
+      for (int64_t c = 0; c < C; c++) {
+        sumDy[c] += dyr[c];
+        sumDyXm[c] += static_cast<double>(dyr[c]) * (xr[c] - mean[c]);
+      }
+    }
+  }
+  ChannelSums out{std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
+  for (int t = 0; t < threads; t++) {
+    for (int64_t c = 0; c < C; c++) {
+      out.dy[c] += partial[static_cast<size_t>(t) * 2 * C + c];
+      out.dyXm[c] += partial[static_cast<size_t>(t) * 2 * C + C + c];
+    }
+  }
+  return out;
+}
+
 // batchNormGrad(x, mean, variance, scale | null, dy, epsilon, dx, dmean, dvariance, dscale, doffset):
 // the partial derivatives of FusedBatchNorm (the same ones TensorFlow.js's gradient computes with
 // ~13 full-size kernels) in one pass over x and dy. Per channel c, with r = 1 / sqrt(var + eps):
@@ -74,31 +111,9 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
     r[c] = 1.0 / std::sqrt(static_cast<double>(variance[c]) + epsilon);
     factor[c] = static_cast<float>((scale ? scale[c] : 1.0) * r[c]);
   }
-  const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
-  const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
-  std::vector<double> sums(static_cast<size_t>(threads) * 2 * C, 0.0);  // per thread: sum(dy), sum(dy (x - mean))
-#pragma omp parallel num_threads(threads)
-  {
-    double* sumDy = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
-    double* sumDyXm = sumDy + C;
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < rows; row++) {
-      const float* xr = x + row * channels;
-      const float* dyr = dy + row * channels;
-      float* dxr = dx + row * channels;
-      for (int64_t c = 0; c < channels; c++) {
-        dxr[c] = dyr[c] * factor[c];
-        sumDy[c] += dyr[c];
-        sumDyXm[c] += static_cast<double>(dyr[c]) * (xr[c] - mean[c]);
-      }
-    }
-  }
+  const ChannelSums sums = gradientSums(x, mean, dy, static_cast<int64_t>(n / C), static_cast<int64_t>(C), factor.data(), dx);
   for (size_t c = 0; c < C; c++) {
-    double sumDy = 0, sumDyXm = 0;
-    for (int t = 0; t < threads; t++) {
-      sumDy += sums[static_cast<size_t>(t) * 2 * C + c];
-      sumDyXm += sums[static_cast<size_t>(t) * 2 * C + C + c];
-    }
+    const double sumDy = sums.dy[c], sumDyXm = sums.dyXm[c];
     const double s = scale ? scale[c] : 1.0;
     outs[0][c] = static_cast<float>(-s * r[c] * sumDy);
     outs[1][c] = static_cast<float>(-0.5 * s * r[c] * r[c] * r[c] * sumDyXm);
@@ -131,30 +146,11 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
   }
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
-  const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
-  std::vector<double> sums(static_cast<size_t>(threads) * 2 * C, 0.0);  // per thread: sum(dy), sum(dy (x - mean))
-#pragma omp parallel num_threads(threads)
-  {
-    double* sumDy = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
-    double* sumDyXm = sumDy + C;
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < rows; row++) {
-      const float* xr = x + row * channels;
-      const float* dyr = dy + row * channels;
-      for (int64_t c = 0; c < channels; c++) {
-        sumDy[c] += dyr[c];
-        sumDyXm[c] += static_cast<double>(dyr[c]) * (xr[c] - mean[c]);
-      }
-    }
-  }
+  const ChannelSums sums = gradientSums(x, mean, dy, rows, channels);
   // dx = a dy + b (x - mean) + k per channel ((x - mean), not b x + k': no cancellation when |mean| >> std).
   std::vector<float> a(C), b(C), k(C);
   for (size_t c = 0; c < C; c++) {
-    double sumDy = 0, sumDyXm = 0;
-    for (int t = 0; t < threads; t++) {
-      sumDy += sums[static_cast<size_t>(t) * 2 * C + c];
-      sumDyXm += sums[static_cast<size_t>(t) * 2 * C + C + c];
-    }
+    const double sumDy = sums.dy[c], sumDyXm = sums.dyXm[c];
     const double r = 1.0 / std::sqrt(static_cast<double>(variance[c]) + epsilon);
     const double s = scale ? scale[c] : 1.0;
     const double slope = -s * r * r * r * sumDyXm / static_cast<double>(rows);

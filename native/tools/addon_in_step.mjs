@@ -39,8 +39,8 @@ for (let i = 0; i < steps; i++) await model.trainOnBatch(xs, ys);
 const wall = (performance.now() - t) / 1000 / steps, cpuSec = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1e6 / steps;
 const perStep = Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, +(v / steps).toFixed(1)]));
 const cpuPerStep = Object.fromEntries(Object.entries(cpuTotals).map(([k, v]) => [k, +(v / steps).toFixed(1)]));
-console.log(JSON.stringify({ step_sec: +wall.toFixed(3), step_cpu_sec: +cpuSec.toFixed(3), conv_ms_per_step: perStep,
-  conv_cpu_ms_per_step: cpuPerStep }));
+console.log(JSON.stringify({ step_sec: +wall.toFixed(3), step_cpu_sec: +cpuSec.toFixed(3), addon_ms_per_step: perStep,
+  addon_cpu_ms_per_step: cpuPerStep }));
 if (process.argv.includes('--shapes')) {
   for (const [k, v] of [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
     console.log((v.ms / steps).toFixed(2), 'ms', v.calls / steps, 'calls', k);
