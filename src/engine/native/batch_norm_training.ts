@@ -79,11 +79,13 @@ export function installNativeBatchNormTraining(addon: NativeAddon, backendName: 
       const stats = mean instanceof tf.Tensor ? momentsOf(mean) : undefined;
       const perChannel = (t: unknown) => t == null || (t instanceof tf.Tensor && t.rank === 1 && t.dtype === 'float32' &&
         t.size === (x as tf.Tensor).shape[(x as tf.Tensor).rank - 1]);
+      const backend = tf.backend() as KernelArgs['backend'];
+      // Every array read in place must be float32 storage on this backend (else the original runs).
+      const stored = (t: unknown) => t == null || f32(backend, t as tf.Tensor) !== null;
       if (tf.getBackend() !== backendName || stats === undefined || stats.x !== x || stats.variance !== variance ||
-          !perChannel(scale) || !perChannel(offset)) {
+          !perChannel(scale) || !perChannel(offset) || ![x, mean, variance, scale, offset].every(stored)) {
         return original(x, mean, variance, offset, scale, varianceEpsilon);
       }
-      const backend = tf.backend() as KernelArgs['backend'];
       const ones = scale == null ? tf.ones([(mean as tf.Tensor).size]) : null;
       const inputs: tf.NamedTensorMap = { x: x as tf.Tensor, scale: (scale ?? ones) as tf.Tensor };
       if (offset != null) inputs.offset = offset as tf.Tensor;
