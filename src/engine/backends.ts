@@ -95,6 +95,26 @@ export async function usePrecision(engine: EngineName, precision: Precision): Pr
 }
 
 /**
+ * The precisions `engine` can compute in on this machine (float32 everywhere; bfloat16 on the
+ * native engine where the CPU has AVX512_BF16). Leaves the engine's current precision as it was.
+ */
+export async function enginePrecisions(engine: EngineName): Promise<Precision[]> {
+  if (engine !== 'native' || !(await register('native'))) return ['float32'];
+  const { nativePrecision, setNativePrecision } = await import('./native/backend.js');
+  const current = nativePrecision() ?? 'float32';
+  const bf16 = setNativePrecision('bfloat16');
+  setNativePrecision(current);
+  return bf16 ? ['float32', 'bfloat16'] : ['float32'];
+}
+
+/** Why `engine` does not load here ('' when it does). */
+export async function engineUnavailableReason(engine: EngineName): Promise<string> {
+  if (await register(engine)) return '';
+  if (engine === 'native') return (await import('./native/backend.js')).nativeUnavailableReason();
+  return 'it did not start';
+}
+
+/**
  * The CLI's way in: `useBackend` and `usePrecision` for option values as typed, with every refusal
  * (unknown name, engine or precision not available here) as a UserError (one line, exit 2).
  */

@@ -83,5 +83,10 @@ describe('resnet models / engines', () => {
     const engines = JSON.parse(run('engines', '--json').stdout);
     assert.equal(engines.cpu, true);
     assert.equal(engines.wasm, true);
+    const text = run('engines').stdout;
+    assert.match(text, /^cpu +available \(precision: float32\)$/m);
+    assert.match(text, /^wasm +available \(precision: float32\)$/m);
+    // native: available with float32 (and bfloat16 where the CPU has it), or one line saying why not.
+    assert.match(text, /^native +(available \(precision: float32(, bfloat16)?\)|not available: .+)$/m);
   });
 });

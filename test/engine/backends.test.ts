@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../src/tf.js';
 import { UserError } from '../../src/errors.js';
-import { availableBackends, startEngine } from '../../src/engine/backends.js';
+import { availableBackends, enginePrecisions, startEngine } from '../../src/engine/backends.js';
 import { nativePrecision, setNativePrecision } from '../../src/engine/native/backend.js';
 
 const userError = (pattern: RegExp) => (e: Error) => e instanceof UserError && pattern.test(e.message);
@@ -37,4 +37,19 @@ test('native engine: bfloat16 is granted where the CPU has it, and float32 switc
     setNativePrecision('float32');
     await tf.setBackend('cpu');
   }
+});
+
+test('enginePrecisions lists what each engine computes in, and leaves the native precision as it was', async (t) => {
+  assert.deepEqual(await enginePrecisions('cpu'), ['float32']);
+  assert.deepEqual(await enginePrecisions('wasm'), ['float32']);
+  if (!(await availableBackends()).includes('native')) return t.skip('native engine not built');
+  const cpuHasBf16 = setNativePrecision('bfloat16');
+  try {
+    assert.deepEqual(await enginePrecisions('native'), cpuHasBf16 ? ['float32', 'bfloat16'] : ['float32']);
+    assert.equal(nativePrecision(), cpuHasBf16 ? 'bfloat16' : 'float32');
+  } finally {
+    setNativePrecision('float32');
+  }
+  assert.deepEqual(await enginePrecisions('native'), cpuHasBf16 ? ['float32', 'bfloat16'] : ['float32']);
+  assert.equal(nativePrecision(), 'float32');
 });

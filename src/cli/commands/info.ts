@@ -1,7 +1,7 @@
 // `resnet models` and `resnet engines`: what can be built, and what can run it on this machine.
 import type { Command } from 'commander';
 import { modelNames } from '../../models/registry.js';
-import { availableBackends, ENGINES } from '../../engine/backends.js';
+import { availableBackends, enginePrecisions, engineUnavailableReason, ENGINES } from '../../engine/backends.js';
 import { action } from '../run.js';
 
 export function register(program: Command): void {
@@ -17,14 +17,21 @@ export function register(program: Command): void {
     );
   program
     .command('engines')
-    .description('list the TensorFlow.js engines and whether each runs on this machine (fastest first)')
-    .option('--json', 'print one JSON object')
+    .description('list the TensorFlow.js engines, whether each runs on this machine (fastest first) and in which precisions')
+    .option('--json', 'print one JSON object: engine -> available (true/false)')
     .action(
       action(async (flags: { json?: boolean }) => {
         const available = new Set(await availableBackends());
-        const status = Object.fromEntries(ENGINES.map((name) => [name, available.has(name)]));
-        if (flags.json) console.log(JSON.stringify(status));
-        else for (const name of ENGINES) console.log(`${name.padEnd(7)} ${available.has(name) ? 'available' : 'not available'}`);
+        if (flags.json) {
+          console.log(JSON.stringify(Object.fromEntries(ENGINES.map((name) => [name, available.has(name)]))));
+          return;
+        }
+        for (const name of ENGINES) {
+          const detail = available.has(name)
+            ? `available (precision: ${(await enginePrecisions(name)).join(', ')})`
+            : `not available: ${await engineUnavailableReason(name)}`;
+          console.log(`${name.padEnd(7)} ${detail}`);
+        }
       }),
     );
 }
