@@ -13,6 +13,7 @@ import type { TrainOptions } from './options.js';
 import type { TrainOptimizer } from './optimizer.js';
 import type { Progress } from './progress.js';
 import { learningRateAt } from './schedule.js';
+import { clipByGlobalNorm } from './clip.js';
 import { recalibrateBatchNorm } from './recalibrate.js';
 
 /** Mixes integers into one 32-bit seed (FNV-1a over their 32-bit words), so that nearby
@@ -74,13 +75,17 @@ export interface LoopContext {
   stopAfterEpochs?: number;
 }
 
-/** One optimisation step on a batch; returns the batch's mean loss and its number of correct predictions. */
+/**
+ * One optimisation step on a batch; returns the batch's mean loss and its number of correct
+ * predictions. clipNorm > 0 clips the gradients to that global L2 norm first (clip.ts).
+ */
 export function trainStep(
   model: tf.LayersModel,
   optimizer: TrainOptimizer,
   xs: tf.Tensor,
   ys: tf.Tensor,
   decayed: boolean[],
+  clipNorm = 0,
 ): { loss: tf.Scalar; correct: tf.Scalar } {
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let correct: tf.Scalar | null = null;
@@ -90,7 +95,10 @@ export function trainStep(
     return crossEntropy(ys, probs);
   }, vars);
   const present = vars.map((v, i) => ({ v, g: grads[v.name], decay: decayed[i] })).filter((p) => p.g !== undefined);
-  optimizer.step(present.map((p) => p.v), present.map((p) => p.g), present.map((p) => p.decay));
+  const gradients = present.map((p) => p.g);
+  const { clipped } = clipNorm > 0 ? clipByGlobalNorm(gradients, clipNorm) : { clipped: gradients };
+  optimizer.step(present.map((p) => p.v), clipped, present.map((p) => p.decay));
+  if (clipped !== gradients) tf.dispose(clipped);
   tf.dispose(grads);
   return { loss: value, correct: correct! };
 }
@@ -120,7 +128,7 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       const inputs = options.augment ? augment(xs, options.augment, seedFor(options.seed, epoch, step, 1)) : xs;
       lr = learningRateAt(options, epoch, step, stepsPerEpoch);
       optimizer.setLearningRate(lr);
-      const { loss, correct } = trainStep(model, optimizer, inputs, ys, decayed);
+      const { loss, correct } = trainStep(model, optimizer, inputs, ys, decayed, options.clipNorm ?? 0);
       const [lossValue, correctValue] = [(await loss.data())[0], (await correct.data())[0]];
       tf.dispose([xs, ys, inputs, loss, correct]);
       if (!Number.isFinite(lossValue)) throw new UserError(`training diverged: loss is ${lossValue} at epoch ${epoch + 1}, step ${step + 1} (try a lower --lr)`);

@@ -69,6 +69,8 @@ export interface TrainOptions {
   backend: string;
   /** What the convolutions multiply in: 'float32', or 'bfloat16' mixed precision (native engine). */
   precision: string;
+  /** Largest global L2 norm of the gradients of a step (larger ones are scaled down; 0 = off). */
+  clipNorm: number;
   /** Training images used to recompute the BatchNormalization statistics after each epoch ("precise
    *  BN", src/train/recalibrate.ts); 0 keeps Keras's moving averages alone. */
   bnRecalibration: number;
@@ -106,6 +108,7 @@ export function defaultOptions(data?: string): TrainOptions {
     out: defaultOutDir(),
     backend: 'auto',
     precision: 'float32',
+    clipNorm: 0,
     bnRecalibration: DEFAULT_BN_RECALIBRATION,
     limit: data === undefined ? DEFAULT_MNIST_LIMIT : undefined,
   };
@@ -137,6 +140,7 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--early-stopping must be a non-negative integer (patience in epochs), got '${o.earlyStopping}'`);
   if (!(o.valSplit >= 0 && o.valSplit < 1)) bad(`--val-split must be in [0, 1), got '${o.valSplit}'`);
   if (!Number.isInteger(o.seed) || o.seed < 0) bad(`--seed must be a non-negative integer, got '${o.seed}'`);
+  if (!(o.clipNorm >= 0 && Number.isFinite(o.clipNorm))) bad(`--clip-norm must be a non-negative number (0 = off), got '${o.clipNorm}'`);
   if (!isPrecision(o.precision)) bad(`--precision must be one of ${PRECISIONS.join(', ')}; got '${o.precision}'`);
   if (!Number.isInteger(o.bnRecalibration) || o.bnRecalibration < 0)
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);

@@ -221,9 +221,9 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
     throw new UserError(`--resume: '${dir}' has no checkpoint yet (last/ is missing: the run ended before its first epoch)`);
   }
   const changed = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-  // Runs saved before --precision existed computed in float32.
+  // Runs saved before --precision and --clip-norm existed computed in float32 without clipping.
   const saved = config.options as Partial<TrainOptions>;
-  const o: TrainOptions = { ...config.options, precision: saved.precision ?? 'float32', out: dir, ...changed };
+  const o: TrainOptions = { ...config.options, precision: saved.precision ?? 'float32', clipNorm: saved.clipNorm ?? 0, out: dir, ...changed };
   validateOptions(o);
   const state = await loadLoopState(lastDir);
   const optimizerState = await loadOptimizerState(lastDir);

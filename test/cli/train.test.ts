@@ -161,6 +161,7 @@ describe('bad input: one line on stderr, exit != 0, no stack trace, nothing lost
       [['train', '--epochs', 'ten'], /--epochs must be a number, got 'ten'/],
       [['train', '--data', folder, '--model', 'resnet9000'], /unknown model 'resnet9000'/],
       [['train', '--data', folder, '--precision', 'half'], /--precision must be one of float32, bfloat16; got 'half'/],
+      [['train', '--data', folder, '--clip-norm', '-1'], /--clip-norm must be a non-negative number \(0 = off\), got '-1'/],
       [['train', '--data', folder, ...TRAIN, '--precision', 'bfloat16'], /precision bfloat16 needs the native engine/],
       [['train', '--data', folder, '--out', model, ...TRAIN], /already holds a training run/],
       [['train', '--resume', noCheckpoint], /has no checkpoint yet/],

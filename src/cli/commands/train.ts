@@ -19,6 +19,7 @@ export interface TrainFlags {
   schedule?: string;
   warmupEpochs?: string;
   labelSmoothing?: string;
+  clipNorm?: string;
   earlyStopping?: string;
   augment?: string | boolean;
   valSplit?: string;
@@ -67,6 +68,7 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.schedule !== undefined) o.schedule = f.schedule as TrainOptions['schedule'];
   if (f.warmupEpochs !== undefined) o.warmupEpochs = num('warmup-epochs', f.warmupEpochs);
   if (f.labelSmoothing !== undefined) o.labelSmoothing = num('label-smoothing', f.labelSmoothing);
+  if (f.clipNorm !== undefined) o.clipNorm = num('clip-norm', f.clipNorm);
   if (f.earlyStopping !== undefined) o.earlyStopping = num('early-stopping', f.earlyStopping);
   if (f.augment !== undefined) o.augment = parseAugment(f.augment);
   if (f.valSplit !== undefined) o.valSplit = num('val-split', f.valSplit);
@@ -108,6 +110,7 @@ export function register(program: Command): void {
     .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: constant)')
     .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: 0)')
     .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
+    .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: 0 = off)')
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
     .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip`)
     .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
