@@ -15,6 +15,7 @@
 #   photos), TEST_LIMIT (only this many test photos), BACKEND (auto|native|wasm|cpu; default auto),
 #   PRECISION (float32|bfloat16: the convolutions' precision in training; default float32),
 #   SEED (the order of the training batches, the split and the augmentation; default 0),
+#   EXTRA (more `resnet train` options for both recipes, e.g. "--clip-norm 1"),
 #   OUT (default runs/signs-<date>), DATA (default ../shared/data/signs, relative to the project).
 # Smoke test: EPOCHS=1 LIMIT=24 TEST_LIMIT=12 bench/signs-accuracy.sh both
 # These runs are long on a 2-core machine: a fast engine (native) is needed for the full recipes.
@@ -47,7 +48,7 @@ run_recipe() {
   local started
   started=$(date +%s)
   "${RESNET[@]}" train --data "$DATA/train" --out "$dir" --backend "$BACKEND" --precision "$PRECISION" \
-    "${limit_args[@]}" "$@" | tee "$dir.train.log"
+    "${limit_args[@]}" "$@" ${EXTRA:-} | tee "$dir.train.log"
   local trained
   trained=$(date +%s)
   local evaluation
