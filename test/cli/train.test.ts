@@ -53,6 +53,22 @@ describe('resnet train -> evaluate -> predict', () => {
     assert.match(readFileSync(join(out, 'confusion.svg'), 'utf8'), /^<svg/);
   });
 
+  test('evaluate --precision bfloat16 on the native engine agrees with float32 on cpu (or is refused in one line)', () => {
+    const cpu = runCli('evaluate', '--model', run, '--data', data, '--json', '--backend', 'cpu', '--out', join(root, 'eval-cpu'));
+    const bf16 = runCli('evaluate', '--model', run, '--data', data, '--json', '--backend', 'native', '--precision', 'bfloat16', '--out', join(root, 'eval-bf16'));
+    if (bf16.status !== 0) {
+      // No native engine here, or a CPU without bfloat16: one error line, no stack.
+      assert.equal(bf16.status, 2);
+      assert.match(bf16.stderr, /^resnet: error: (engine 'native' is not available|precision bfloat16 is not available)/);
+      return;
+    }
+    const [a, b] = [JSON.parse(cpu.stdout), JSON.parse(bf16.stdout)];
+    assert.equal(b.engine, 'native');
+    assert.equal(b.engine_precision, 'bfloat16');
+    // bf16 keeps 8 significant bits of each multiplied operand: the loss moves by well under 5%.
+    assert.ok(Math.abs(b.loss - a.loss) <= 0.05 * a.loss, `loss ${b.loss} vs ${a.loss}`);
+  });
+
   test('evaluate prints the confusion table and writes confusion.svg next to the model', () => {
     const r = runCli('evaluate', '--model', run, '--data', data, '--backend', 'cpu');
     assert.equal(r.status, 0, r.stderr);
@@ -161,6 +177,8 @@ describe('bad input: one line on stderr, exit != 0, no stack trace, nothing lost
       [['train', '--epochs', 'ten'], /--epochs must be a number, got 'ten'/],
       [['train', '--data', folder, '--model', 'resnet9000'], /unknown model 'resnet9000'/],
       [['train', '--data', folder, '--precision', 'half'], /--precision must be one of float32, bfloat16; got 'half'/],
+      [['evaluate', '--model', model, '--data', folder, '--precision', 'half'], /--precision must be one of float32, bfloat16; got 'half'/],
+      [['predict', '--model', model, '--precision', 'half', join(folder, 'red', '0.png')], /--precision must be one of float32, bfloat16; got 'half'/],
       [['train', '--data', folder, '--clip-norm', '-1'], /--clip-norm must be a non-negative number \(0 = off\), got '-1'/],
       [['train', '--data', folder, ...TRAIN, '--precision', 'bfloat16'], /precision bfloat16 needs the native engine/],
       [['train', '--data', folder, '--out', model, ...TRAIN], /already holds a training run/],

@@ -13,6 +13,7 @@ interface EvaluateFlags {
   out?: string;
   batchSize: string;
   backend: string;
+  precision: string;
   limit?: string;
 }
 
@@ -26,6 +27,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'folder for confusion.svg (default: the model folder)')
     .option('--batch-size <n>', 'images per inference batch', '64')
     .option('--backend <engine>', 'auto, native, wasm or cpu', 'auto')
+    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine, CPUs with AVX512_BF16)', 'float32')
     .option('--limit <n>', 'use only n images of the data (balanced over classes)')
     .action(
       action(async (flags: EvaluateFlags) => {
@@ -40,7 +42,7 @@ export function register(program: Command): void {
           import('../../train/metrics.js'),
           import('../../engine/backends.js'),
         ]);
-        const engine = await startEngine(flags.backend);
+        const engine = await startEngine(flags.backend, flags.precision);
         const { model, metadata, path } = await loadModelFolder(flags.model);
         const [h, w, c] = metadata.inputShape;
         const data = alignClasses(await loadDataset(flags.data, { imageSize: [h, w], channels: c, limit }), metadata.classNames);
@@ -55,7 +57,7 @@ export function register(program: Command): void {
         const classes = metadata.classNames;
         if (flags.json) {
           const { accuracy, loss, confusion, precision, recall } = result;
-          console.log(JSON.stringify({ accuracy, loss, images: data.shape[0], classes, confusion, precision, recall, model: path, data: data.source, engine, confusion_svg: svgPath }));
+          console.log(JSON.stringify({ accuracy, loss, images: data.shape[0], classes, confusion, precision, recall, model: path, data: data.source, engine, engine_precision: flags.precision, confusion_svg: svgPath }));
           return;
         }
         console.log(`model ${path} on ${data.source}: ${data.shape[0]} images, engine ${engine}`);

@@ -7,6 +7,7 @@ interface PredictFlags {
   top: string;
   json?: boolean;
   backend: string;
+  precision: string;
 }
 
 export interface Ranked {
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--top <k>', 'classes to show per image', '3')
     .option('--json', 'print one JSON line')
     .option('--backend <engine>', 'auto, native, wasm or cpu', 'auto')
+    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine, CPUs with AVX512_BF16)', 'float32')
     .action(
       action(async (images: string[], flags: PredictFlags) => {
         const top = positiveInt('top', flags.top);
@@ -39,7 +41,7 @@ export function register(program: Command): void {
           import('../../train/evaluate.js'),
           import('../../engine/backends.js'),
         ]);
-        await startEngine(flags.backend);
+        await startEngine(flags.backend, flags.precision);
         const { model, metadata, path } = await loadModelFolder(flags.model);
         const [h, w, c] = metadata.inputShape;
         const pixels = await loadImages(images, [h, w], c);
