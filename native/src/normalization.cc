@@ -6,6 +6,7 @@
 #include <omp.h>
 #include <cmath>
 #include <algorithm>
+#include <string>
 #include <vector>
 
 namespace tfn {
@@ -82,28 +83,46 @@ ChannelSums gradientSums(const float* x, const float* mean, const float* dy, int
   return out;
 }
 
+// The arguments both batch-norm gradients start with: (x, mean, variance, scale | null, dy, epsilon,
+// dx), checked against each other (C channels innermost; scale may be absent).
+struct GradientArgs {
+  const float *x, *mean, *variance, *scale, *dy;
+  double epsilon;
+  float* dx;
+  size_t n, C;
+};
+GradientArgs readGradientArgs(const Napi::CallbackInfo& info, const char* name) {
+  GradientArgs a{};
+  size_t nv, ns = 0, ndy, ndx;
+  a.x = floatData(info[0], &a.n);
+  a.mean = floatData(info[1], &a.C);
+  a.variance = floatData(info[2], &nv);
+  a.scale = info[3].IsNull() ? nullptr : floatData(info[3], &ns);
+  a.dy = floatData(info[4], &ndy);
+  a.epsilon = info[5].As<Napi::Number>().DoubleValue();
+  a.dx = floatData(info[6], &ndx);
+  if (a.C == 0 || nv != a.C || (a.scale && ns != a.C) || ndy != a.n || ndx != a.n || a.n % a.C) {
+    throw Napi::RangeError::New(info.Env(), std::string(name) + ": shapes do not match");
+  }
+  return a;
+}
+
 // batchNormGrad(x, mean, variance, scale | null, dy, epsilon, dx, dmean, dvariance, dscale, doffset):
 // the partial derivatives of FusedBatchNorm (the same ones TensorFlow.js's gradient computes with
 // ~13 full-size kernels) in one pass over x and dy. Per channel c, with r = 1 / sqrt(var + eps):
 //   dx = dy * scale * r;  dmean = -scale * r * sum(dy);  dvariance = -scale * r^3 / 2 * sum(dy (x - mean));
 //   dscale = r * sum(dy (x - mean));  doffset = sum(dy).
 Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
-  size_t n, C, nv, ns = 1, ndy, ndx;
-  const float* x = floatData(info[0], &n);
-  const float* mean = floatData(info[1], &C);
-  const float* variance = floatData(info[2], &nv);
-  const float* scale = info[3].IsNull() ? nullptr : floatData(info[3], &ns);
-  const float* dy = floatData(info[4], &ndy);
-  const double epsilon = info[5].As<Napi::Number>().DoubleValue();
-  float* dx = floatData(info[6], &ndx);
+  const GradientArgs g = readGradientArgs(info, "batchNormGrad");
+  const float *x = g.x, *mean = g.mean, *variance = g.variance, *scale = g.scale, *dy = g.dy;
+  const double epsilon = g.epsilon;
+  float* dx = g.dx;
+  const size_t n = g.n, C = g.C;
   float* outs[4];
   for (int k = 0; k < 4; k++) {
     size_t len;
     outs[k] = floatData(info[7 + k], &len);
     if (len != C) throw Napi::RangeError::New(info.Env(), "batchNormGrad: per-channel outputs must have C elements");
-  }
-  if (C == 0 || nv != C || (scale && ns != C) || ndy != n || ndx != n || n % C) {
-    throw Napi::RangeError::New(info.Env(), "batchNormGrad: shapes do not match");
   }
   std::vector<float> factor(C);  // scale * r
   std::vector<double> r(C);
@@ -132,19 +151,15 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
 // Two passes (the sums, then dx) where FusedBatchNorm's gradient + the moments' gradient + their Add
 // take three passes writing two full-size temporaries.
 Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
-  size_t n, C, nv, ns = 1, ndy, ndx, nds, ndo;
-  const float* x = floatData(info[0], &n);
-  const float* mean = floatData(info[1], &C);
-  const float* variance = floatData(info[2], &nv);
-  const float* scale = info[3].IsNull() ? nullptr : floatData(info[3], &ns);
-  const float* dy = floatData(info[4], &ndy);
-  const double epsilon = info[5].As<Napi::Number>().DoubleValue();
-  float* dx = floatData(info[6], &ndx);
+  const GradientArgs g = readGradientArgs(info, "batchNormTrainingGrad");
+  const float *x = g.x, *mean = g.mean, *variance = g.variance, *scale = g.scale, *dy = g.dy;
+  const double epsilon = g.epsilon;
+  float* dx = g.dx;
+  const size_t n = g.n, C = g.C;
+  size_t nds, ndo;
   float* dscale = floatData(info[7], &nds);
   float* doffset = floatData(info[8], &ndo);
-  if (C == 0 || nv != C || (scale && ns != C) || ndy != n || ndx != n || n % C || nds != C || ndo != C) {
-    throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
-  }
+  if (nds != C || ndo != C) throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
   const ChannelSums sums = gradientSums(x, mean, dy, rows, channels);
   // dx = a dy + b (x - mean) + k per channel ((x - mean), not b x + k': no cancellation when |mean| >> std).
