@@ -6,47 +6,27 @@ import * as tf from '../../tf.js';
 import { f32, output, withFallback } from './kernel_util.js';
 
 /**
- * Copies `x` (shape `shape`) into `out` (already filled with the pad value) at offsets `before`.
- * Trailing dimensions without padding are contiguous in both arrays: they are merged into the
- * copied rows (NHWC images padded in H and W: rows of W * C values, not of C).
+ * Visits the rows of a block of shape `block` that lies at offsets `begin` inside an array of shape
+ * `outer`: for each row, its offset in the outer array, its offset in the block (both flat, in
+ * elements) and its length. Trailing dimensions the block spans whole are contiguous in both
+ * arrays, so they are merged into the rows (NHWC images padded in H and W: rows of W * C values).
+ * PadV2 copies the block (x) into the outer array (its output); Slice copies it out.
  */
-export function padInto(x: Float32Array, shape: number[], before: number[], out: Float32Array, outShape: number[]): void {
-  let last = shape.length - 1; // the innermost dimension that gets padding
-  while (last > 0 && outShape[last] === shape[last]) last--;
-  const inner = tf.util.sizeFromShape(shape.slice(last + 1));
-  const rowLength = shape[last] * inner;
-  const outStrides = tf.util.computeStrides(outShape).concat(1);
-  const rows = rowLength === 0 ? 0 : x.length / rowLength;
-  const index = new Array<number>(last).fill(0); // coordinates of the current row
-  for (let r = 0; r < rows; r++) {
-    let offset = before[last] * inner;
-    for (let d = 0; d < last; d++) offset += (index[d] + before[d]) * outStrides[d];
-    out.set(x.subarray(r * rowLength, (r + 1) * rowLength), offset);
-    for (let d = last - 1; d >= 0; d--) {
-      if (++index[d] < shape[d]) break;
-      index[d] = 0;
-    }
-  }
-}
-
-/**
- * Copies the block of `x` (shape `shape`) that starts at `begin` and has shape `size` into `out`.
- * Trailing dimensions taken whole are contiguous in both arrays and merged into the copied rows.
- */
-export function sliceInto(x: Float32Array, shape: number[], begin: number[], size: number[], out: Float32Array): void {
-  let last = shape.length - 1; // the innermost dimension that is cut
-  while (last > 0 && size[last] === shape[last]) last--;
-  const inner = tf.util.sizeFromShape(shape.slice(last + 1));
-  const rowLength = size[last] * inner;
-  const strides = tf.util.computeStrides(shape).concat(1);
-  const rows = rowLength === 0 ? 0 : out.length / rowLength;
-  const index = new Array<number>(last).fill(0); // coordinates of the current row in `size`
+function forEachBlockRow(outer: number[], block: number[], begin: number[],
+  visit: (outerOffset: number, blockOffset: number, length: number) => void): void {
+  let last = block.length - 1; // the innermost dimension where the block does not span the outer array
+  while (last > 0 && block[last] === outer[last]) last--;
+  const inner = tf.util.sizeFromShape(block.slice(last + 1));
+  const rowLength = block[last] * inner;
+  const outerStrides = tf.util.computeStrides(outer).concat(1);
+  const rows = rowLength === 0 ? 0 : tf.util.sizeFromShape(block) / rowLength;
+  const index = new Array<number>(last).fill(0); // the current row's coordinates in the block
   for (let r = 0; r < rows; r++) {
     let offset = begin[last] * inner;
-    for (let d = 0; d < last; d++) offset += (index[d] + begin[d]) * strides[d];
-    out.set(x.subarray(offset, offset + rowLength), r * rowLength);
+    for (let d = 0; d < last; d++) offset += (index[d] + begin[d]) * outerStrides[d];
+    visit(offset, r * rowLength, rowLength);
     for (let d = last - 1; d >= 0; d--) {
-      if (++index[d] < size[d]) break;
+      if (++index[d] < block[d]) break;
       index[d] = 0;
     }
   }
@@ -63,7 +43,8 @@ export function padKernels(): Record<string, tf.KernelFunc> {
       const outShape = shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
       return output(backend, outShape, (out) => {
         out.fill(value);
-        padInto(xs, shape, paddings.map((p) => p[0]), out, outShape);
+        forEachBlockRow(outShape, shape, paddings.map((p) => p[0]), (at, from, length) =>
+          out.set(xs.subarray(from, from + length), at));
       });
     }),
     // A contiguous block is left to the cpu kernel, which returns a view of x (no copy).
@@ -74,7 +55,8 @@ export function padKernels(): Record<string, tf.KernelFunc> {
       const [begin, size] = tf.slice_util.parseSliceParams(x, attrs!.begin as number[], attrs!.size as number[]);
       if (tf.slice_util.isSliceContinous(x.shape, begin, size)) return null;
       tf.slice_util.assertParamsValid(x, begin, size);
-      return output(backend, size, (out) => sliceInto(xs, x.shape, begin, size, out));
+      return output(backend, size, (out) => forEachBlockRow(x.shape, size, begin, (from, at, length) =>
+        out.set(xs.subarray(from, from + length), at)));
     }),
   };
 }
