@@ -1,7 +1,7 @@
 // Gradients computed by single native kernels instead of chains of element-wise ones, while the
 // 'native' backend is active: FusedBatchNorm (13 full-size kernels in tfjs-core's gradient, one
-// pass here) and Relu (Step + Multiply there, one pass here). They compute the same partial
-// derivatives; Mean's and Square's gradients likewise in one pass; for other backends, dtypes or layouts the original gradient runs.
+// pass here), Mean (ones, multiply, divide there), Relu (Step + Multiply) and Square. They compute
+// the same partial derivatives; for other backends, dtypes or layouts the original gradient runs.
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
@@ -16,12 +16,15 @@ export interface GradientAddon {
 }
 
 const BATCH_NORM_GRAD = 'NativeFusedBatchNormGrad';
-const RELU_GRAD = 'NativeReluGrad';
 const MEAN_GRAD = 'NativeMeanGrad';
-/** elementwise.cc's Binary::RELU_GRAD and Binary::SQUARE_GRAD. */
-const RELU_GRAD_OP = 7;
-const SQUARE_GRAD_OP = 8;
-const SQUARE_GRAD = 'NativeSquareGrad';
+/**
+ * Gradients of one-input element-wise ops: dx = dy * f'(x), one pass of elementwise.cc's binary op
+ * (Binary::RELU_GRAD: dy * step(x); Binary::SQUARE_GRAD: dy * 2x), by the forward kernel's name.
+ */
+const ELEMENTWISE_GRADIENTS = [
+  { forward: 'Relu', kernel: 'NativeReluGrad', op: 7 },
+  { forward: 'Square', kernel: 'NativeSquareGrad', op: 8 },
+] as const;
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
 const DEFAULT_VARIANCE_EPSILON = 0.001;
 
@@ -45,20 +48,40 @@ function batchNormFits(backend: MathBackendCPU, x: tf.Tensor, mean: tf.Tensor, v
   return x.rank > 0 && f32(backend, x) !== null && fits(mean) && fits(variance) && (scale == null || fits(scale));
 }
 
+type GradFunc = tf.GradConfig['gradFunc'];
+
+/**
+ * Replaces the gradient of `kernelName` with `native` while the backend named `backendName` is
+ * active; where `native` returns null (a case it does not cover) the original gradient runs.
+ */
+function replaceGradient(kernelName: string, backendName: string,
+  native: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => ReturnType<GradFunc> | null): void {
+  const original = tf.getGradient(kernelName)!;
+  tf.registerGradient({
+    ...original,
+    gradFunc: (dy, saved, attrs) =>
+      (tf.getBackend() === backendName ? native(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs),
+  });
+}
+
 let installed = false;
 
-/** Registers the native gradient kernels and routes the gradients of FusedBatchNorm and Relu to them. */
+/** Registers the native gradient kernels and routes the gradients of FusedBatchNorm, Mean, Relu and Square to them. */
 export function installNativeGradients(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
   const g = addon as NativeAddon & GradientAddon & ElementwiseAddon & ReduceAddon;
+  const backend = () => tf.backend() as MathBackendCPU;
+
   tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(g) as unknown as tf.KernelFunc });
-  tf.registerKernel({
-    kernelName: RELU_GRAD, backendName,
-    kernelFunc: (({ inputs, backend }: KernelArgs) => {
-      const dys = f32(backend, inputs.dy)!, xs = f32(backend, inputs.x)!;
-      return output(backend, inputs.x.shape, (out) => g.binary(RELU_GRAD_OP, dys, xs, out));
-    }) as unknown as tf.KernelFunc,
+  replaceGradient('FusedBatchNorm', backendName, (dy, saved, attrs) => {
+    const [x, mean, variance, scale] = saved;
+    if (!batchNormFits(backend(), x, mean, variance, scale) || f32(backend(), dy) === null) return null;
+    const epsilon = (attrs.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
+    const inputs: tf.NamedTensorMap = scale ? { x, mean, variance, scale, dy } : { x, mean, variance, dy };
+    const [dx, dmean, dvariance, dscale, doffset] =
+      tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: epsilon }) as tf.Tensor[];
+    return { x: () => dx, mean: () => dmean, variance: () => dvariance, scale: () => dscale, offset: () => doffset };
   });
 
   // Mean's gradient: dy spread over the reduced positions, divided by their count (tfjs-core builds
@@ -72,71 +95,26 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
         g.spread(dys, out, layout.batch, layout.reduced, layout.kept, 1 / layout.reduced));
     }) as unknown as tf.KernelFunc,
   });
-
-  tf.registerKernel({
-    kernelName: SQUARE_GRAD, backendName,
-    kernelFunc: (({ inputs, backend }: KernelArgs) => {
-      const dys = f32(backend, inputs.dy)!, xs = f32(backend, inputs.x)!;
-      return output(backend, inputs.x.shape, (out) => g.binary(SQUARE_GRAD_OP, dys, xs, out));
-    }) as unknown as tf.KernelFunc,
+  replaceGradient('Mean', backendName, (dy, saved, attrs) => {
+    const [x] = saved;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    const layout = axes.length > 0 ? reductionLayout(x.shape, axes) : null;
+    if (f32(backend(), dy) === null || layout === null || x.size === 0) return null;
+    return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy }, { shape: x.shape, layout } as unknown as tf.NamedAttrMap) as tf.Tensor };
   });
 
-  const active = () => tf.getBackend() === backendName;
-  const backend = () => tf.backend() as MathBackendCPU;
-
-  const batchNorm = tf.getGradient('FusedBatchNorm')!;
-  tf.registerGradient({
-    ...batchNorm,
-    gradFunc: (dy, saved, attrs) => {
-      const [x, mean, variance, scale] = saved;
-      const dyT = dy as tf.Tensor;
-      if (!active() || !batchNormFits(backend(), x, mean, variance, scale) || f32(backend(), dyT) === null) {
-        return batchNorm.gradFunc(dy, saved, attrs);
-      }
-      const epsilon = (attrs.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
-      const inputs: tf.NamedTensorMap = scale ? { x, mean, variance, scale, dy: dyT } : { x, mean, variance, dy: dyT };
-      const [dx, dmean, dvariance, dscale, doffset] =
-        tf.engine().runKernel(BATCH_NORM_GRAD, inputs, { varianceEpsilon: epsilon }) as tf.Tensor[];
-      return { x: () => dx, mean: () => dmean, variance: () => dvariance, scale: () => dscale, offset: () => doffset };
-    },
-  });
-
-  const mean = tf.getGradient('Mean')!;
-  tf.registerGradient({
-    ...mean,
-    gradFunc: (dy, saved, attrs) => {
+  for (const { forward, kernel, op } of ELEMENTWISE_GRADIENTS) {
+    tf.registerKernel({
+      kernelName: kernel, backendName,
+      kernelFunc: (({ inputs, backend }: KernelArgs) => {
+        const dys = f32(backend, inputs.dy)!, xs = f32(backend, inputs.x)!;
+        return output(backend, inputs.x.shape, (out) => g.binary(op, dys, xs, out));
+      }) as unknown as tf.KernelFunc,
+    });
+    replaceGradient(forward, backendName, (dy, saved) => {
       const [x] = saved;
-      const dyT = dy as tf.Tensor;
-      const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
-      const layout = axes.length > 0 ? reductionLayout(x.shape, axes) : null;
-      if (!active() || f32(backend(), dyT) === null || layout === null || x.size === 0) return mean.gradFunc(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(MEAN_GRAD, { dy: dyT }, { shape: x.shape, layout } as unknown as tf.NamedAttrMap) as tf.Tensor };
-    },
-  });
-
-  const square = tf.getGradient('Square')!;
-  tf.registerGradient({
-    ...square,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const dyT = dy as tf.Tensor;
-      if (!active() || f32(backend(), x) === null || f32(backend(), dyT) === null || dyT.size !== x.size) {
-        return square.gradFunc(dy, saved, attrs);
-      }
-      return { x: () => tf.engine().runKernel(SQUARE_GRAD, { dy: dyT, x }) as tf.Tensor };
-    },
-  });
-
-  const relu = tf.getGradient('Relu')!;
-  tf.registerGradient({
-    ...relu,
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const dyT = dy as tf.Tensor;
-      if (!active() || f32(backend(), x) === null || f32(backend(), dyT) === null || dyT.size !== x.size) {
-        return relu.gradFunc(dy, saved, attrs);
-      }
-      return { x: () => tf.engine().runKernel(RELU_GRAD, { dy: dyT, x }) as tf.Tensor };
-    },
-  });
+      if (f32(backend(), x) === null || f32(backend(), dy) === null || dy.size !== x.size) return null;
+      return { x: () => tf.engine().runKernel(kernel, { dy, x }) as tf.Tensor };
+    });
+  }
 }
