@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace tfn {
@@ -85,6 +86,24 @@ void binary(const float* a, size_t na, const float* b, size_t nb, float* out, si
   }
 }
 
+// Calls f(std::integral_constant<int, OP>{}) for the Binary op code `op` (one switch for every
+// binary kernel); false for an unknown code.
+template <typename F>
+bool withBinaryOp(int op, F f) {
+  switch (op) {
+    case ADD: f(std::integral_constant<int, ADD>{}); return true;
+    case SUB: f(std::integral_constant<int, SUB>{}); return true;
+    case MUL: f(std::integral_constant<int, MUL>{}); return true;
+    case DIV: f(std::integral_constant<int, DIV>{}); return true;
+    case SQUARED_DIFFERENCE: f(std::integral_constant<int, SQUARED_DIFFERENCE>{}); return true;
+    case MAXIMUM: f(std::integral_constant<int, MAXIMUM>{}); return true;
+    case MINIMUM: f(std::integral_constant<int, MINIMUM>{}); return true;
+    case RELU_GRAD: f(std::integral_constant<int, RELU_GRAD>{}); return true;
+    case SQUARE_GRAD: f(std::integral_constant<int, SQUARE_GRAD>{}); return true;
+    default: return false;
+  }
+}
+
 // binary(op, a, b, out): see above. Each of a, b has the output's length or divides it; when
 // neither has the output's length, one of them is a scalar.
 Napi::Value binaryOp(const Napi::CallbackInfo& info) {
@@ -97,18 +116,8 @@ Napi::Value binaryOp(const Napi::CallbackInfo& info) {
   if ((na != n && (na == 0 || n % na)) || (nb != n && (nb == 0 || n % nb)) || (na != n && nb != n && na != 1 && nb != 1)) {
     throw Napi::RangeError::New(info.Env(), "binary: operand lengths do not broadcast");
   }
-  switch (op) {
-    case ADD: binary<ADD>(a, na, b, nb, out, n); break;
-    case SUB: binary<SUB>(a, na, b, nb, out, n); break;
-    case MUL: binary<MUL>(a, na, b, nb, out, n); break;
-    case DIV: binary<DIV>(a, na, b, nb, out, n); break;
-    case SQUARED_DIFFERENCE: binary<SQUARED_DIFFERENCE>(a, na, b, nb, out, n); break;
-    case MAXIMUM: binary<MAXIMUM>(a, na, b, nb, out, n); break;
-    case MINIMUM: binary<MINIMUM>(a, na, b, nb, out, n); break;
-    case RELU_GRAD: binary<RELU_GRAD>(a, na, b, nb, out, n); break;
-    case SQUARE_GRAD: binary<SQUARE_GRAD>(a, na, b, nb, out, n); break;
-    default: throw Napi::RangeError::New(info.Env(), "binary: unknown op");
-  }
+  const bool known = withBinaryOp(op, [&](auto code) { binary<decltype(code)::value>(a, na, b, nb, out, n); });
+  if (!known) throw Napi::RangeError::New(info.Env(), "binary: unknown op");
   return info.Env().Undefined();
 }
 
@@ -150,16 +159,10 @@ Napi::Value binaryRowsOp(const Napi::CallbackInfo& info) {
   const float* full = rowsLeft ? b : a;
   const float* rowValues = rowsLeft ? a : b;
   const int64_t total = static_cast<int64_t>(n);
-  switch (op) {
-    case ADD: binaryRows<ADD>(full, rowValues, rowsLeft, out, total, repeat); break;
-    case SUB: binaryRows<SUB>(full, rowValues, rowsLeft, out, total, repeat); break;
-    case MUL: binaryRows<MUL>(full, rowValues, rowsLeft, out, total, repeat); break;
-    case DIV: binaryRows<DIV>(full, rowValues, rowsLeft, out, total, repeat); break;
-    case SQUARED_DIFFERENCE: binaryRows<SQUARED_DIFFERENCE>(full, rowValues, rowsLeft, out, total, repeat); break;
-    case MAXIMUM: binaryRows<MAXIMUM>(full, rowValues, rowsLeft, out, total, repeat); break;
-    case MINIMUM: binaryRows<MINIMUM>(full, rowValues, rowsLeft, out, total, repeat); break;
-    default: throw Napi::RangeError::New(info.Env(), "binaryRows: unknown op");
-  }
+  const bool known = withBinaryOp(op, [&](auto code) {
+    binaryRows<decltype(code)::value>(full, rowValues, rowsLeft, out, total, repeat);
+  });
+  if (!known) throw Napi::RangeError::New(info.Env(), "binaryRows: unknown op");
   return info.Env().Undefined();
 }
 
