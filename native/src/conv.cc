@@ -281,6 +281,14 @@ Napi::Value releaseFilter(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.size()));
 }
 
+// Whether this CPU has native bf16 convolutions. ISAs are bit sets: an ISA with bf16 instructions
+// contains all of avx512_core_bf16's bits.
+bool cpuHasBf16() {
+  const unsigned isa = static_cast<unsigned>(get_effective_cpu_isa());
+  const unsigned bf16 = static_cast<unsigned>(cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;
+}
+
 // setConvPrecision('float32' | 'bfloat16'): the convolutions' compute type from now on. Returns
 // false (and keeps float32) for bfloat16 where this CPU has no native bf16 convolutions.
 Napi::Value setConvPrecision(const Napi::CallbackInfo& info) {
@@ -290,12 +298,17 @@ Napi::Value setConvPrecision(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), true);
   }
   if (name != "bfloat16") throw Napi::TypeError::New(info.Env(), "precision: expected 'float32' or 'bfloat16'");
-  // ISAs are bit sets: an ISA with bf16 instructions contains all of avx512_core_bf16's bits.
-  const unsigned isa = static_cast<unsigned>(get_effective_cpu_isa());
-  const unsigned bf16 = static_cast<unsigned>(cpu_isa::avx512_core_bf16);
-  const bool supported = (isa & bf16) == bf16;
+  const bool supported = cpuHasBf16();
   if (supported) computeType = dt::bf16;
   return Napi::Boolean::New(info.Env(), supported);
+}
+
+// convPrecisions(): the compute types this CPU offers, float32 first.
+Napi::Value convPrecisions(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  out.Set(0u, Napi::String::New(info.Env(), "float32"));
+  if (cpuHasBf16()) out.Set(1u, Napi::String::New(info.Env(), "bfloat16"));
+  return out;
 }
 
 Napi::Value convPrecision(const Napi::CallbackInfo& info) {
@@ -308,6 +321,7 @@ void registerConv(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseFilter", Napi::Function::New(env, releaseFilter, "releaseFilter"));
   exports.Set("setConvPrecision", Napi::Function::New(env, setConvPrecision, "setConvPrecision"));
   exports.Set("convPrecision", Napi::Function::New(env, convPrecision, "convPrecision"));
+  exports.Set("convPrecisions", Napi::Function::New(env, convPrecisions, "convPrecisions"));
   exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, conv2dBackpropInput, "conv2dBackpropInput"));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));

@@ -96,15 +96,11 @@ export async function usePrecision(engine: EngineName, precision: Precision): Pr
 
 /**
  * The precisions `engine` can compute in on this machine (float32 everywhere; bfloat16 on the
- * native engine where the CPU has AVX512_BF16). Leaves the engine's current precision as it was.
+ * native engine where the CPU has AVX512_BF16).
  */
 export async function enginePrecisions(engine: EngineName): Promise<Precision[]> {
   if (engine !== 'native' || !(await register('native'))) return ['float32'];
-  const { nativePrecision, setNativePrecision } = await import('./native/backend.js');
-  const current = nativePrecision() ?? 'float32';
-  const bf16 = setNativePrecision('bfloat16');
-  setNativePrecision(current);
-  return bf16 ? ['float32', 'bfloat16'] : ['float32'];
+  return (await import('./native/backend.js')).nativePrecisions();
 }
 
 /** Why `engine` does not load here ('' when it does). */

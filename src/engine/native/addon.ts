@@ -13,6 +13,8 @@ export interface NativeAddon {
   /** The convolutions' compute type from now on; false (float32 kept) where the CPU lacks bf16. */
   setConvPrecision(precision: 'float32' | 'bfloat16'): boolean;
   convPrecision(): 'float32' | 'bfloat16';
+  /** The compute types this CPU offers, float32 first. */
+  convPrecisions(): Array<'float32' | 'bfloat16'>;
   /** filterKey (0: none) and generation name the filter's data for the addon's blocked copy of it. */
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     geometry: Int32Array, relu: boolean, filterKey?: number, generation?: number): void;

@@ -98,6 +98,11 @@ export function setNativePrecision(precision: NativePrecision): boolean {
   return loadAddon()?.setConvPrecision(precision) ?? false;
 }
 
+/** The precisions the native engine offers on this CPU ([] when the addon is not loaded). */
+export function nativePrecisions(): NativePrecision[] {
+  return loadAddon()?.convPrecisions() ?? [];
+}
+
 /** The native engine's convolution precision, or null when the addon is not loaded. */
 export function nativePrecision(): NativePrecision | null {
   return loadAddon()?.convPrecision() ?? null;
