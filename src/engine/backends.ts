@@ -79,6 +79,12 @@ export function isPrecision(name: string): name is Precision {
   return (PRECISIONS as readonly string[]).includes(name);
 }
 
+/** `value` as a Precision, or a UserError naming the option (for the CLI and the trainer's options). */
+export function parsePrecision(value: string): Precision {
+  if (!isPrecision(value)) throw new UserError(`--precision must be one of ${PRECISIONS.join(', ')}; got '${value}'`);
+  return value;
+}
+
 /**
  * Sets the convolution precision of `engine` (the one in use). float32 is every engine's own;
  * bfloat16 needs the native engine on a CPU with bfloat16 instructions, and throws otherwise.
@@ -116,10 +122,10 @@ export async function engineUnavailableReason(engine: EngineName): Promise<strin
  */
 export async function startEngine(name: string, precision: string = 'float32'): Promise<EngineName> {
   if (name !== 'auto' && !isEngineName(name)) throw new UserError(`--backend must be one of auto, ${ENGINES.join(', ')}; got '${name}'`);
-  if (!isPrecision(precision)) throw new UserError(`--precision must be one of ${PRECISIONS.join(', ')}; got '${precision}'`);
+  const type = parsePrecision(precision);
   try {
     const engine = await useBackend(name);
-    await usePrecision(engine, precision);
+    await usePrecision(engine, type);
     return engine;
   } catch (error) {
     throw new UserError((error as Error).message);

@@ -1,6 +1,6 @@
 // Every knob of a training run, with its unit, its default and its validation. The CLI parses strings
 // into this shape; the library (`trainRun`) takes it directly.
-import { isPrecision, PRECISIONS } from '../engine/backends.js';
+import { parsePrecision } from '../engine/backends.js';
 import { UserError } from '../errors.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
@@ -141,7 +141,7 @@ export function validateOptions(o: TrainOptions): void {
   if (!(o.valSplit >= 0 && o.valSplit < 1)) bad(`--val-split must be in [0, 1), got '${o.valSplit}'`);
   if (!Number.isInteger(o.seed) || o.seed < 0) bad(`--seed must be a non-negative integer, got '${o.seed}'`);
   if (!(o.clipNorm >= 0 && Number.isFinite(o.clipNorm))) bad(`--clip-norm must be a non-negative number (0 = off), got '${o.clipNorm}'`);
-  if (!isPrecision(o.precision)) bad(`--precision must be one of ${PRECISIONS.join(', ')}; got '${o.precision}'`);
+  parsePrecision(o.precision);
   if (!Number.isInteger(o.bnRecalibration) || o.bnRecalibration < 0)
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit <= 0))

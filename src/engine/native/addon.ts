@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Precision } from '../backends.js';
 
 /** What the addon exports (native/src/*.cc). Arrays are used in place: no copies. */
 export interface NativeAddon {
@@ -11,10 +12,10 @@ export interface NativeAddon {
   /** OpenMP threads of oneDNN's primitives and of the addon's own loops (0: unchanged); returns both. */
   setThreads(onednn: number, loops: number): { onednn: number; loops: number };
   /** The convolutions' compute type from now on; false (float32 kept) where the CPU lacks bf16. */
-  setConvPrecision(precision: 'float32' | 'bfloat16'): boolean;
-  convPrecision(): 'float32' | 'bfloat16';
+  setConvPrecision(precision: Precision): boolean;
+  convPrecision(): Precision;
   /** The compute types this CPU offers, float32 first. */
-  convPrecisions(): Array<'float32' | 'bfloat16'>;
+  convPrecisions(): Precision[];
   /** filterKey (0: none) and generation name the filter's data for the addon's blocked copy of it. */
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     geometry: Int32Array, relu: boolean, filterKey?: number, generation?: number): void;

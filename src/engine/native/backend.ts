@@ -4,6 +4,7 @@ import * as tf from '../../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BufferPool } from './buffers.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
+import type { Precision } from '../backends.js';
 import { convKernels, releaseFilter } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matMulKernels } from './matmul.js';
@@ -88,7 +89,7 @@ function configureThreads(addon: NativeAddon): void {
  * (operands rounded to bfloat16, float32 accumulation and results; weights, batch norm and the
  * optimizer stay float32). See docs/native-engine.md, "Mixed precision".
  */
-export type NativePrecision = 'float32' | 'bfloat16';
+export type NativePrecision = Precision;
 
 /**
  * Sets the native engine's convolution precision. Returns false where it cannot be had: no addon,
