@@ -76,6 +76,16 @@ describe('resnet bench', () => {
   });
 });
 
+describe('the resnet executable', () => {
+  test('the built entry point runs by itself (its #! line and execute bit), as `npx resnet` runs it', () => {
+    // Without the execute bit (`npm run build` sets it) `npx resnet` fails with "Permission denied".
+    const r = spawnSync(cli, ['models', '--json'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.error, undefined, String(r.error));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(JSON.parse(r.stdout).includes('resnet50'));
+  });
+});
+
 describe('resnet models / engines', () => {
   test('models lists the course model; engines always has cpu', () => {
     const models = JSON.parse(run('models', '--json').stdout);
