@@ -2,6 +2,7 @@
 // defines it: random images in [0, 1), random one-hot labels, Adam (lr 1e-3), categorical cross-entropy;
 // warm-up steps first, then timed steps; images per second = images / seconds.
 import * as tf from '../tf.js';
+import { countFlops } from '../inspect/flops.js';
 import { buildModel } from '../models/registry.js';
 
 export interface ThroughputOptions {
@@ -35,6 +36,10 @@ export interface ThroughputResult {
   predict_batch_seconds: number;
   steps: number;
   params: number;
+  /** Convolution and dense-layer work of a training step per image (inspect/flops.ts), in GFLOP. */
+  train_gflop_per_image: number;
+  /** train_gflop_per_image x train_images_per_sec: the rate to compare with the kernels' own. */
+  train_gflops_per_sec: number;
   tfjs_version: string;
   /** What the convolutions multiplied in (set by the caller that chose it). */
   precision?: string;
@@ -70,6 +75,7 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
   const { batchSize, inputShape, classes, steps } = options;
   const model = buildModel(options.model, { inputShape, classes });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  const trainGflop = countFlops(model).training / 1e9;
   const xs = tf.randomUniform([batchSize, ...inputShape], 0, 1, 'float32', 1);
   const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.randomUniform([batchSize], 0, classes, 'int32', 2), classes), 'float32'));
   try {
@@ -99,6 +105,8 @@ export async function measureThroughput(options: ThroughputOptions): Promise<Thr
       predict_batch_seconds: round(predictBatch, 4),
       steps,
       params: model.countParams(),
+      train_gflop_per_image: round(trainGflop, 3),
+      train_gflops_per_sec: round(trainGflop * (batchSize / trainStep), 1),
       tfjs_version: tf.version_core,
     };
     if (options.profile) result.profile = await profileKernels(async () => (await model.trainOnBatch(xs, ys)) as number);

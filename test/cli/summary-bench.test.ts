@@ -58,6 +58,10 @@ describe('resnet bench', () => {
     assert.deepEqual(result.input, [16, 16, 1]);
     assert.equal(result.batch_size, 4);
     assert.ok(result.train_images_per_sec > 0 && result.predict_images_per_sec > 0);
+    // The FLOP rate is the work per image (inspect/flops.ts, tested there) times the image rate.
+    assert.ok(result.train_gflop_per_image > 0);
+    const rate = result.train_gflop_per_image * result.train_images_per_sec;
+    assert.ok(Math.abs(result.train_gflops_per_sec - rate) <= 0.01 * rate + 0.1, `${result.train_gflops_per_sec} vs ${rate}`);
   });
 
   test('an unknown engine is one error line', () => {
