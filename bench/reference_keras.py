@@ -77,6 +77,8 @@ def main():
     parser.add_argument('--batch', type=int, default=32, help='images per batch')
     parser.add_argument('--threads', type=int, default=os.cpu_count(),
                         help="TensorFlow's intra- and inter-op threads (default: all cores)")
+    parser.add_argument('--jit-compile', action='store_true',
+                        help="compile the steps with XLA (Keras's jit_compile=True; off by default here)")
     parser.add_argument('--precision', choices=['float32', 'bfloat16'], default='float32',
                         help="bfloat16: Keras's 'mixed_bfloat16' policy (float32 weights and optimizer)")
     args = parser.parse_args()
@@ -90,7 +92,8 @@ def main():
     if args.precision == 'bfloat16':
         keras.mixed_precision.set_global_policy('mixed_bfloat16')
     model = course_resnet50(keras, CLASSES)
-    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss='categorical_crossentropy')
+    model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), loss='categorical_crossentropy',
+                  jit_compile=args.jit_compile)
     rng = np.random.default_rng(0)
     x = rng.random((args.batch, IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.float32)
     y = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, args.batch)]
