@@ -14,8 +14,9 @@ namespace tfn {
 namespace {
 
 // RELU_GRAD: a * step(b), the gradient of ReLU(b) given the incoming gradient a;
-// SQUARE_GRAD: a * (2 b), the gradient of b^2 given a.
-enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RELU_GRAD, SQUARE_GRAD };
+// SQUARE_GRAD: a * (2 b), the gradient of b^2 given a; ADD_RELU: ReLU(a + b) (a residual Add and
+// the ReLU after it, deferred.ts).
+enum Binary { ADD = 0, SUB, MUL, DIV, SQUARED_DIFFERENCE, MAXIMUM, MINIMUM, RELU_GRAD, SQUARE_GRAD, ADD_RELU };
 enum Unary { RELU = 0, SQRT, RSQRT, SQUARE, NEG, EXP, LOG, ABS, STEP, RECIPROCAL, RELU6, SIGMOID };
 
 // NaN tests are written `x != x`: std::isnan kept GCC from vectorizing these loops (the ReLU
@@ -34,6 +35,10 @@ inline float apply(float a, float b) {
     return a * (b != b ? b : step);  // two flat selects: GCC vectorizes these, not a nested one
   }
   if constexpr (OP == SQUARE_GRAD) return a * (b * 2.0f);
+  if constexpr (OP == ADD_RELU) {
+    const float s = a + b;
+    return s < 0 ? 0 : s;  // the ReLU expression of unary()
+  }
   return 0;
 }
 
@@ -100,6 +105,7 @@ bool withBinaryOp(int op, F f) {
     case MINIMUM: f(std::integral_constant<int, MINIMUM>{}); return true;
     case RELU_GRAD: f(std::integral_constant<int, RELU_GRAD>{}); return true;
     case SQUARE_GRAD: f(std::integral_constant<int, SQUARE_GRAD>{}); return true;
+    case ADD_RELU: f(std::integral_constant<int, ADD_RELU>{}); return true;
     default: return false;
   }
 }

@@ -12,8 +12,9 @@
 namespace tfn {
 namespace {
 
-// batchNorm(x, mean, variance, scale | null, offset | null, y, epsilon); each statistic has C
-// elements (or 1), C = the innermost dimension.
+// batchNorm(x, mean, variance, scale | null, offset | null, y, epsilon[, relu]); each statistic has C
+// elements (or 1), C = the innermost dimension. relu: y = max(0, ...) in the same pass (the ReLU
+// that follows a batch norm, deferred.ts), with elementwise.cc's ReLU expression.
 Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   size_t n, nm, nv, ns = 1, no = 1, ny;
   const float* x = floatData(info[0], &n);
@@ -23,6 +24,7 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   const float* offset = info[4].IsNull() ? nullptr : floatData(info[4], &no);
   float* y = floatData(info[5], &ny);
   const double epsilon = info[6].As<Napi::Number>().DoubleValue();
+  const bool relu = info.Length() > 7 && info[7].ToBoolean();
   const size_t C = std::max({nm, nv, ns, no});
   auto ok = [&](size_t k) { return k == C || k == 1; };
   if (ny != n || C == 0 || n % C || !ok(nm) || !ok(nv) || !ok(ns) || !ok(no)) {
@@ -40,8 +42,16 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * channels;
     float* yr = y + r * channels;
+    if (relu) {
 #pragma omp simd
-    for (int64_t c = 0; c < channels; c++) yr[c] = (xr[c] - m[c]) * a[c] + b[c];
+      for (int64_t c = 0; c < channels; c++) {
+        const float v = (xr[c] - m[c]) * a[c] + b[c];
+        yr[c] = v < 0 ? 0 : v;
+      }
+    } else {
+#pragma omp simd
+      for (int64_t c = 0; c < channels; c++) yr[c] = (xr[c] - m[c]) * a[c] + b[c];
+    }
   }
   return info.Env().Undefined();
 }

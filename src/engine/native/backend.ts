@@ -6,6 +6,7 @@ import { BufferPool } from './buffers.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
 import type { Precision } from '../backends.js';
 import { convKernels, releaseFilter } from './conv.js';
+import { disposeDeferred } from './deferred.js';
 import { elementwiseKernels } from './elementwise.js';
 import { matMulKernels } from './matmul.js';
 import { installNativeGradients } from './gradients.js';
@@ -42,6 +43,9 @@ export class NativeBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: tf.DataId, force = false): boolean {
+    // A deferred output (deferred.ts) is dropped uncomputed: reading its values would compute it.
+    const deferred = disposeDeferred(this, dataId, () => super.disposeData(dataId, force));
+    if (deferred !== undefined) return deferred;
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const released = super.disposeData(dataId, force);
     if (released && values !== undefined && !this.data.has(dataId)) {

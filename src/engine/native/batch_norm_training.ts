@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
+import { deferredOutput } from './deferred.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { momentsOf } from './moments.js';
 import type { NormalizationAddon } from './normalization.js';
@@ -44,7 +45,10 @@ export function installNativeBatchNormTraining(addon: NativeAddon, backendName: 
       const { x, scale, offset } = inputs;
       const xs = f32(backend, x)!, ss = f32(backend, scale)!, os = offset ? f32(backend, offset)! : null;
       const mean = attrs!.mean as unknown as Float32Array, variance = attrs!.variance as unknown as Float32Array;
-      const y = output(backend, x.shape, (out) => n.batchNorm(xs, mean, variance, ss, os, out, attrs!.varianceEpsilon as number));
+      // y is deferred (a following ReLU folds into it); the per-channel arrays are copied.
+      const [m, v, sc, of] = [mean, variance, ss, os].map((a) => a && Float32Array.from(a));
+      const y = deferredOutput(backend, x.shape, [x], (out, relu) =>
+        n.batchNorm(xs, m!, v!, sc, of, out, attrs!.varianceEpsilon as number, relu));
       const channels = [mean.length];
       return [y, backend.makeTensorInfo(channels, 'float32', Float32Array.from(mean)),
         backend.makeTensorInfo(channels, 'float32', Float32Array.from(variance))];

@@ -1,13 +1,18 @@
 // Element-wise kernels on the addon (OpenMP): binary ops whose operands are full-size or broadcast
 // along trailing dimensions (scalars, per-channel vectors in NHWC) or along the last ones (one value
 // per row, e.g. a [batch, 1] normalizer of [batch, classes] probabilities), unary ops, Softmax over
-// the last axis, and Tile. Other dtypes and broadcasts fall back to the cpu kernels.
+// the last axis, and Tile. Other dtypes and broadcasts fall back to the cpu kernels. An Add of two
+// same-shape tensors is deferred, and Relu of a deferred output runs in one pass with the kernel
+// that made it (deferred.ts).
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
+import { deferredOutput, withRelu } from './deferred.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
 
 /** Op codes of elementwise.cc (enum Binary / enum Unary). */
 const BINARY = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 } as const;
+/** elementwise.cc's Binary::ADD_RELU: ReLU(a + b). */
+const ADD_RELU = 9;
 const UNARY = {
   Relu: 0, Sqrt: 1, Rsqrt: 2, Square: 3, Neg: 4, Exp: 5, Log: 6, Abs: 7, Step: 8, Reciprocal: 9, Relu6: 10, Sigmoid: 11,
 } as const;
@@ -53,6 +58,9 @@ function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = tf.util.sizeFromShape(outShape);
     const full = (s: Float32Array) => s.length === size;
+    if (op === BINARY.Add && full(as) && full(bs) && size > 0) {
+      return deferredOutput(backend, outShape, [a, b], (out, relu) => addon.binary(relu ? ADD_RELU : op, as, bs, out));
+    }
     if (full(as) !== full(bs) && size > 0) {
       const repeat = rowRepeat((full(as) ? b : a).shape, outShape);
       if (repeat > 1 && !broadcastsAlongTrailing((full(as) ? b : a).shape, outShape)) {
@@ -68,6 +76,8 @@ function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
 
 function unaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null => {
+    const fused = op === UNARY.Relu ? withRelu(backend, inputs.x) : null;
+    if (fused) return output(backend, inputs.x.shape, fused);
     const xs = f32(backend, inputs.x);
     if (!xs) return null;
     const alpha = op === UNARY.Step ? ((attrs?.alpha as number | undefined) ?? 0) : 0;

@@ -111,10 +111,26 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
         return output(backend, inputs.x.shape, (out) => g.binary(op, dys, xs, out));
       }) as unknown as tf.KernelFunc,
     });
+    if (forward === 'Relu') continue; // below
     replaceGradient(forward, backendName, (dy, saved) => {
       const [x] = saved;
       if (f32(backend(), x) === null || f32(backend(), dy) === null || dy.size !== x.size) return null;
       return { x: () => tf.engine().runKernel(kernel, { dy, x }) as tf.Tensor };
     });
   }
+
+  // Relu's gradient from its output y instead of its input x (tfjs-core saves x): y > 0 exactly
+  // where x > 0, and a NaN x gives a NaN y, so dy * step(y) = dy * step(x) everywhere. Saving y
+  // lets the input be a deferred output that nothing ever computes (deferred.ts).
+  tf.registerGradient({
+    kernelName: 'Relu', outputsToSave: [true],
+    gradFunc: (dy, saved) => {
+      const [y] = saved;
+      const d = dy as tf.Tensor;
+      if (tf.getBackend() === backendName && f32(backend(), y) !== null && f32(backend(), d) !== null && d.size === y.size) {
+        return { x: () => tf.engine().runKernel('NativeReluGrad', { dy: d, x: y }) as tf.Tensor };
+      }
+      return { x: () => tf.mul(d, tf.cast(tf.step(y), 'float32')) };
+    },
+  });
 }

@@ -1,12 +1,15 @@
 // FusedBatchNorm (the batch-normalization kernel) on the addon, for statistics of one value per
-// innermost channel (NHWC) or a single value; other layouts fall back to the cpu kernel.
+// innermost channel (NHWC) or a single value; other layouts fall back to the cpu kernel. Its
+// output is deferred (deferred.ts): a ReLU after it runs in the same pass.
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
-import { f32, output, withFallback } from './kernel_util.js';
+import { deferredOutput } from './deferred.js';
+import { f32, withFallback } from './kernel_util.js';
 
 export interface NormalizationAddon {
+  /** relu: max(0, y) in the same pass. */
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    offset: Float32Array | null, y: Float32Array, epsilon: number): void;
+    offset: Float32Array | null, y: Float32Array, epsilon: number, relu?: boolean): void;
 }
 
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
@@ -24,7 +27,9 @@ export function normalizationKernels(addon: NativeAddon): Record<string, tf.Kern
       const fits = (s: Float32Array | null) => s === null || s.length === channels || s.length === 1;
       if (![ms, vs, ss, os].every(fits)) return null;
       const epsilon = (attrs?.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
-      return output(backend, x.shape, (y) => n.batchNorm(xs, ms, vs, ss, os, y, epsilon));
+      // Deferred, so that a following ReLU folds into it; the per-channel arrays are copied.
+      const [m, v, sc, of] = [ms, vs, ss, os].map((a) => a && Float32Array.from(a));
+      return deferredOutput(backend, x.shape, [x], (y, relu) => n.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu));
     }),
   };
 }

@@ -1,0 +1,109 @@
+// Deferred outputs, so that a ReLU can be folded into the kernel before it. In a ResNet every batch
+// norm but one per block, and every residual Add, is followed by a ReLU; run one after the other,
+// the first kernel writes a full-size tensor that the ReLU reads once and then nobody reads again.
+// TensorFlow.js's eager kernels cannot see what comes next, so the native batch-norm and
+// same-shape Add kernels return an output whose values are computed only when first read (its
+// storage record's `values` is a getter), and the Relu kernel, given such an output, computes
+// ReLU(batch norm) or ReLU(a + b) in one pass from the deferred kernel's own inputs; the deferred
+// output itself is then usually disposed unread. Any other reader (a cpu kernel, dataSync, the
+// tape) gets the values computed on first access, identical to the eager kernel's.
+//
+// A deferred output keeps its full-size inputs alive (one backend reference each) until it is
+// computed or disposed; per-channel statistics are copied, since the optimizer updates variables in
+// place. Relu's gradient reads Relu's output, not its input (gradients.ts), so the tape does not
+// keep deferred outputs alive either.
+import * as tf from '../../tf.js';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/** Computes a deferred output into `out`, with a ReLU applied when `relu`. */
+export type DeferredKernel = (out: Float32Array, relu: boolean) => void;
+
+interface Pending {
+  compute: DeferredKernel;
+  inputs: tf.DataId[];
+  size: number;
+}
+
+type Pool = { take(length: number): Float32Array; retain(values: unknown): void };
+type Backend = MathBackendCPU & { buffers?: Pool };
+
+const pending = new WeakMap<object, Pending>();
+let enabled = true;
+
+/** Turns deferral on or off (tests and A/B timing); returns the previous setting. */
+export function setDeferral(on: boolean): boolean {
+  const before = enabled;
+  enabled = on;
+  return before;
+}
+
+/** Frees a deferred output's hold on its inputs. */
+function release(backend: Backend, p: Pending): void {
+  for (const id of p.inputs) backend.disposeData(id);
+}
+
+/**
+ * A float32 output of `shape` computed by `compute` when first read; `inputs` are the tensors
+ * `compute` reads in place (kept alive until then). With deferral off, computed now.
+ */
+export function deferredOutput(backend: Backend, shape: number[], inputs: tf.TensorInfo[], compute: DeferredKernel): tf.TensorInfo {
+  const size = tf.util.sizeFromShape(shape);
+  if (!enabled) {
+    const out = backend.buffers ? backend.buffers.take(size) : new Float32Array(size);
+    compute(out, false);
+    return backend.makeTensorInfo(shape, 'float32', out);
+  }
+  for (const t of inputs) backend.incRef(t.dataId);
+  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId), size };
+  const record = { dtype: 'float32', refCount: 1 } as { dtype: 'float32'; refCount: number; values?: Float32Array };
+  const settle = (values: Float32Array) =>
+    Object.defineProperty(record, 'values', { value: values, writable: true, enumerable: true, configurable: true });
+  Object.defineProperty(record, 'values', {
+    enumerable: true, configurable: true,
+    get(): Float32Array {
+      const out = backend.buffers ? backend.buffers.take(p.size) : new Float32Array(p.size);
+      p.compute(out, false);
+      settle(out);
+      backend.buffers?.retain(out);
+      pending.delete(record);
+      release(backend, p);
+      return out;
+    },
+    set: settle,
+  });
+  pending.set(record, p);
+  const dataId = {};
+  backend.data.set(dataId, record as never);
+  return { dataId, shape, dtype: 'float32' };
+}
+
+/** True while `dataId`'s values are deferred (not computed yet). */
+export function isDeferred(backend: Backend, dataId: tf.DataId): boolean {
+  return backend.data.has(dataId) && pending.has(backend.data.get(dataId));
+}
+
+/**
+ * The deferred kernel of `x` with its ReLU, writing into an output array, or null when x's values
+ * are not deferred. x stays deferred (and is computed if something reads it later).
+ */
+export function withRelu(backend: Backend, x: tf.TensorInfo): ((out: Float32Array) => void) | null {
+  const p = backend.data.has(x.dataId) ? pending.get(backend.data.get(x.dataId)) : undefined;
+  return p ? (out) => p.compute(out, true) : null;
+}
+
+/**
+ * For NativeBackend.disposeData, before it touches the record: when `dataId` is deferred, drops it
+ * without computing it (releasing its inputs once the record is gone) and returns the result of
+ * `dispose`; otherwise returns undefined.
+ */
+export function disposeDeferred(backend: Backend, dataId: tf.DataId, dispose: () => boolean): boolean | undefined {
+  if (!isDeferred(backend, dataId)) return undefined;
+  const record = backend.data.get(dataId);
+  const p = pending.get(record)!;
+  const released = dispose();
+  if (!backend.data.has(dataId)) {
+    pending.delete(record);
+    release(backend, p);
+  }
+  return released;
+}

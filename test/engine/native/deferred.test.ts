@@ -1,0 +1,88 @@
+// Deferred outputs (deferred.ts): batch norm and same-shape Add leave their output uncomputed; a
+// Relu after them runs in one pass; any other reader gets the eager values. Checked against the
+// cpu backend, for exact equality with deferral turned off, for the deferred state itself, and for
+// a flat tensor and storage count.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '../../../src/tf.js';
+import { isDeferred, setDeferral } from '../../../src/engine/native/deferred.js';
+import { buildModel } from '../../../src/models/registry.js';
+import { assertMatchesCpu, randomValues, runOn, skip } from './helpers.js';
+
+/** Per-element arithmetic in the same order as the cpu kernels, different sqrt/division rounding: 1e-6. */
+const TOLERANCE = 1e-6;
+
+const shape = [2, 5, 4, 8];
+const x = () => tf.tensor4d(randomValues(2 * 5 * 4 * 8, 1), shape as [number, number, number, number]);
+const y = () => tf.tensor4d(randomValues(2 * 5 * 4 * 8, 2), shape as [number, number, number, number]);
+const perChannel = (seed: number, shift = 0) => tf.tensor1d(randomValues(8, seed).map((v) => v + shift));
+const batchNorm = (t: tf.Tensor) => tf.batchNorm(t, perChannel(3), perChannel(4, 2), perChannel(5), perChannel(6, 1), 1e-3);
+const backend = () => tf.backend() as never;
+
+test('Relu after batch norm and after a same-shape Add, and the deferred outputs read directly, match cpu', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const bn = batchNorm(x()), sum = tf.add(x(), y());
+    return [tf.relu(bn), tf.relu(sum), bn, sum, tf.relu(tf.add(bn, sum))];
+  }, TOLERANCE, 'deferred');
+});
+
+test('a Relu leaves its deferred input uncomputed; reading it computes it once', { skip }, async () => {
+  await tf.setBackend('native');
+  const bn = batchNorm(x());
+  assert.ok(isDeferred(backend(), bn.dataId));
+  const r = tf.relu(bn);
+  assert.ok(isDeferred(backend(), bn.dataId), 'the Relu computed its input');
+  assert.ok(!isDeferred(backend(), r.dataId));
+  const values = bn.dataSync();
+  assert.ok(!isDeferred(backend(), bn.dataId));
+  assert.deepEqual([...r.dataSync()], [...values].map((v) => (v < 0 ? 0 : v)));
+  tf.dispose([bn, r]);
+});
+
+test('a deferred output keeps its inputs: disposing them first changes nothing', { skip }, async () => {
+  const expected = await runOn('native', () => tf.add(x(), y()));
+  await tf.setBackend('native');
+  const a = x(), b = y();
+  const sum = tf.add(a, b);
+  tf.dispose([a, b]);
+  // Arrays recycled by the buffer pool meanwhile must not be a's or b's.
+  tf.dispose(tf.tidy(() => [tf.mul(x(), 3), tf.mul(y(), 5)]));
+  assert.deepEqual([...sum.dataSync()], [...expected[0]]);
+  sum.dispose();
+});
+
+test('deferred outputs disposed unread leave no tensors and no storage behind', { skip }, async () => {
+  await tf.setBackend('native');
+  const a = x(), b = y();
+  const run = () => tf.tidy(() => { tf.relu(batchNorm(a)); tf.relu(tf.add(a, b)); tf.add(batchNorm(b), b); });
+  run();
+  const tensors = tf.memory().numTensors, dataIds = tf.engine().backend.numDataIds();
+  for (let i = 0; i < 3; i++) run();
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.engine().backend.numDataIds(), dataIds);
+  tf.dispose([a, b]);
+});
+
+test('ResNet-20 training steps give bit-identical weights with deferral on and off', { skip }, async () => {
+  await tf.setBackend('native');
+  const train = async (deferral: boolean) => {
+    const before = setDeferral(deferral);
+    try {
+      const model = buildModel('resnet20', { inputShape: [8, 8, 3], classes: 3 });
+      model.compile({ optimizer: tf.train.adam(1e-2), loss: 'categoricalCrossentropy' });
+      const xs = tf.tensor4d(randomValues(4 * 8 * 8 * 3, 11), [4, 8, 8, 3]);
+      const ys = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 2, 1], 'int32'), 3), 'float32');
+      for (let i = 0; i < 2; i++) await model.trainOnBatch(xs, ys);
+      const predicted = (model.predict(xs) as tf.Tensor).dataSync();
+      const weights = model.getWeights().map((w) => w.dataSync().slice());
+      tf.dispose([xs, ys]);
+      model.dispose();
+      return [predicted, ...weights];
+    } finally {
+      setDeferral(before);
+    }
+  };
+  const off = await train(false), on = await train(true);
+  assert.equal(on.length, off.length);
+  on.forEach((w, i) => assert.deepEqual([...w], [...off[i]], `array ${i}`));
+});
