@@ -26,6 +26,23 @@ test('Relu after batch norm and after a same-shape Add, and the deferred outputs
   }, TOLERANCE, 'deferred');
 });
 
+test('training: gradients through batch norm + ReLU and Add + ReLU (Relu'\''s gradient from its output) match cpu', { skip }, async () => {
+  await assertMatchesCpu(() => {
+    const layer = tf.layers.batchNormalization({ axis: 3, gammaInitializer: tf.initializers.constant({ value: 1.5 }) });
+    layer.build(shape);
+    const w = y();
+    const f = (a: tf.Tensor, b: tf.Tensor) => {
+      const h = tf.relu(layer.apply(a, { training: true }) as tf.Tensor);
+      return tf.sum(tf.mul(tf.relu(tf.add(h, b)), w));
+    };
+    const [da, db] = tf.grads(f as (...t: tf.Tensor[]) => tf.Tensor)([x(), tf.mul(y(), 2)]);
+    const { grads } = tf.variableGrads(() => f(x(), y()) as tf.Scalar, layer.trainableWeights.map((v) => v.read() as tf.Variable));
+    const out = [da, db, ...Object.values(grads)];
+    layer.weights.forEach((v) => v.dispose());
+    return out;
+  }, 1e-5, 'bn/add + relu gradients');
+});
+
 test('a Relu leaves its deferred input uncomputed; reading it computes it once', { skip }, async () => {
   await tf.setBackend('native');
   const bn = batchNorm(x());
