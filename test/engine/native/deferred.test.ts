@@ -26,7 +26,7 @@ test('Relu after batch norm and after a same-shape Add, and the deferred outputs
   }, TOLERANCE, 'deferred');
 });
 
-test('training: gradients through batch norm + ReLU and Add + ReLU (Relu'\''s gradient from its output) match cpu', { skip }, async () => {
+test('training: gradients through batch norm + ReLU and Add + ReLU (the ReLU gradient read from its output) match cpu', { skip }, async () => {
   await assertMatchesCpu(() => {
     const layer = tf.layers.batchNormalization({ axis: 3, gammaInitializer: tf.initializers.constant({ value: 1.5 }) });
     layer.build(shape);
