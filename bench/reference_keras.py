@@ -13,7 +13,8 @@ Usage: .venv-reference/bin/python bench/reference_keras.py [--steps 8] [--batch 
 import argparse
 import json
 import os
-import time
+
+from timing import images_per_sec
 
 WARMUP_STEPS = 2
 LEARNING_RATE = 1e-3
@@ -58,17 +59,6 @@ def course_resnet50(keras, classes):
     outputs = layers.Dense(classes, activation='softmax', name=f'fc{classes}', kernel_initializer=init(),
                            dtype='float32')(x)
     return keras.Model(inputs, outputs, name='ResNet50')
-
-
-def images_per_sec(step, batch, warmup, steps):
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    for _ in range(steps):
-        step()
-    wall = time.perf_counter() - start
-    return batch * steps / wall, (time.process_time() - cpu_start) / steps
 
 
 def main():

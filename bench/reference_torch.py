@@ -13,10 +13,11 @@ Usage: /usr/bin/python3 bench/reference_torch.py [--steps 8] [--batch 32] [--thr
 import argparse
 import json
 import os
-import time
 
 import torch
 import torchvision
+
+from timing import images_per_sec
 
 WARMUP_STEPS = 2
 LEARNING_RATE = 1e-3
@@ -60,17 +61,6 @@ def course_resnet50(classes):
             in_channels = filters[2]
     layers += [torch.nn.AvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(2048, classes)]
     return torch.nn.Sequential(*layers)
-
-
-def images_per_sec(step, batch, warmup, steps):
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-    for _ in range(steps):
-        step()
-    wall = time.perf_counter() - start
-    return batch * steps / wall, (time.process_time() - cpu_start) / steps
 
 
 def main():
