@@ -14,10 +14,9 @@
 import { createRequire } from 'node:module';
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
-import { deferredOutput } from './deferred.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { momentsOf } from './moments.js';
-import type { NormalizationAddon } from './normalization.js';
+import { deferredBatchNorm, type NormalizationAddon } from './normalization.js';
 
 export interface BatchNormTrainingAddon {
   batchNormTrainingGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
@@ -43,12 +42,9 @@ export function installNativeBatchNormTraining(addon: NativeAddon, backendName: 
     kernelName: BATCH_NORM_TRAINING, backendName,
     kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
       const { x, scale, offset } = inputs;
-      const xs = f32(backend, x)!, ss = f32(backend, scale)!, os = offset ? f32(backend, offset)! : null;
+      const ss = f32(backend, scale)!, os = offset ? f32(backend, offset)! : null;
       const mean = attrs!.mean as unknown as Float32Array, variance = attrs!.variance as unknown as Float32Array;
-      // y is deferred (a following ReLU folds into it); the per-channel arrays are copied.
-      const [m, v, sc, of] = [mean, variance, ss, os].map((a) => a && Float32Array.from(a));
-      const y = deferredOutput(backend, x.shape, [x], (out, relu) =>
-        n.batchNorm(xs, m!, v!, sc, of, out, attrs!.varianceEpsilon as number, relu));
+      const y = deferredBatchNorm(backend, n, x, mean, variance, ss, os, attrs!.varianceEpsilon as number);
       const channels = [mean.length];
       return [y, backend.makeTensorInfo(channels, 'float32', Float32Array.from(mean)),
         backend.makeTensorInfo(channels, 'float32', Float32Array.from(variance))];

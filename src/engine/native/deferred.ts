@@ -14,6 +14,7 @@
 // keep deferred outputs alive either.
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { output, outputArray } from './kernel_util.js';
 
 /** Computes a deferred output into `out`, with a ReLU applied when `relu`. */
 export type DeferredKernel = (out: Float32Array, relu: boolean) => void;
@@ -21,12 +22,11 @@ export type DeferredKernel = (out: Float32Array, relu: boolean) => void;
 interface Pending {
   compute: DeferredKernel;
   inputs: tf.DataId[];
-  size: number;
 }
 
-type Pool = { take(length: number): Float32Array; retain(values: unknown): void };
-type Backend = MathBackendCPU & { buffers?: Pool };
+type Backend = MathBackendCPU & { buffers?: { retain(values: unknown): void } };
 
+/** By storage record: what computes it, while it is not computed yet. */
 const pending = new WeakMap<object, Pending>();
 let enabled = true;
 
@@ -47,21 +47,16 @@ function release(backend: Backend, p: Pending): void {
  * `compute` reads in place (kept alive until then). With deferral off, computed now.
  */
 export function deferredOutput(backend: Backend, shape: number[], inputs: tf.TensorInfo[], compute: DeferredKernel): tf.TensorInfo {
-  const size = tf.util.sizeFromShape(shape);
-  if (!enabled) {
-    const out = backend.buffers ? backend.buffers.take(size) : new Float32Array(size);
-    compute(out, false);
-    return backend.makeTensorInfo(shape, 'float32', out);
-  }
+  if (!enabled) return output(backend, shape, (out) => compute(out, false));
   for (const t of inputs) backend.incRef(t.dataId);
-  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId), size };
+  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId) };
   const record = { dtype: 'float32', refCount: 1 } as { dtype: 'float32'; refCount: number; values?: Float32Array };
   const settle = (values: Float32Array) =>
     Object.defineProperty(record, 'values', { value: values, writable: true, enumerable: true, configurable: true });
   Object.defineProperty(record, 'values', {
     enumerable: true, configurable: true,
     get(): Float32Array {
-      const out = backend.buffers ? backend.buffers.take(p.size) : new Float32Array(p.size);
+      const out = outputArray(backend, tf.util.sizeFromShape(shape));
       p.compute(out, false);
       settle(out);
       backend.buffers?.retain(out);
@@ -77,9 +72,13 @@ export function deferredOutput(backend: Backend, shape: number[], inputs: tf.Ten
   return { dataId, shape, dtype: 'float32' };
 }
 
+function pendingOf(backend: Backend, dataId: tf.DataId): Pending | undefined {
+  return backend.data.has(dataId) ? pending.get(backend.data.get(dataId)) : undefined;
+}
+
 /** True while `dataId`'s values are deferred (not computed yet). */
 export function isDeferred(backend: Backend, dataId: tf.DataId): boolean {
-  return backend.data.has(dataId) && pending.has(backend.data.get(dataId));
+  return pendingOf(backend, dataId) !== undefined;
 }
 
 /**
@@ -87,7 +86,7 @@ export function isDeferred(backend: Backend, dataId: tf.DataId): boolean {
  * are not deferred. x stays deferred (and is computed if something reads it later).
  */
 export function withRelu(backend: Backend, x: tf.TensorInfo): ((out: Float32Array) => void) | null {
-  const p = backend.data.has(x.dataId) ? pending.get(backend.data.get(x.dataId)) : undefined;
+  const p = pendingOf(backend, x.dataId);
   return p ? (out) => p.compute(out, true) : null;
 }
 
@@ -97,9 +96,9 @@ export function withRelu(backend: Backend, x: tf.TensorInfo): ((out: Float32Arra
  * `dispose`; otherwise returns undefined.
  */
 export function disposeDeferred(backend: Backend, dataId: tf.DataId, dispose: () => boolean): boolean | undefined {
-  if (!isDeferred(backend, dataId)) return undefined;
+  const p = pendingOf(backend, dataId);
+  if (!p) return undefined;
   const record = backend.data.get(dataId);
-  const p = pending.get(record)!;
   const released = dispose();
   if (!backend.data.has(dataId)) {
     pending.delete(record);

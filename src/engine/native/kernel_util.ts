@@ -15,13 +15,20 @@ export function f32(backend: MathBackendCPU, t: tf.TensorInfo): Float32Array | n
 }
 
 /**
+ * An array for `size` output floats: on the native backend from its buffer pool (arbitrary
+ * contents: the caller must write every element), elsewhere a new one.
+ */
+export function outputArray(backend: MathBackendCPU, size: number): Float32Array {
+  const pool = (backend as { buffers?: { take(length: number): Float32Array } }).buffers;
+  return pool ? pool.take(size) : new Float32Array(size);
+}
+
+/**
  * A new float32 tensor of `shape` whose storage `fill` writes. On the native backend the array may
  * be recycled, with arbitrary contents: `fill` must write every element.
  */
 export function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): tf.TensorInfo {
-  const size = tf.util.sizeFromShape(shape);
-  const pool = (backend as { buffers?: { take(length: number): Float32Array } }).buffers;
-  const out = pool ? pool.take(size) : new Float32Array(size);
+  const out = outputArray(backend, tf.util.sizeFromShape(shape));
   fill(out);
   return backend.makeTensorInfo(shape, 'float32', out);
 }

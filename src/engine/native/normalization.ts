@@ -4,12 +4,25 @@
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { deferredOutput } from './deferred.js';
-import { f32, withFallback } from './kernel_util.js';
+import { f32, withFallback, type KernelArgs } from './kernel_util.js';
 
 export interface NormalizationAddon {
   /** relu: max(0, y) in the same pass. */
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
     offset: Float32Array | null, y: Float32Array, epsilon: number, relu?: boolean): void;
+}
+
+/**
+ * Batch norm of x (NHWC) as a deferred output (deferred.ts), so that a following ReLU folds into
+ * it. The per-channel arrays are copied: the deferred computation may run after the optimizer
+ * updated scale and offset in place.
+ */
+export function deferredBatchNorm(backend: KernelArgs['backend'], addon: NormalizationAddon, x: tf.TensorInfo,
+  mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null,
+  epsilon: number): tf.TensorInfo {
+  const xs = f32(backend, x)!;
+  const [m, v, sc, of] = [mean, variance, scale, offset].map((a) => a && Float32Array.from(a));
+  return deferredOutput(backend, x.shape, [x], (y, relu) => addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu));
 }
 
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
@@ -27,9 +40,7 @@ export function normalizationKernels(addon: NativeAddon): Record<string, tf.Kern
       const fits = (s: Float32Array | null) => s === null || s.length === channels || s.length === 1;
       if (![ms, vs, ss, os].every(fits)) return null;
       const epsilon = (attrs?.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
-      // Deferred, so that a following ReLU folds into it; the per-channel arrays are copied.
-      const [m, v, sc, of] = [ms, vs, ss, os].map((a) => a && Float32Array.from(a));
-      return deferredOutput(backend, x.shape, [x], (y, relu) => n.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu));
+      return deferredBatchNorm(backend, n, x, ms, vs, ss, os, epsilon);
     }),
   };
 }
