@@ -1,5 +1,11 @@
-"""The timing loop of the Python references (reference_torch.py, reference_keras.py)."""
+"""The benchmark protocol the Python references share (reference_torch.py, reference_keras.py):
+the workload of the project's `resnet bench` (shared spec benchmark.md) and its timing loop."""
 import time
+
+WARMUP_STEPS = 2
+LEARNING_RATE = 1e-3  # Adam
+IMAGE_SIZE = 64   # pixels, square
+CLASSES = 6
 
 
 def images_per_sec(step, batch, warmup, steps):

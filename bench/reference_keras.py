@@ -14,12 +14,7 @@ import argparse
 import json
 import os
 
-from timing import images_per_sec
-
-WARMUP_STEPS = 2
-LEARNING_RATE = 1e-3
-IMAGE_SIZE = 64   # pixels, square
-CLASSES = 6
+from protocol import CLASSES, IMAGE_SIZE, LEARNING_RATE, WARMUP_STEPS, images_per_sec
 
 
 def course_resnet50(keras, classes):

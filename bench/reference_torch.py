@@ -17,12 +17,8 @@ import os
 import torch
 import torchvision
 
-from timing import images_per_sec
+from protocol import CLASSES, IMAGE_SIZE, LEARNING_RATE, WARMUP_STEPS, images_per_sec
 
-WARMUP_STEPS = 2
-LEARNING_RATE = 1e-3
-IMAGE_SIZE = 64   # pixels, square
-CLASSES = 6
 BN_EPSILON = 1e-3  # Keras's BatchNormalization defaults (resnet.md)
 BN_MOMENTUM = 0.01  # PyTorch's momentum is 1 - Keras's 0.99
 
