@@ -11,6 +11,7 @@
         "src/addon.cc",
         "src/common.cc",
         "src/conv.cc",
+        "src/conv_gemm.cc",
         "src/pool.cc",
         "src/elementwise.cc",
         "src/reduce.cc",

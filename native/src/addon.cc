@@ -4,6 +4,7 @@
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   tfn::registerCommon(env, exports);
   tfn::registerConv(env, exports);
+  tfn::registerConvGemm(env, exports);
   tfn::registerPool(env, exports);
   tfn::registerElementwise(env, exports);
   tfn::registerReduce(env, exports);

@@ -18,6 +18,7 @@ const int32_t* intData(const Napi::Value& value, size_t* length = nullptr);
 // Each kernel family adds its functions to the addon's exports.
 void registerCommon(Napi::Env env, Napi::Object exports);
 void registerConv(Napi::Env env, Napi::Object exports);
+void registerConvGemm(Napi::Env env, Napi::Object exports);
 void registerPool(Napi::Env env, Napi::Object exports);
 void registerElementwise(Napi::Env env, Napi::Object exports);
 void registerReduce(Napi::Env env, Napi::Object exports);

@@ -9,8 +9,7 @@
 // float32 operands to bfloat16 (activations and gradients into scratch buffers, weights during
 // their reorder), multiplies in bfloat16 with float32 accumulation, and writes float32 results,
 // so everything outside the convolutions (weights, batch norm, the optimizer) stays float32.
-#include "common.h"
-#include <array>
+#include "conv_geometry.h"
 #include <functional>
 #include <map>
 #include <memory>
@@ -24,26 +23,6 @@ using dt = memory::data_type;
 
 namespace tfn {
 namespace {
-
-// [N, H, W, C, O, KH, KW, OH, OW, strideH, strideW, dilationH, dilationW,
-//  padTop, padBottom, padLeft, padRight]: what the TypeScript side passes.
-constexpr int kGeomLength = 17;
-struct Geometry {
-  std::array<int, kGeomLength> v;
-  int N() const { return v[0]; } int H() const { return v[1]; } int W() const { return v[2]; }
-  int C() const { return v[3]; } int O() const { return v[4]; } int KH() const { return v[5]; }
-  int KW() const { return v[6]; } int OH() const { return v[7]; } int OW() const { return v[8]; }
-  memory::desc src(dt type = dt::f32) const { return {{N(), C(), H(), W()}, type, tag::nhwc}; }
-  memory::desc dst(dt type = dt::f32) const { return {{N(), O(), OH(), OW()}, type, tag::nhwc}; }
-  memory::desc userWeights() const { return {{O(), C(), KH(), KW()}, dt::f32, tag::hwio}; }
-  memory::desc anyWeights(dt type = dt::f32) const { return {{O(), C(), KH(), KW()}, type, tag::any}; }
-  memory::desc bias() const { return {{O()}, dt::f32, tag::x}; }
-  memory::dims strides() const { return {v[9], v[10]}; }
-  // oneDNN counts dilation from 0 (no dilation), TensorFlow from 1.
-  memory::dims dilates() const { return {v[11] - 1, v[12] - 1}; }
-  memory::dims padL() const { return {v[13], v[15]}; }
-  memory::dims padR() const { return {v[14], v[16]}; }
-};
 
 Geometry readGeometry(const Napi::Value& value) {
   size_t length = 0;
@@ -223,6 +202,7 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
     bool relu = info[5].ToBoolean();
     const int64_t filterKey = info.Length() > 7 ? info[6].As<Napi::Number>().Int64Value() : 0;
     const double generation = info.Length() > 7 ? info[7].As<Napi::Number>().DoubleValue() : 0;
+    if (computeType == dt::f32 && convByGemm(g)) return gemmConvForward(g, x, filter, bias, y, relu);
     Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
                                  [&] { return new Forward(g, bias != nullptr, relu, computeType); });
     auto& s = cpuStream();
@@ -244,6 +224,7 @@ Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
     float* filter = floatData(info[1]);
     float* dx = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
+    if (computeType == dt::f32 && convByGemm(g)) return gemmConvBackwardData(g, dy, filter, dx);
     BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g, computeType); });
     auto& s = cpuStream();
     memory userW(g.userWeights(), cpuEngine(), filter);
@@ -262,6 +243,7 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     float* dy = floatData(info[1]);
     float* dfilter = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
+    if (computeType == dt::f32 && convByGemm(g)) return gemmConvBackwardFilter(g, x, dy, dfilter);
     BackwardFilter& b =
         cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g, computeType); });
     auto& s = cpuStream();

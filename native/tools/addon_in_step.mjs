@@ -18,7 +18,7 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
     totals[name] = (totals[name] ?? 0) + ms;
     cpuTotals[name] = (cpuTotals[name] ?? 0) + (used.user + used.system) / 1e3;
     // binary/unary: by op code and operand lengths; others by name.
-    const key = /^(binary|unary)$/.test(name) ? `${name} op ${args[0]} ${args.slice(1).filter((a) => a?.length !== undefined).map((a) => a.length).join('x')}` : name;
+    const key = /^conv2d/.test(name) ? `${name} ${args[0].length}x${args[1].length}x${args[2].length}` : /^(binary|unary)$/.test(name) ? `${name} op ${args[0]} ${args.slice(1).filter((a) => a?.length !== undefined).map((a) => a.length).join('x')}` : name;
     const entry = byShape.get(key) ?? { ms: 0, calls: 0 };
     entry.ms += ms;
     entry.calls++;
@@ -26,6 +26,7 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
   };
 }
 await useBackend('native');
+if (process.env.CONV_ALGORITHM) loadAddon().setConvAlgorithm(process.env.CONV_ALGORITHM);
 const steps = Number(process.argv[process.argv.indexOf('--steps') + 1] || 4);
 const model = resnet50(tf);
 model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
@@ -42,7 +43,7 @@ const cpuPerStep = Object.fromEntries(Object.entries(cpuTotals).map(([k, v]) => 
 console.log(JSON.stringify({ step_sec: +wall.toFixed(3), step_cpu_sec: +cpuSec.toFixed(3), addon_ms_per_step: perStep,
   addon_cpu_ms_per_step: cpuPerStep }));
 if (process.argv.includes('--shapes')) {
-  for (const [k, v] of [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 20)) {
+  for (const [k, v] of [...byShape.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(process.env.TOP ?? 20))) {
     console.log((v.ms / steps).toFixed(2), 'ms', v.calls / steps, 'calls', k);
   }
 }

@@ -1,11 +1,14 @@
 // Times ResNet-50 training and prediction on one engine and prints one JSON line (benchmark.md's
 // protocol). Usage: node native/tools/bench.mjs [--backend native] [--steps 8] [--profile]
+// [--conv-algorithm auto|gemm|primitive] (how the native engine computes float32 convolutions)
 import * as tf from '../../dist/src/tf.js';
 import { useBackend } from '../../dist/src/engine/backends.js';
+import { loadAddon } from '../../dist/src/engine/native/addon.js';
 import { resnet50 } from './resnet50.mjs';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const backend = await useBackend(arg('backend', 'native'));
+if (arg('conv-algorithm')) loadAddon().setConvAlgorithm(arg('conv-algorithm'));
 const batch = Number(arg('batch', 32)), steps = Number(arg('steps', 8)), warmup = 2;
 const model = resnet50(tf);
 model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });

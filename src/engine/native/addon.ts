@@ -16,6 +16,12 @@ export interface NativeAddon {
   convPrecision(): Precision;
   /** The compute types this CPU offers, float32 first. */
   convPrecisions(): Precision[];
+  /**
+   * How float32 convolutions are computed from now on: 'auto' (conv_gemm.cc's rule), or every
+   * geometry by matrix products over the HWIO filter ('gemm') or by oneDNN's convolution
+   * primitives ('primitive').
+   */
+  setConvAlgorithm(algorithm: 'auto' | 'gemm' | 'primitive'): void;
   /** filterKey (0: none) and generation name the filter's data for the addon's blocked copy of it. */
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     geometry: Int32Array, relu: boolean, filterKey?: number, generation?: number): void;

@@ -3,12 +3,14 @@
 // ResNet-50's channel counts.
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
+import { loadAddon } from '../../../src/engine/native/addon.js';
 import { assertMatchesCpu, randomValues, skip } from './helpers.js';
 
 /** float32 accumulations of up to 7*7*C products in a different order: 1e-5 of the magnitude. */
 const CONV_TOLERANCE = 1e-5;
 
-const cases: Array<{ n: number; h: number; w: number; c: number; k: number; o: number; stride: number; pad: 'same' | 'valid' }> = [
+type Padding = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+const cases: Array<{ n: number; h: number; w: number; c: number; k: number; o: number; stride: number; pad: Padding }> = [
   { n: 2, h: 7, w: 9, c: 3, k: 1, o: 5, stride: 1, pad: 'valid' },
   { n: 1, h: 9, w: 9, c: 4, k: 1, o: 8, stride: 2, pad: 'valid' },
   { n: 2, h: 8, w: 7, c: 5, k: 3, o: 6, stride: 1, pad: 'same' },
@@ -25,24 +27,39 @@ const cases: Array<{ n: number; h: number; w: number; c: number; k: number; o: n
   { n: 2, h: 16, w: 16, c: 3, k: 7, o: 64, stride: 2, pad: 'valid' },
   // 1024 outputs: oneDNN's forward weights in 48-output blocks, the last one padded.
   { n: 2, h: 2, w: 2, c: 256, k: 1, o: 1024, stride: 1, pad: 'valid' },
+  // Uneven explicit padding (im2col's zeros on one side only), and a 1x1 with padding.
+  { n: 2, h: 6, w: 5, c: 4, k: 3, o: 5, stride: 2, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+  { n: 1, h: 4, w: 4, c: 3, k: 1, o: 2, stride: 1, pad: [[0, 0], [1, 0], [0, 1], [0, 0]] },
 ];
 
-for (const [i, c] of cases.entries()) {
-  const label = `${c.k}x${c.k} stride ${c.stride} ${c.pad} on ${c.n}x${c.h}x${c.w}x${c.c} -> ${c.o}`;
+// Each case runs both ways the addon computes float32 convolutions (conv_gemm.cc): oneDNN's
+// convolution primitives and matrix products over the HWIO filter (im2col / col2im).
+const algorithms = ['primitive', 'gemm'] as const;
+async function withAlgorithm(algorithm: 'auto' | 'gemm' | 'primitive', body: () => Promise<void>): Promise<void> {
+  loadAddon()!.setConvAlgorithm(algorithm);
+  try {
+    await body();
+  } finally {
+    loadAddon()!.setConvAlgorithm('auto');
+  }
+}
+
+for (const [i, c] of cases.entries()) for (const algorithm of algorithms) {
+  const label = `${c.k}x${c.k} stride ${c.stride} ${JSON.stringify(c.pad)} on ${c.n}x${c.h}x${c.w}x${c.c} -> ${c.o}, ${algorithm}`;
   const x = () => tf.tensor4d(randomValues(c.n * c.h * c.w * c.c, 10 + i), [c.n, c.h, c.w, c.c]);
   const filter = () => tf.tensor4d(randomValues(c.k * c.k * c.c * c.o, 20 + i), [c.k, c.k, c.c, c.o]);
   const bias = () => tf.tensor1d(randomValues(c.o, 30 + i));
 
-  test(`Conv2D forward and gradients match cpu: ${label}`, { skip }, async () => {
+  test(`Conv2D forward and gradients match cpu: ${label}`, { skip }, () => withAlgorithm(algorithm, async () => {
     await assertMatchesCpu(() => {
       const xs = x(), fs = filter();
       const loss = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(a, b, c.stride, c.pad)));
       const [dx, df] = tf.grads(loss as (...t: tf.Tensor[]) => tf.Tensor)([xs, fs]);
       return [tf.conv2d(xs, fs, c.stride, c.pad), dx, df];
     }, CONV_TOLERANCE, label);
-  });
+  }));
 
-  test(`FusedConv2D (bias, ReLU) forward and gradients match cpu: ${label}`, { skip }, async () => {
+  test(`FusedConv2D (bias, ReLU) forward and gradients match cpu: ${label}`, { skip }, () => withAlgorithm(algorithm, async () => {
     await assertMatchesCpu(() => {
       const conv = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) => tf.fused.conv2d({
         x: a as tf.Tensor4D, filter: b as tf.Tensor4D, bias: d, strides: c.stride, pad: c.pad, activation: 'relu',
@@ -50,10 +67,12 @@ for (const [i, c] of cases.entries()) {
       const [dx, df, db] = tf.grads((a, b, d) => tf.sum(tf.square(conv(a, b, d))))([x(), filter(), bias()]);
       return [conv(x(), filter(), bias()), dx, df, db];
     }, CONV_TOLERANCE, label);
-  });
+  }));
 }
 
-test('Conv2D with dilation 2 matches cpu', { skip }, async () => {
-  await assertMatchesCpu(() => tf.conv2d(tf.tensor4d(randomValues(2 * 9 * 9 * 3, 5), [2, 9, 9, 3]),
-    tf.tensor4d(randomValues(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]), 1, 'same', 'NHWC', 2), CONV_TOLERANCE, 'dilated');
-});
+for (const algorithm of algorithms) {
+  test(`Conv2D with dilation 2 matches cpu, ${algorithm}`, { skip }, () => withAlgorithm(algorithm, async () => {
+    await assertMatchesCpu(() => tf.conv2d(tf.tensor4d(randomValues(2 * 9 * 9 * 3, 5), [2, 9, 9, 3]),
+      tf.tensor4d(randomValues(3 * 3 * 3 * 4, 6), [3, 3, 3, 4]), 1, 'same', 'NHWC', 2), CONV_TOLERANCE, 'dilated');
+  }));
+}

@@ -1,0 +1,198 @@
+// Convolutions as matrix products over TensorFlow's HWIO filters as they are, without oneDNN's
+// blocked weight layouts. An HWIO filter is already the matrix W[KH*KW*C, O] that multiplies the
+// im2col matrix col[N*OH*OW, KH*KW*C] of NHWC activations (each row: the KH*KW input pixels under
+// one output pixel, C values each, zeros in the padding):
+//   forward          y[M, O]        = col x W  (+ bias, ReLU)
+//   backward data    dcol[M, D]     = dy x W^T, then summed back onto the input pixels (col2im)
+//   backward filter  dW[D, O]       = col^T x dy, written in HWIO directly
+// For a 1x1 convolution with stride 1 and no padding, col is the input itself: no copy at all.
+//
+// Why: the convolution primitives want their weights in a blocked layout, so every training step
+// reorders each filter for the forward pass, again for the backward-data pass and back from the
+// filter gradient; that is read and written cold from memory. Where the filter outweighs the
+// activations (the late, small-image stages of a ResNet: 2x2 images, 512x512x3x3 filters of 9.4 MB),
+// those copies cost more than the arithmetic. oneDNN's matmul reads the plain filter once and packs
+// it in cache-sized pieces. So (the 'auto' rule): 1x1 stride-1 unpadded convolutions (no copy
+// either way), and any convolution whose output has no more pixels (N*OH*OW) than channels (O),
+// i.e. whose im2col matrix is no larger than its filter.
+#include "conv_geometry.h"
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using namespace dnnl;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+namespace tfn {
+namespace {
+
+enum class Algorithm { kAuto, kGemm, kPrimitive };
+Algorithm chosen = Algorithm::kAuto;
+
+bool isPointwise(const Geometry& g) {
+  return g.KH() == 1 && g.KW() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.v[13] == 0 && g.v[14] == 0 &&
+         g.v[15] == 0 && g.v[16] == 0;
+}
+
+int64_t rows(const Geometry& g) { return int64_t{g.N()} * g.OH() * g.OW(); }
+int64_t depth(const Geometry& g) { return int64_t{g.KH()} * g.KW() * g.C(); }
+
+// col[m, (kh, kw, c)] = x[n, oh*sh - padTop + kh*dh, ow*sw - padLeft + kw*dw, c], or 0 outside.
+void im2col(const Geometry& g, const float* x, float* col) {
+  const int64_t M = rows(g), D = depth(g), C = g.C();
+  const int OH = g.OH(), OW = g.OW();
+#pragma omp parallel for if (M * D > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t m = 0; m < M; m++) {
+    const int64_t n = m / (int64_t{OH} * OW);
+    const int oh = static_cast<int>((m / OW) % OH), ow = static_cast<int>(m % OW);
+    float* out = col + m * D;
+    for (int kh = 0; kh < g.KH(); kh++) {
+      const int ih = oh * g.strideH() - g.padTop() + kh * g.dilationH();
+      for (int kw = 0; kw < g.KW(); kw++, out += C) {
+        const int iw = ow * g.strideW() - g.padLeft() + kw * g.dilationW();
+        if (ih < 0 || ih >= g.H() || iw < 0 || iw >= g.W()) {
+          std::memset(out, 0, C * sizeof(float));
+        } else {
+          std::memcpy(out, x + ((n * g.H() + ih) * g.W() + iw) * C, C * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+// dx[n, ih, iw, c] = the sum of the dcol entries that im2col copied from that input value: each
+// input pixel gathers its own (no two threads write one pixel).
+void col2im(const Geometry& g, const float* dcol, float* dx) {
+  const int64_t pixels = int64_t{g.N()} * g.H() * g.W(), D = depth(g), C = g.C();
+#pragma omp parallel for if (pixels * C > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t p = 0; p < pixels; p++) {
+    const int64_t n = p / (int64_t{g.H()} * g.W());
+    const int ih = static_cast<int>((p / g.W()) % g.H()), iw = static_cast<int>(p % g.W());
+    float* out = dx + p * C;
+    std::fill(out, out + C, 0.0f);
+    for (int kh = 0; kh < g.KH(); kh++) {
+      const int t = ih + g.padTop() - kh * g.dilationH();
+      if (t < 0 || t % g.strideH() != 0 || t / g.strideH() >= g.OH()) continue;
+      const int oh = t / g.strideH();
+      for (int kw = 0; kw < g.KW(); kw++) {
+        const int u = iw + g.padLeft() - kw * g.dilationW();
+        if (u < 0 || u % g.strideW() != 0 || u / g.strideW() >= g.OW()) continue;
+        const int ow = u / g.strideW();
+        const float* from = dcol + ((n * g.OH() + oh) * g.OW() + ow) * D + (kh * g.KW() + kw) * C;
+        for (int64_t c = 0; c < C; c++) out[c] += from[c];
+      }
+    }
+  }
+}
+
+// Scratch for the im2col matrix and its gradient: grows to the largest one seen.
+float* scratch(std::vector<float>& buffer, int64_t n) {
+  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(n);
+  return buffer.data();
+}
+std::vector<float> colScratch, dcolScratch;
+
+memory::desc plain(int64_t rows, int64_t cols) { return {{rows, cols}, dt::f32, tag::ab}; }
+memory::desc transposed(int64_t rows, int64_t cols) { return {{rows, cols}, dt::f32, memory::dims{1, rows}}; }
+
+// One matmul primitive with its operand layouts.
+struct Product {
+  memory::desc a, b, out, bias;
+  matmul prim;
+  Product(const memory::desc& a, const memory::desc& b, const memory::desc& out, bool withBias, bool relu)
+      : a(a), b(b), out(out), bias(plain(1, out.dims()[1])), prim(makeDesc(withBias, relu)) {}
+  matmul::primitive_desc makeDesc(bool withBias, bool relu) const {
+    primitive_attr attr;
+    if (relu) {
+      post_ops ops;
+      ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(ops);
+    }
+    return matmul::primitive_desc(withBias ? matmul::desc(a, b, bias, out) : matmul::desc(a, b, out), attr, cpuEngine());
+  }
+  void run(const float* aData, const float* bData, const float* biasData, float* outData) {
+    auto& s = cpuStream();
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(a, cpuEngine(), const_cast<float*>(aData))},
+                                            {DNNL_ARG_WEIGHTS, memory(b, cpuEngine(), const_cast<float*>(bData))},
+                                            {DNNL_ARG_DST, memory(out, cpuEngine(), outData)}};
+    if (biasData) args[DNNL_ARG_BIAS] = memory(bias, cpuEngine(), const_cast<float*>(biasData));
+    prim.execute(s, args);
+    s.wait();
+  }
+};
+
+// Products by pass, geometry and flags (bias, ReLU).
+enum Pass { kForward, kBackwardData, kBackwardFilter };
+using Key = std::array<int, kGeomLength + 3>;
+std::map<Key, std::unique_ptr<Product>> products;
+
+Product& product(Pass pass, const Geometry& g, bool withBias = false, bool relu = false) {
+  Key key;
+  std::copy(g.v.begin(), g.v.end(), key.begin());
+  key[kGeomLength] = pass;
+  key[kGeomLength + 1] = withBias;
+  key[kGeomLength + 2] = relu;
+  auto it = products.find(key);
+  if (it != products.end()) return *it->second;
+  const int64_t M = rows(g), D = depth(g), O = g.O();
+  Product* made = pass == kForward        ? new Product(plain(M, D), plain(D, O), plain(M, O), withBias, relu)
+                  : pass == kBackwardData ? new Product(plain(M, O), transposed(O, D), plain(M, D), false, false)
+                                          : new Product(transposed(D, M), plain(M, O), plain(D, O), false, false);
+  return *products.emplace(key, std::unique_ptr<Product>(made)).first->second;
+}
+
+// setConvAlgorithm('auto' | 'gemm' | 'primitive'): how float32 convolutions are computed from now
+// on ('gemm' and 'primitive' force one way for every geometry; tests compare both with cpu).
+Napi::Value setConvAlgorithm(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name == "auto") chosen = Algorithm::kAuto;
+  else if (name == "gemm") chosen = Algorithm::kGemm;
+  else if (name == "primitive") chosen = Algorithm::kPrimitive;
+  else throw Napi::TypeError::New(info.Env(), "conv algorithm: expected 'auto', 'gemm' or 'primitive'");
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+bool convByGemm(const Geometry& g) {
+  if (chosen != Algorithm::kAuto) return chosen == Algorithm::kGemm;
+  return isPointwise(g) || rows(g) <= g.O();
+}
+
+void gemmConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  const float* col = x;
+  if (!isPointwise(g)) {
+    float* made = scratch(colScratch, rows(g) * depth(g));
+    im2col(g, x, made);
+    col = made;
+  }
+  product(kForward, g, bias != nullptr, relu).run(col, w, bias, y);
+}
+
+void gemmConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx) {
+  if (isPointwise(g)) return product(kBackwardData, g).run(dy, w, nullptr, dx);
+  float* dcol = scratch(dcolScratch, rows(g) * depth(g));
+  product(kBackwardData, g).run(dy, w, nullptr, dcol);
+  col2im(g, dcol, dx);
+}
+
+void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, float* dw) {
+  const float* col = x;
+  if (!isPointwise(g)) {
+    float* made = scratch(colScratch, rows(g) * depth(g));
+    im2col(g, x, made);
+    col = made;
+  }
+  product(kBackwardFilter, g).run(col, dy, nullptr, dw);
+}
+
+void registerConvGemm(Napi::Env env, Napi::Object exports) {
+  exports.Set("setConvAlgorithm", Napi::Function::New(env, setConvAlgorithm, "setConvAlgorithm"));
+}
+
+}  // namespace tfn
