@@ -15,6 +15,7 @@ import { padKernels } from './pad.js';
 import { installNativeFusedConv } from './fused_conv.js';
 import { installNativeBatchNormTraining } from './batch_norm_training.js';
 import { installNativeMoments } from './moments.js';
+import { installCheapSavedTensors } from './tape.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
@@ -140,6 +141,7 @@ export function registerNativeBackend(): boolean {
     installNativeMoments(addon, NATIVE_BACKEND_NAME);
     installNativeBatchNormTraining(addon, NATIVE_BACKEND_NAME);
     installNativeFusedConv(NATIVE_BACKEND_NAME);
+    installCheapSavedTensors(NATIVE_BACKEND_NAME);
     registered = true;
     return true;
   } catch {

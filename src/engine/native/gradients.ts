@@ -8,6 +8,7 @@ import type { NativeAddon } from './addon.js';
 import type { ElementwiseAddon } from './elementwise.js';
 import { reductionLayout, type ReduceAddon, type ReductionLayout } from './reduce.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
+import { gradientIsFinal } from './tape.js';
 
 export interface GradientAddon {
   batchNormGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
@@ -50,9 +51,13 @@ function batchNormFits(backend: MathBackendCPU, x: tf.Tensor, mean: tf.Tensor, v
 
 type GradFunc = tf.GradConfig['gradFunc'];
 
+/** Whether a gradient computed now may use a native kernel: on this backend, and not itself differentiated (tape.ts). */
+const nativeGradientNow = (backendName: string) => tf.getBackend() === backendName && gradientIsFinal();
+
 /**
  * Replaces the gradient of `kernelName` with `native` while the backend named `backendName` is
- * active; where `native` returns null (a case it does not cover) the original gradient runs.
+ * active (outside nested gradients); where `native` returns null (a case it does not cover) the
+ * original gradient runs.
  */
 function replaceGradient(kernelName: string, backendName: string,
   native: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => ReturnType<GradFunc> | null): void {
@@ -60,7 +65,7 @@ function replaceGradient(kernelName: string, backendName: string,
   tf.registerGradient({
     ...original,
     gradFunc: (dy, saved, attrs) =>
-      (tf.getBackend() === backendName ? native(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs),
+      (nativeGradientNow(backendName) ? native(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs),
   });
 }
 
@@ -127,7 +132,7 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
     gradFunc: (dy, saved) => {
       const [y] = saved;
       const d = dy as tf.Tensor;
-      if (tf.getBackend() === backendName && f32(backend(), y) !== null && f32(backend(), d) !== null && d.size === y.size) {
+      if (nativeGradientNow(backendName) && f32(backend(), y) !== null && f32(backend(), d) !== null && d.size === y.size) {
         return { x: () => tf.engine().runKernel('NativeReluGrad', { dy: d, x: y }) as tf.Tensor };
       }
       return { x: () => tf.mul(d, tf.cast(tf.step(y), 'float32')) };

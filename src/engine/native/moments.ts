@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
+import { differentiatedAtMostOnce } from './tape.js';
 
 export interface MomentsAddon {
   moments(x: Float32Array, mean: Float32Array, variance: Float32Array, sumDeviation: Float32Array): void;
@@ -77,7 +78,7 @@ export function installNativeMoments(addon: NativeAddon, backendName: string): v
   const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as { moments: Moments };
   const original = core.moments;
   core.moments = (x, axis = null, keepDims = false) => {
-    if (tf.getBackend() === backendName && x instanceof tf.Tensor && x.dtype === 'float32' && !keepDims &&
+    if (tf.getBackend() === backendName && differentiatedAtMostOnce() && x instanceof tf.Tensor && x.dtype === 'float32' && !keepDims &&
         reducesAllButChannels(axis, x.rank) && f32(tf.backend() as KernelArgs['backend'], x) !== null) {
       const [mean, variance, sumDeviation] = tf.engine().runKernel(MOMENTS, { x }, {}) as tf.Tensor[];
       sumDeviation.dispose(); // the gradient keeps its own saved copy
