@@ -152,24 +152,27 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// batchNormTrainingGrad(x, mean, variance, scale | null, dy, epsilon, dx, dscale, doffset): the
-// gradient of training-mode batch norm, y = offset + scale (x - mean) r with mean and variance the
-// batch's own statistics of x (r = 1 / sqrt(variance + epsilon)), so that dx includes the paths
+// batchNormTrainingGrad(x, mean, variance, scale | null, dy, epsilon, dx, dscale, doffset[, dxSums]):
+// the gradient of training-mode batch norm, y = offset + scale (x - mean) r with mean and variance
+// the batch's own statistics of x (r = 1 / sqrt(variance + epsilon)), so that dx includes the paths
 // through the statistics: per channel, over its N positions,
 //   dx = scale r (dy - sum(dy) / N - (x - mean) r^2 sum(dy (x - mean)) / N),
 //   dscale = r sum(dy (x - mean)),  doffset = sum(dy).
 // Two passes (the sums, then dx) where FusedBatchNorm's gradient + the moments' gradient + their Add
-// take three passes writing two full-size temporaries.
+// take three passes writing two full-size temporaries. dxSums (C floats, optional): the per-channel
+// sums of dx as written, accumulated in double during the second pass: the gradient of the bias of
+// the convolution before the batch norm, which would otherwise take one more pass over dx.
 Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
   const GradientArgs g = readGradientArgs(info, "batchNormTrainingGrad");
   const float *x = g.x, *mean = g.mean, *variance = g.variance, *scale = g.scale, *dy = g.dy;
   const double epsilon = g.epsilon;
   float* dx = g.dx;
   const size_t n = g.n, C = g.C;
-  size_t nds, ndo;
+  size_t nds, ndo, nsums = C;
   float* dscale = floatData(info[7], &nds);
   float* doffset = floatData(info[8], &ndo);
-  if (nds != C || ndo != C) throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
+  float* dxSums = info.Length() > 9 && !info[9].IsNull() ? floatData(info[9], &nsums) : nullptr;
+  if (nds != C || ndo != C || nsums != C) throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
   const ChannelSums sums = gradientSums(x, mean, dy, rows, channels);
   // dx = a dy + b (x - mean) + k per channel ((x - mean), not b x + k': no cancellation when |mean| >> std).
@@ -186,13 +189,29 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
     doffset[c] = static_cast<float>(sumDy);
   }
   const float *as = a.data(), *bs = b.data(), *ks = k.data();
-#pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
-  for (int64_t row = 0; row < rows; row++) {
-    const float* xr = x + row * channels;
-    const float* dyr = dy + row * channels;
-    float* dxr = dx + row * channels;
+  const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
+  std::vector<double> partial(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0);  // per thread, added in thread order
+#pragma omp parallel num_threads(threads)
+  {
+    double* sumDx = dxSums ? partial.data() + static_cast<size_t>(omp_get_thread_num()) * C : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t row = 0; row < rows; row++) {
+      const float* xr = x + row * channels;
+      const float* dyr = dy + row * channels;
+      float* dxr = dx + row * channels;
 #pragma omp simd
-    for (int64_t c = 0; c < channels; c++) dxr[c] = as[c] * dyr[c] + bs[c] * (xr[c] - mean[c]) + ks[c];
+      for (int64_t c = 0; c < channels; c++) dxr[c] = as[c] * dyr[c] + bs[c] * (xr[c] - mean[c]) + ks[c];
+      if (sumDx) {
+        for (int64_t c = 0; c < channels; c++) sumDx[c] += dxr[c];
+      }
+    }
+  }
+  if (dxSums) {
+    for (size_t c = 0; c < C; c++) {
+      double total = 0;
+      for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * C + c];
+      dxSums[c] = static_cast<float>(total);
+    }
   }
   return info.Env().Undefined();
 }

@@ -15,12 +15,14 @@ import { createRequire } from 'node:module';
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
+import { recordChannelSums } from './channel_sums.js';
 import { momentsOf } from './moments.js';
 import { deferredBatchNorm, type NormalizationAddon } from './normalization.js';
 
 export interface BatchNormTrainingAddon {
   batchNormTrainingGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    dy: Float32Array, epsilon: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array): void;
+    dy: Float32Array, epsilon: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array,
+    dxSums?: Float32Array | null): void;
 }
 
 const BATCH_NORM_TRAINING = 'NativeBatchNormTraining';
@@ -55,9 +57,10 @@ export function installNativeBatchNormTraining(addon: NativeAddon, backendName: 
     kernelFunc: (({ inputs, backend, attrs }: KernelArgs) => {
       const { x, mean, variance, scale, dy } = inputs;
       const [xs, ms, vs, ss, dys] = [x, mean, variance, scale, dy].map((t) => f32(backend, t)!);
-      const dscale = new Float32Array(ms.length), doffset = new Float32Array(ms.length);
+      const dscale = new Float32Array(ms.length), doffset = new Float32Array(ms.length), dxSums = new Float32Array(ms.length);
       const dx = output(backend, x.shape, (out) =>
-        n.batchNormTrainingGrad(xs, ms, vs, ss, dys, attrs!.varianceEpsilon as number, out, dscale, doffset));
+        n.batchNormTrainingGrad(xs, ms, vs, ss, dys, attrs!.varianceEpsilon as number, out, dscale, doffset, dxSums));
+      recordChannelSums(dx.dataId, dxSums); // the bias gradient of the convolution before (channel_sums.ts)
       return [dx, backend.makeTensorInfo(mean.shape, 'float32', dscale), backend.makeTensorInfo(mean.shape, 'float32', doffset)];
     }) as unknown as tf.KernelFunc,
   });

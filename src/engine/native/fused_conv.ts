@@ -5,12 +5,14 @@
 // (linear activation, no dilation, 1-D bias or none), fused.conv2d runs the FusedConv2D kernel
 // directly with a registered gradient instead: the tape then asks only for the gradients that
 // lead to a variable. Same partial derivatives as tfjs-core's (conv2DBackpropInput,
-// conv2DBackpropFilter, the bias gradient as the sum of dy over N, H, W).
+// conv2DBackpropFilter, the bias gradient as the sum of dy over N, H, W; when dy comes from the
+// training batch-norm gradient, that kernel has summed it already: channel_sums.ts).
 //
 // tfjs-layers calls fused.conv2d through tfjs-core's CommonJS exports, so the replacement goes
 // there (like moments.ts); every other call goes to the original.
 import { createRequire } from 'node:module';
 import * as tf from '../../tf.js';
+import { recordedChannelSums } from './channel_sums.js';
 import { f32, type KernelArgs } from './kernel_util.js';
 
 type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
@@ -47,7 +49,7 @@ export function installNativeFusedConv(backendName: string): void {
           { strides, pad, dataFormat: 'NHWC', dimRoundingMode: rounding, inputShape: x.shape }) as tf.Tensor,
         filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: d },
           { strides, pad, dataFormat: 'NHWC', dimRoundingMode: rounding, filterShape: filter.shape }) as tf.Tensor,
-        bias: () => tf.sum(d, [0, 1, 2]),
+        bias: () => recordedChannelSums(d) ?? tf.sum(d, [0, 1, 2]),
       };
     },
   });

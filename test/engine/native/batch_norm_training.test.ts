@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
+import { loadAddon } from '../../../src/engine/native/addon.js';
 import { assertClose, assertMatchesCpu, randomValues, skip } from './helpers.js';
 
 /** Per-channel sums in double over <= 100 positions, grouped differently: 1e-5 of the magnitude. */
@@ -120,4 +121,43 @@ test('the fused batch norm and its gradient leave no tensors behind', { skip }, 
   assert.equal(tf.memory().numTensors, before);
   for (const v of layer.weights) v.dispose();
   x.dispose();
+});
+
+test('the training batch-norm gradient sums dx per channel as it writes it (the bias gradient)', { skip }, () => {
+  // Called directly with statistics that are not those of x, so that the sums of dx are far from 0.
+  const addon = loadAddon() as unknown as { batchNormTrainingGrad: (...args: unknown[]) => void };
+  const C = 24, rows = 300; // 7,200 values: over the addon's threshold for two threads
+  const x = randomValues(rows * C, 1), dy = randomValues(rows * C, 2);
+  const mean = randomValues(C, 3), variance = randomValues(C, 4).map((v) => v + 1.5), scale = randomValues(C, 5);
+  const dx = new Float32Array(rows * C), dxSums = new Float32Array(C);
+  addon.batchNormTrainingGrad(x, mean, variance, scale, dy, 0.001, dx, new Float32Array(C), new Float32Array(C), dxSums);
+  const expected = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    let sum = 0;
+    for (let r = 0; r < rows; r++) sum += dx[r * C + c];
+    expected[c] = sum;
+  }
+  assert.ok(expected.some((v) => Math.abs(v) > 1), 'the sums are not trivially zero');
+  assertClose(dxSums, expected, 1e-5, 'dx sums');
+});
+
+test('a convolution bias before a training batch norm takes its gradient from the batch-norm gradient (no Sum kernel)', { skip }, async () => {
+  const model = () => {
+    const x = input([2, 5, 5, 3], 11);
+    const filter = input([3, 3, 3, 4], 12, 0.5, 0), bias = input([4], 13, 0.5, 0);
+    const layer = tf.layers.batchNormalization({ axis: 3 });
+    layer.build([2, 5, 5, 4]);
+    const f = (b: tf.Tensor) => {
+      const y = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias: b, strides: 1, pad: 'same' });
+      return tf.sum(tf.mul(layer.apply(y, { training: true }) as tf.Tensor, input([2, 5, 5, 4], 14)));
+    };
+    const db = tf.grad(f)(bias);
+    for (const v of layer.weights) v.dispose();
+    return db;
+  };
+  await assertMatchesCpu(model, TOLERANCE, 'bias gradient');
+  await tf.setBackend('native');
+  const info = await tf.profile(() => model());
+  // The loss's own Sum gives one value; a bias gradient's would give 4.
+  assert.deepEqual(info.kernels.filter((k) => k.name === 'Sum').map((k) => k.outputShapes), [[[]]]);
 });
