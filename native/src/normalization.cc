@@ -160,7 +160,7 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
 //   dscale = r sum(dy (x - mean)),  doffset = sum(dy).
 // Two passes (the sums, then dx) where FusedBatchNorm's gradient + the moments' gradient + their Add
 // take three passes writing two full-size temporaries. dxSums (C floats, optional): the per-channel
-// sums of dx as written, accumulated in double during the second pass: the gradient of the bias of
+// sums of dx as written, accumulated during the second pass (float over 16 rows, then double): the gradient of the bias of
 // the convolution before the batch norm, which would otherwise take one more pass over dx.
 Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
   const GradientArgs g = readGradientArgs(info, "batchNormTrainingGrad");
@@ -190,20 +190,36 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
   }
   const float *as = a.data(), *bs = b.data(), *ks = k.data();
   const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
-  std::vector<double> partial(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0);  // per thread, added in thread order
+  // Per thread: float sums over blocks of 16 rows (vector adds), added into double per block.
+  std::vector<double> partial(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0);  // added in thread order
 #pragma omp parallel num_threads(threads)
   {
     double* sumDx = dxSums ? partial.data() + static_cast<size_t>(omp_get_thread_num()) * C : nullptr;
+    std::vector<float> block(dxSums ? C : 0, 0.0f);
+    float* blockSum = block.data();
+    int inBlock = 0;
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < rows; row++) {
       const float* xr = x + row * channels;
       const float* dyr = dy + row * channels;
       float* dxr = dx + row * channels;
+      if (!sumDx) {
 #pragma omp simd
-      for (int64_t c = 0; c < channels; c++) dxr[c] = as[c] * dyr[c] + bs[c] * (xr[c] - mean[c]) + ks[c];
-      if (sumDx) {
-        for (int64_t c = 0; c < channels; c++) sumDx[c] += dxr[c];
+        for (int64_t c = 0; c < channels; c++) dxr[c] = as[c] * dyr[c] + bs[c] * (xr[c] - mean[c]) + ks[c];
+        continue;
       }
+#pragma omp simd
+      for (int64_t c = 0; c < channels; c++) {
+        dxr[c] = as[c] * dyr[c] + bs[c] * (xr[c] - mean[c]) + ks[c];
+        blockSum[c] += dxr[c];
+      }
+      if (++inBlock == 16) {
+        for (int64_t c = 0; c < channels; c++) sumDx[c] += blockSum[c], blockSum[c] = 0.0f;
+        inBlock = 0;
+      }
+    }
+    if (sumDx) {
+      for (int64_t c = 0; c < channels; c++) sumDx[c] += blockSum[c];
     }
   }
   if (dxSums) {
