@@ -127,6 +127,22 @@ Napi::Value binaryOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// addReluGrad(a, b, y, out): out = (a + b) * step(y), RELU_GRAD of a sum, in one pass (an
+// accumulated gradient that only the ReLU gradient reads, deferred.ts); same values as the Add
+// and then the RELU_GRAD.
+Napi::Value addReluGradOp(const Napi::CallbackInfo& info) {
+  size_t na, nb, ny, n;
+  const float* a = floatData(info[0], &na);
+  const float* b = floatData(info[1], &nb);
+  const float* y = floatData(info[2], &ny);
+  float* out = floatData(info[3], &n);
+  if (na != n || nb != n || ny != n) throw Napi::RangeError::New(info.Env(), "addReluGrad: lengths differ");
+  const int64_t total = static_cast<int64_t>(n);
+#pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t i = 0; i < total; i++) out[i] = apply<RELU_GRAD>(a[i] + b[i], y[i]);
+  return info.Env().Undefined();
+}
+
 // out[r * repeat + j] = full[r * repeat + j] OP rowValue[r] (or rowValue[r] OP full[...] when the
 // row values are the left operand): an operand of shape [..., 1] against [..., N].
 template <int OP>
@@ -293,6 +309,7 @@ Napi::Value tileOp(const Napi::CallbackInfo& info) {
 
 void registerElementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, binaryOp, "binary"));
+  exports.Set("addReluGrad", Napi::Function::New(env, addReluGradOp, "addReluGrad"));
   exports.Set("unary", Napi::Function::New(env, unaryOp, "unary"));
   exports.Set("tile", Napi::Function::New(env, tileOp, "tile"));
   exports.Set("binaryRows", Napi::Function::New(env, binaryRowsOp, "binaryRows"));

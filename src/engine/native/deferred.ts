@@ -12,6 +12,10 @@
 // computed or disposed; per-channel statistics are copied, since the optimizer updates variables in
 // place. Relu's gradient reads Relu's output, not its input (gradients.ts), so the tape does not
 // keep deferred outputs alive either.
+//
+// Backward, the same holds for the gradient sums the tape accumulates for a block's input (the
+// branch's and the shortcut's gradients): only the ReLU gradient of the block before reads each,
+// so the ReLU gradient of a deferred Add computes (a + b) * step(y) from the Add's own operands.
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { output, outputArray } from './kernel_util.js';
@@ -22,6 +26,8 @@ export type DeferredKernel = (out: Float32Array, relu: boolean) => void;
 interface Pending {
   compute: DeferredKernel;
   inputs: tf.DataId[];
+  /** For a deferred a + b: the operands' arrays. */
+  addends?: [Float32Array, Float32Array];
 }
 
 type Backend = MathBackendCPU & { buffers?: { retain(values: unknown): void } };
@@ -44,12 +50,14 @@ function release(backend: Backend, p: Pending): void {
 
 /**
  * A float32 output of `shape` computed by `compute` when first read; `inputs` are the tensors
- * `compute` reads in place (kept alive until then). With deferral off, computed now.
+ * `compute` reads in place (kept alive until then). With deferral off, computed now. `addends`:
+ * the output is the sum of these two arrays (see deferredAddends).
  */
-export function deferredOutput(backend: Backend, shape: number[], inputs: tf.TensorInfo[], compute: DeferredKernel): tf.TensorInfo {
+export function deferredOutput(backend: Backend, shape: number[], inputs: tf.TensorInfo[], compute: DeferredKernel,
+  addends?: [Float32Array, Float32Array]): tf.TensorInfo {
   if (!enabled) return output(backend, shape, (out) => compute(out, false));
   for (const t of inputs) backend.incRef(t.dataId);
-  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId) };
+  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId), addends };
   const record = { dtype: 'float32', refCount: 1 } as { dtype: 'float32'; refCount: number; values?: Float32Array };
   const settle = (values: Float32Array) =>
     Object.defineProperty(record, 'values', { value: values, writable: true, enumerable: true, configurable: true });
@@ -88,6 +96,15 @@ export function isDeferred(backend: Backend, dataId: tf.DataId): boolean {
 export function withRelu(backend: Backend, x: tf.TensorInfo): ((out: Float32Array) => void) | null {
   const p = pendingOf(backend, x.dataId);
   return p ? (out) => p.compute(out, true) : null;
+}
+
+/**
+ * The two arrays whose sum `x` is, while x is a deferred Add (not computed yet), else null: the
+ * ReLU gradient of an accumulated gradient reads them directly (gradients.ts), and the sum itself
+ * is usually disposed unread.
+ */
+export function deferredAddends(backend: Backend, x: tf.TensorInfo): [Float32Array, Float32Array] | null {
+  return pendingOf(backend, x.dataId)?.addends ?? null;
 }
 
 /**

@@ -19,6 +19,8 @@ const UNARY = {
 
 export interface ElementwiseAddon {
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** out = (a + b) * step(y): the ReLU gradient of a sum, in one pass. */
+  addReluGrad(a: Float32Array, b: Float32Array, y: Float32Array, out: Float32Array): void;
   unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
   tile(x: Float32Array, out: Float32Array, shape: Int32Array, reps: Int32Array): void;
   binaryRows(op: number, a: Float32Array, b: Float32Array, out: Float32Array, repeat: number): void;
@@ -59,7 +61,7 @@ function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
     const size = tf.util.sizeFromShape(outShape);
     const full = (s: Float32Array) => s.length === size;
     if (op === BINARY.Add && full(as) && full(bs) && size > 0) {
-      return deferredOutput(backend, outShape, [a, b], (out, relu) => addon.binary(relu ? ADD_RELU : op, as, bs, out));
+      return deferredOutput(backend, outShape, [a, b], (out, relu) => addon.binary(relu ? ADD_RELU : op, as, bs, out), [as, bs]);
     }
     if (full(as) !== full(bs) && size > 0) {
       const repeat = rowRepeat((full(as) ? b : a).shape, outShape);

@@ -8,6 +8,7 @@ import type { NativeAddon } from './addon.js';
 import type { ElementwiseAddon } from './elementwise.js';
 import { reductionLayout, type ReduceAddon, type ReductionLayout } from './reduce.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
+import { deferredAddends } from './deferred.js';
 import { gradientIsFinal } from './tape.js';
 
 export interface GradientAddon {
@@ -112,7 +113,10 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
     tf.registerKernel({
       kernelName: kernel, backendName,
       kernelFunc: (({ inputs, backend }: KernelArgs) => {
-        const dys = f32(backend, inputs.dy)!, xs = f32(backend, inputs.x)!;
+        const xs = f32(backend, inputs.x)!;
+        const sum = forward === 'Relu' ? deferredAddends(backend, inputs.dy) : null;
+        if (sum) return output(backend, inputs.x.shape, (out) => g.addReluGrad(sum[0], sum[1], xs, out));
+        const dys = f32(backend, inputs.dy)!;
         return output(backend, inputs.x.shape, (out) => g.binary(op, dys, xs, out));
       }) as unknown as tf.KernelFunc,
     });
@@ -132,7 +136,9 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
     gradFunc: (dy, saved) => {
       const [y] = saved;
       const d = dy as tf.Tensor;
-      if (nativeGradientNow(backendName) && f32(backend(), y) !== null && f32(backend(), d) !== null && d.size === y.size) {
+      // A deferred sum as dy is not read here: the kernel reads its operands (deferred.ts).
+      const dyStored = () => d.dtype === 'float32' && (deferredAddends(backend(), d) !== null || f32(backend(), d) !== null);
+      if (nativeGradientNow(backendName) && f32(backend(), y) !== null && dyStored() && d.size === y.size) {
         return { x: () => tf.engine().runKernel('NativeReluGrad', { dy: d, x: y }) as tf.Tensor };
       }
       return { x: () => tf.mul(d, tf.cast(tf.step(y), 'float32')) };

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
 import { isDeferred, setDeferral } from '../../../src/engine/native/deferred.js';
+import { loadAddon } from '../../../src/engine/native/addon.js';
 import { buildModel } from '../../../src/models/registry.js';
 import { assertMatchesCpu, randomValues, runOn, skip } from './helpers.js';
 
@@ -102,4 +103,29 @@ test('ResNet-20 training steps give bit-identical weights with deferral on and o
   const off = await train(false), on = await train(true);
   assert.equal(on.length, off.length);
   on.forEach((w, i) => assert.deepEqual([...w], [...off[i]], `array ${i}`));
+});
+
+test('the ReLU gradient of an accumulated gradient (a deferred Add) reads the two addends: one pass, same values', { skip }, async () => {
+  const addon = loadAddon() as unknown as { addReluGrad: (...args: unknown[]) => void };
+  const original = addon.addReluGrad;
+  let fusedCalls = 0;
+  addon.addReluGrad = (...args: unknown[]) => { fusedCalls++; original(...args); };
+  try {
+    // h feeds two paths, so the tape adds their gradients before the ReLU gradient of h.
+    const f = (a: tf.Tensor) => {
+      const h = tf.relu(a);
+      return tf.sum(tf.mul(tf.relu(tf.add(tf.mul(h, y()), h)), x()));
+    };
+    await assertMatchesCpu(() => tf.grad(f)(tf.mul(x(), 1.3)), 1e-6, 'relu gradient of a sum');
+    assert.ok(fusedCalls > 0, 'the fused kernel ran');
+  } finally {
+    addon.addReluGrad = original;
+  }
+  await tf.setBackend('native');
+  const sum = tf.add(x(), y()), relu = tf.relu(y());
+  const dx = tf.engine().runKernel('NativeReluGrad', { dy: sum, x: relu }) as tf.Tensor;
+  assert.ok(isDeferred(backend(), sum.dataId), 'the sum was computed');
+  const [s, r] = [sum.dataSync(), relu.dataSync()];
+  assert.deepEqual([...dx.dataSync()], [...s].map((v, i) => v * (r[i] > 0 ? 1 : 0)));
+  tf.dispose([sum, relu, dx]);
 });
