@@ -233,10 +233,11 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
 }
 
 // moments(x, mean, variance, sumDeviation): per channel (the innermost dimension, C = mean's
-// length) over all other positions, as tfjs-core's moments computes them (mean; square(x - mean)
-// in float32; its mean): one pass for the mean, one for the deviations, each thread summing its
-// rows in float over blocks of 16 rows, added up in double.
-// sumDeviation = sum(x - mean), which the exact gradient needs.
+// length) over all other positions, the mean and the (biased) variance of tfjs-core's moments, in
+// one pass: sums of d = x - shift and of d^2, with shift = the channel's first value (so that the
+// sums do not cancel when |mean| >> the spread), each thread summing its rows in float over blocks
+// of 16 rows, added up in double; then mean = shift + sum(d) / n, variance = sum(d^2) / n -
+// (sum(d) / n)^2. sumDeviation = sum(x - mean) for the float mean, which the exact gradient needs.
 Napi::Value moments(const Napi::CallbackInfo& info) {
   size_t n, C, nv, ns;
   const float* x = floatData(info[0], &n);
@@ -244,52 +245,48 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
   float* variance = floatData(info[2], &nv);
   float* sumDeviation = floatData(info[3], &ns);
   if (C == 0 || n == 0 || n % C || nv != C || ns != C) throw Napi::RangeError::New(info.Env(), "moments: bad lengths");
-  const int64_t rows = static_cast<int64_t>(n / C);
+  const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
   const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
   constexpr int64_t kBlock = 16;
-  // Per thread: 2 C doubles (sums of the pass, sums of squares in the second pass).
-  std::vector<double> sums(static_cast<size_t>(threads) * 2 * C);
-  auto pass = [&](bool deviations) {
-    std::fill(sums.begin(), sums.end(), 0.0);
+  const std::vector<float> shift(x, x + C);
+  const float* shifts = shift.data();
+  // Per thread: C sums of d, then C sums of d^2, added in thread order.
+  std::vector<double> sums(static_cast<size_t>(threads) * 2 * C, 0.0);
 #pragma omp parallel num_threads(threads)
-    {
-      double* sum = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
-      double* sumSquares = sum + C;
-      std::vector<float> part(C), partSquares(C);
+  {
+    double* sum = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    double* sumSquares = sum + C;
+    std::vector<float> blockSum(C), blockSquares(C);
+    float *part = blockSum.data(), *partSquares = blockSquares.data();
 #pragma omp for schedule(static)
-      for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-        std::fill(part.begin(), part.end(), 0.0f);
-        std::fill(partSquares.begin(), partSquares.end(), 0.0f);
-        for (int64_t r = r0; r < std::min(rows, r0 + kBlock); r++) {
-          const float* xr = x + r * static_cast<int64_t>(C);
-          if (!deviations) {
-            for (size_t c = 0; c < C; c++) part[c] += xr[c];
-          } else {
-            for (size_t c = 0; c < C; c++) {
-              const float d = xr[c] - mean[c];
-              part[c] += d;
-              partSquares[c] += d * d;
-            }
-          }
-        }
-        for (size_t c = 0; c < C; c++) {
-          sum[c] += part[c];
-          sumSquares[c] += partSquares[c];
+    for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+      std::fill(part, part + C, 0.0f);
+      std::fill(partSquares, partSquares + C, 0.0f);
+      for (int64_t r = r0; r < std::min(rows, r0 + kBlock); r++) {
+        const float* xr = x + r * channels;
+#pragma omp simd
+        for (int64_t c = 0; c < channels; c++) {
+          const float d = xr[c] - shifts[c];
+          part[c] += d;
+          partSquares[c] += d * d;
         }
       }
+      for (int64_t c = 0; c < channels; c++) {
+        sum[c] += part[c];
+        sumSquares[c] += partSquares[c];
+      }
     }
-  };
-  auto total = [&](size_t c, size_t offset) {
-    double t = 0;
-    for (int k = 0; k < threads; k++) t += sums[static_cast<size_t>(k) * 2 * C + offset + c];
-    return t;
-  };
-  pass(false);
-  for (size_t c = 0; c < C; c++) mean[c] = static_cast<float>(total(c, 0) / static_cast<double>(rows));
-  pass(true);
+  }
   for (size_t c = 0; c < C; c++) {
-    variance[c] = static_cast<float>(total(c, C) / static_cast<double>(rows));
-    sumDeviation[c] = static_cast<float>(total(c, 0));
+    double sumD = 0, sumD2 = 0;
+    for (int k = 0; k < threads; k++) {
+      sumD += sums[static_cast<size_t>(k) * 2 * C + c];
+      sumD2 += sums[static_cast<size_t>(k) * 2 * C + C + c];
+    }
+    const double count = static_cast<double>(rows), meanD = sumD / count;
+    mean[c] = static_cast<float>(shift[c] + meanD);
+    variance[c] = static_cast<float>(std::max(0.0, sumD2 / count - meanD * meanD));
+    sumDeviation[c] = static_cast<float>(sumD - count * (static_cast<double>(mean[c]) - shift[c]));
   }
   return info.Env().Undefined();
 }

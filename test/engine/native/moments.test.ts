@@ -40,6 +40,27 @@ test('moments over N, H, W: mean, variance and the gradient of both match cpu', 
   }, MOMENTS_TOLERANCE, 'moments');
 });
 
+test('moments of values whose mean dwarfs their spread (one pass, shifted sums) match float64', { skip }, async () => {
+  // 20,000 values per channel, mean ~1000 + channel, spread ~0.01-0.1: an unshifted one-pass
+  // variance would cancel to nothing in float32 (and lose ~8 of its 16 digits in double).
+  const C = 4, rows = 20000;
+  const values = randomValues(rows * C, 9).map((v, i) => 1000 + (i % C) + v * 0.01 * (1 + (i % C)));
+  await tf.setBackend('native');
+  const { mean, variance } = coreMoments(tf.tensor2d(values, [rows, C]), [0]);
+  const [m, v] = [mean.dataSync(), variance.dataSync()];
+  for (let c = 0; c < C; c++) {
+    let sum = 0, squares = 0;
+    for (let r = 0; r < rows; r++) sum += values[r * C + c];
+    const exactMean = sum / rows;
+    for (let r = 0; r < rows; r++) squares += (values[r * C + c] - exactMean) ** 2;
+    const exactVariance = squares / rows;
+    assert.ok(Math.abs(m[c] - exactMean) <= 1e-7 * Math.abs(exactMean), `mean ${c}: ${m[c]} vs ${exactMean}`);
+    // The reference uses the same float32 inputs; the kernel's float block sums of d^2 give ~1e-6.
+    assert.ok(Math.abs(v[c] - exactVariance) <= 1e-4 * exactVariance, `variance ${c}: ${v[c]} vs ${exactVariance}`);
+  }
+  tf.dispose([mean, variance]);
+});
+
 test('a BatchNormalization layer in training mode: output and gradients match cpu', { skip }, async () => {
   await assertMatchesCpu(() => {
     const layer = tf.layers.batchNormalization({ axis: 3, gammaInitializer: 'ones', betaInitializer: 'zeros' });
