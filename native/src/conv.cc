@@ -67,28 +67,6 @@ struct WeightsLayout {
   }
 };
 
-// Float32 -> bfloat16 copies of activations and gradients, in scratch buffers that grow to the
-// largest tensor seen (one per operand slot, so that two operands of one call never share one).
-class Bf16Scratch {
- public:
-  // The bf16 copy of n floats (oneDNN's JIT reorder: round to nearest even, multi-threaded).
-  void* convert(const float* from, int64_t n, stream& s) {
-    if (static_cast<int64_t>(buffer_.size()) < n) buffer_.resize(n);
-    auto it = reorders_.find(n);
-    if (it == reorders_.end()) {
-      memory::desc f({n}, dt::f32, tag::a), b({n}, dt::bf16, tag::a);
-      it = reorders_.emplace(n, reorder(reorder::primitive_desc(cpuEngine(), f, cpuEngine(), b))).first;
-    }
-    memory::desc f({n}, dt::f32, tag::a), b({n}, dt::bf16, tag::a);
-    memory in(f, cpuEngine(), const_cast<float*>(from)), out(b, cpuEngine(), buffer_.data());
-    it->second.execute(s, in, out);
-    return buffer_.data();
-  }
-
- private:
-  std::vector<uint16_t> buffer_;
-  std::map<int64_t, reorder> reorders_;
-};
 Bf16Scratch activationScratch, gradientScratch;
 
 // An operand's memory: the float32 array itself, or its bf16 copy when the primitive multiplies in bf16.
@@ -202,7 +180,7 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
     bool relu = info[5].ToBoolean();
     const int64_t filterKey = info.Length() > 7 ? info[6].As<Napi::Number>().Int64Value() : 0;
     const double generation = info.Length() > 7 ? info[7].As<Napi::Number>().DoubleValue() : 0;
-    if (computeType == dt::f32 && convByGemm(g)) return gemmConvForward(g, x, filter, bias, y, relu);
+    if (convByGemm(g)) return gemmConvForward(g, x, filter, bias, y, relu, computeType == dt::bf16, {filterKey, generation});
     Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
                                  [&] { return new Forward(g, bias != nullptr, relu, computeType); });
     auto& s = cpuStream();
@@ -217,14 +195,17 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
   });
 }
 
-// conv2dBackpropInput(dy, filter, dx, geometry): dx = gradient of the convolution wrt its input.
+// conv2dBackpropInput(dy, filter, dx, geometry[, filterKey, generation]): dx = gradient of the
+// convolution wrt its input (the filter's name lets conv_gemm.cc reuse the forward pass's bf16 copy).
 Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
   return guarded(info, [&] {
     float* dy = floatData(info[0]);
     float* filter = floatData(info[1]);
     float* dx = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
-    if (computeType == dt::f32 && convByGemm(g)) return gemmConvBackwardData(g, dy, filter, dx);
+    const FilterName name{info.Length() > 5 ? info[4].As<Napi::Number>().Int64Value() : 0,
+                          info.Length() > 5 ? info[5].As<Napi::Number>().DoubleValue() : 0};
+    if (convByGemm(g)) return gemmConvBackwardData(g, dy, filter, dx, computeType == dt::bf16, name);
     BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g, computeType); });
     auto& s = cpuStream();
     memory userW(g.userWeights(), cpuEngine(), filter);
@@ -243,7 +224,7 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     float* dy = floatData(info[1]);
     float* dfilter = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
-    if (computeType == dt::f32 && convByGemm(g)) return gemmConvBackwardFilter(g, x, dy, dfilter);
+    if (convByGemm(g)) return gemmConvBackwardFilter(g, x, dy, dfilter, computeType == dt::bf16);
     BackwardFilter& b =
         cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g, computeType); });
     auto& s = cpuStream();
@@ -256,11 +237,13 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   });
 }
 
-// releaseFilter(filterKey): frees the blocked copy kept for that key (its tensor was disposed).
-// Returns how many copies are kept after it.
+// releaseFilter(filterKey): frees the copies kept for that key (its tensor was disposed): the
+// blocked one and conv_gemm.cc's bfloat16 one. Returns how many copies are kept after it.
 Napi::Value releaseFilter(const Napi::CallbackInfo& info) {
-  blockedFilters.erase(info[0].As<Napi::Number>().Int64Value());
-  return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.size()));
+  const int64_t key = info[0].As<Napi::Number>().Int64Value();
+  blockedFilters.erase(key);
+  const size_t gemmCopies = releaseGemmFilter(key);
+  return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.size() + gemmCopies));
 }
 
 // Whether this CPU has native bf16 convolutions. ISAs are bit sets: an ISA with bf16 instructions

@@ -14,7 +14,9 @@
 // those copies cost more than the arithmetic. oneDNN's matmul reads the plain filter once and packs
 // it in cache-sized pieces. So (the 'auto' rule): every 1x1 convolution (im2col of a strided 1x1 is
 // a subsampled copy, a quarter of the input), and any convolution whose output has no more pixels
-// (N*OH*OW) than channels (O), i.e. whose im2col matrix is no larger than its filter. Measured in
+// (N*OH*OW) than channels (O), i.e. whose im2col matrix is no larger than its filter. In bfloat16
+// mixed precision the operands are converted into scratch first (the filter too: a plain copy at
+// half the size instead of a blocked one), as conv.cc does for the primitives. Measured in
 // ResNet-50 training steps (64x64, batch 32), matmuls were as fast or faster for every 1x1 layer and
 // for the 3x3 layers on 2x2 images, and slower for the 3x3 layers on larger images and the 7x7 stem.
 #include "conv_geometry.h"
@@ -99,8 +101,12 @@ float* scratch(std::vector<float>& buffer, int64_t n) {
 }
 std::vector<float> colScratch, dcolScratch;
 
-memory::desc plain(int64_t rows, int64_t cols) { return {{rows, cols}, dt::f32, tag::ab}; }
-memory::desc transposed(int64_t rows, int64_t cols) { return {{rows, cols}, dt::f32, memory::dims{1, rows}}; }
+memory::desc plain(int64_t rows, int64_t cols, dt type = dt::f32) { return {{rows, cols}, type, tag::ab}; }
+memory::desc transposed(int64_t rows, int64_t cols, dt type = dt::f32) { return {{rows, cols}, type, memory::dims{1, rows}}; }
+
+// bfloat16 mixed precision: the multiplied operands are converted (round to nearest even) into
+// scratch, one slot per operand role; results and accumulation stay float32.
+Bf16Scratch activationsBf16, gradientsBf16, weightsBf16;
 
 // One matmul primitive with its operand layouts.
 struct Product {
@@ -117,10 +123,11 @@ struct Product {
     }
     return matmul::primitive_desc(withBias ? matmul::desc(a, b, bias, out) : matmul::desc(a, b, out), attr, cpuEngine());
   }
-  void run(const float* aData, const float* bData, const float* biasData, float* outData) {
+  // aData, bData: float32, or bfloat16 when the product was made for bf16 operands.
+  void run(const void* aData, const void* bData, const float* biasData, float* outData) {
     auto& s = cpuStream();
-    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(a, cpuEngine(), const_cast<float*>(aData))},
-                                            {DNNL_ARG_WEIGHTS, memory(b, cpuEngine(), const_cast<float*>(bData))},
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(a, cpuEngine(), const_cast<void*>(aData))},
+                                            {DNNL_ARG_WEIGHTS, memory(b, cpuEngine(), const_cast<void*>(bData))},
                                             {DNNL_ARG_DST, memory(out, cpuEngine(), outData)}};
     if (biasData) args[DNNL_ARG_BIAS] = memory(bias, cpuEngine(), const_cast<float*>(biasData));
     prim.execute(s, args);
@@ -128,27 +135,29 @@ struct Product {
   }
 };
 
-// Products by pass, geometry and flags (bias, ReLU).
+// Products by pass, geometry, operand type and flags (bias, ReLU).
 enum Pass { kForward, kBackwardData, kBackwardFilter };
-using Key = std::array<int, kGeomLength + 3>;
+using Key = std::array<int, kGeomLength + 4>;
 std::map<Key, std::unique_ptr<Product>> products;
 
-Product& product(Pass pass, const Geometry& g, bool withBias = false, bool relu = false) {
+Product& product(Pass pass, const Geometry& g, bool bf16, bool withBias = false, bool relu = false) {
   Key key;
   std::copy(g.v.begin(), g.v.end(), key.begin());
   key[kGeomLength] = pass;
-  key[kGeomLength + 1] = withBias;
-  key[kGeomLength + 2] = relu;
+  key[kGeomLength + 1] = bf16;
+  key[kGeomLength + 2] = withBias;
+  key[kGeomLength + 3] = relu;
   auto it = products.find(key);
   if (it != products.end()) return *it->second;
   const int64_t M = rows(g), D = depth(g), O = g.O();
-  Product* made = pass == kForward        ? new Product(plain(M, D), plain(D, O), plain(M, O), withBias, relu)
-                  : pass == kBackwardData ? new Product(plain(M, O), transposed(O, D), plain(M, D), false, false)
-                                          : new Product(transposed(D, M), plain(M, O), plain(D, O), false, false);
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  Product* made = pass == kForward        ? new Product(plain(M, D, in), plain(D, O, in), plain(M, O), withBias, relu)
+                  : pass == kBackwardData ? new Product(plain(M, O, in), transposed(O, D, in), plain(M, D), false, false)
+                                          : new Product(transposed(D, M, in), plain(M, O, in), plain(D, O), false, false);
   return *products.emplace(key, std::unique_ptr<Product>(made)).first->second;
 }
 
-// setConvAlgorithm('auto' | 'gemm' | 'primitive'): how float32 convolutions are computed from now
+// setConvAlgorithm('auto' | 'gemm' | 'primitive'): how convolutions are computed from now
 // on ('gemm' and 'primitive' force one way for every geometry; tests compare both with cpu).
 Napi::Value setConvAlgorithm(const Napi::CallbackInfo& info) {
   const std::string name = info[0].As<Napi::String>().Utf8Value();
@@ -159,6 +168,43 @@ Napi::Value setConvAlgorithm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The operand as the product wants it: the float32 array itself, or its bf16 copy in `slot`.
+const void* operand(const float* data, int64_t n, bool bf16, Bf16Scratch& slot) {
+  return bf16 ? slot.convert(data, n, cpuStream()) : data;
+}
+
+// bfloat16 copies of filters by the caller's key, with the generation they were made at: in
+// mixed-precision training each filter is converted once per step (forward and backward data
+// share it), in prediction once.
+struct Bf16Filter {
+  double generation;
+  std::vector<uint16_t> values;
+};
+std::unordered_map<int64_t, Bf16Filter> bf16Filters;
+
+// The filter as the product wants it: float32 as is, or its bf16 copy (kept by name when named).
+const void* filterOperand(const float* w, int64_t n, bool bf16, FilterName name) {
+  if (!bf16) return w;
+  if (name.key == 0) return weightsBf16.convert(w, n, cpuStream());
+  auto it = bf16Filters.find(name.key);
+  if (it != bf16Filters.end() && it->second.generation == name.generation && static_cast<int64_t>(it->second.values.size()) == n) {
+    return it->second.values.data();
+  }
+  Bf16Filter& kept = bf16Filters[name.key];
+  kept.generation = name.generation;
+  kept.values.resize(n);
+  weightsBf16.convertTo(w, n, kept.values.data(), cpuStream());
+  return kept.values.data();
+}
+
+// The im2col matrix of x (x itself for a pointwise convolution).
+const float* columns(const Geometry& g, const float* x) {
+  if (isPointwise(g)) return x;
+  float* col = scratch(colScratch, rows(g) * depth(g));
+  im2col(g, x, col);
+  return col;
+}
+
 }  // namespace
 
 bool convByGemm(const Geometry& g) {
@@ -166,31 +212,29 @@ bool convByGemm(const Geometry& g) {
   return (g.KH() == 1 && g.KW() == 1) || rows(g) <= g.O();
 }
 
-void gemmConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu) {
-  const float* col = x;
-  if (!isPointwise(g)) {
-    float* made = scratch(colScratch, rows(g) * depth(g));
-    im2col(g, x, made);
-    col = made;
-  }
-  product(kForward, g, bias != nullptr, relu).run(col, w, bias, y);
+void gemmConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu, bool bf16,
+                     FilterName filter) {
+  const int64_t M = rows(g), D = depth(g);
+  product(kForward, g, bf16, bias != nullptr, relu)
+      .run(operand(columns(g, x), M * D, bf16, activationsBf16), filterOperand(w, D * g.O(), bf16, filter), bias, y);
 }
 
-void gemmConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx) {
-  if (isPointwise(g)) return product(kBackwardData, g).run(dy, w, nullptr, dx);
-  float* dcol = scratch(dcolScratch, rows(g) * depth(g));
-  product(kBackwardData, g).run(dy, w, nullptr, dcol);
-  col2im(g, dcol, dx);
+void gemmConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx, bool bf16, FilterName filter) {
+  const int64_t M = rows(g), D = depth(g), O = g.O();
+  float* dcol = isPointwise(g) ? dx : scratch(dcolScratch, M * D);
+  product(kBackwardData, g, bf16).run(operand(dy, M * O, bf16, gradientsBf16), filterOperand(w, D * O, bf16, filter), nullptr, dcol);
+  if (!isPointwise(g)) col2im(g, dcol, dx);
 }
 
-void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, float* dw) {
-  const float* col = x;
-  if (!isPointwise(g)) {
-    float* made = scratch(colScratch, rows(g) * depth(g));
-    im2col(g, x, made);
-    col = made;
-  }
-  product(kBackwardFilter, g).run(col, dy, nullptr, dw);
+void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, float* dw, bool bf16) {
+  const int64_t M = rows(g), D = depth(g), O = g.O();
+  product(kBackwardFilter, g, bf16)
+      .run(operand(columns(g, x), M * D, bf16, activationsBf16), operand(dy, M * O, bf16, gradientsBf16), nullptr, dw);
+}
+
+size_t releaseGemmFilter(int64_t key) {
+  bf16Filters.erase(key);
+  return bf16Filters.size();
 }
 
 void registerConvGemm(Napi::Env env, Napi::Object exports) {

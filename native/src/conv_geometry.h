@@ -1,9 +1,12 @@
-// The geometry of a 2-D convolution as the TypeScript side passes it (NHWC activations, HWIO
-// filters), shared by the two ways the addon computes convolutions: oneDNN's convolution
-// primitives (conv.cc) and matrix products over the filters as they are (conv_gemm.cc).
+// What the two ways the addon computes convolutions share: oneDNN's convolution primitives
+// (conv.cc) and matrix products over the filters as they are (conv_gemm.cc). The geometry of a
+// 2-D convolution as the TypeScript side passes it (NHWC activations, HWIO filters), and bfloat16
+// copies of float32 operands for mixed precision.
 #pragma once
 #include "common.h"
 #include <array>
+#include <map>
+#include <vector>
 
 namespace tfn {
 
@@ -32,14 +35,50 @@ struct Geometry {
   dnnl::memory::dims padR() const { return {v[14], v[16]}; }
 };
 
-// Whether this float32 convolution is computed as matrix products (conv_gemm.cc) rather than by
-// oneDNN's convolution primitives.
+// Float32 -> bfloat16 copies of operands, in scratch buffers that grow to the largest tensor seen
+// (one per operand slot, so that two operands of one call never share one).
+class Bf16Scratch {
+ public:
+  // The bf16 copy of n floats (oneDNN's JIT reorder: round to nearest even, multi-threaded).
+  void* convert(const float* from, int64_t n, dnnl::stream& s) {
+    if (static_cast<int64_t>(buffer_.size()) < n) buffer_.resize(n);
+    convertTo(from, n, buffer_.data(), s);
+    return buffer_.data();
+  }
+  // The same into the caller's n bf16 values.
+  void convertTo(const float* from, int64_t n, void* to, dnnl::stream& s) {
+    using dnnl::memory;
+    const memory::desc f({n}, memory::data_type::f32, memory::format_tag::a), b({n}, memory::data_type::bf16, memory::format_tag::a);
+    auto it = reorders_.find(n);
+    if (it == reorders_.end()) {
+      it = reorders_.emplace(n, dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), f, cpuEngine(), b))).first;
+    }
+    memory in(f, cpuEngine(), const_cast<float*>(from)), out(b, cpuEngine(), to);
+    it->second.execute(s, in, out);
+  }
+
+ private:
+  std::vector<uint16_t> buffer_;
+  std::map<int64_t, dnnl::reorder> reorders_;
+};
+
+// Whether this convolution is computed as matrix products (conv_gemm.cc) rather than by oneDNN's
+// convolution primitives.
 bool convByGemm(const Geometry& g);
-// y = act(conv(x, w) + bias), bias may be null.
-void gemmConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu);
+// A filter as the caller names it (conv.ts): a key per tensor data (0: none) and the count of
+// in-place optimizer updates, so that converted copies are reused while both are unchanged.
+struct FilterName {
+  int64_t key = 0;
+  double generation = 0;
+};
+// y = act(conv(x, w) + bias), bias may be null. bf16: multiply in bfloat16 (float32 results).
+void gemmConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu, bool bf16,
+                     FilterName filter);
 // dx = gradient wrt the input.
-void gemmConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx);
+void gemmConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx, bool bf16, FilterName filter);
 // dw (HWIO) = gradient wrt the filter.
-void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, float* dw);
+void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, float* dw, bool bf16);
+// Frees the bfloat16 copy kept for a filter key; returns how many copies are kept.
+size_t releaseGemmFilter(int64_t key);
 
 }  // namespace tfn

@@ -17,7 +17,7 @@ export interface NativeAddon {
   /** The compute types this CPU offers, float32 first. */
   convPrecisions(): Precision[];
   /**
-   * How float32 convolutions are computed from now on: 'auto' (conv_gemm.cc's rule), or every
+   * How convolutions are computed from now on: 'auto' (conv_gemm.cc's rule), or every
    * geometry by matrix products over the HWIO filter ('gemm') or by oneDNN's convolution
    * primitives ('primitive').
    */
@@ -25,9 +25,10 @@ export interface NativeAddon {
   /** filterKey (0: none) and generation name the filter's data for the addon's blocked copy of it. */
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
     geometry: Int32Array, relu: boolean, filterKey?: number, generation?: number): void;
-  /** Frees the blocked copy kept for filterKey; returns how many are kept. */
+  /** Frees the copies kept for filterKey (blocked, bfloat16); returns how many are kept. */
   releaseFilter(filterKey: number): number;
-  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array,
+    filterKey?: number, generation?: number): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
   [name: string]: unknown;
 }

@@ -67,7 +67,8 @@ export function convKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
       const c = convInfo(attrs!.inputShape as number[], filter.shape, { ...attrs, dilations: 1 });
       const dys = f32(backend, dy), fs = f32(backend, filter);
       if (!c || !dys || !fs) return null;
-      return output(backend, c.inShape, (dx) => addon.conv2dBackpropInput(dys, fs, dx, geometry(c)));
+      return output(backend, c.inShape, (dx) =>
+        addon.conv2dBackpropInput(dys, fs, dx, geometry(c), filterKey(filter.dataId), inPlaceUpdates()));
     }),
     Conv2DBackpropFilter: withFallback('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
 import { loadAddon } from '../../../src/engine/native/addon.js';
+import { setNativePrecision } from '../../../src/engine/native/backend.js';
 import { assertClose, randomValues, skip } from './helpers.js';
 
 /** Same products summed in another order by oneDNN and the cpu kernel. */
@@ -55,4 +56,45 @@ test('filter layouts: reused while unchanged, refreshed after an optimizer step 
   model.dispose();
   tf.dispose([x, doubled]);
   assert.equal(keptFilters(), kept, 'disposing the model frees its blocked copies');
+});
+
+test('bfloat16 filter copies of the matmul convolutions: reused while unchanged, refreshed after a step or an assign, freed on dispose', { skip }, async () => {
+  if (!setNativePrecision('bfloat16')) return; // no bf16 on this CPU: nothing kept, nothing to test
+  setNativePrecision('float32');
+  await tf.setBackend('native');
+  const kept = keptFilters();
+  // A 1x1 convolution: the matmul path ('auto'). Its reference is the same model on the primitive path.
+  const model = tf.sequential({
+    layers: [tf.layers.conv2d({ inputShape: [4, 4, 64], filters: 48, kernelSize: 1,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }), biasInitializer: tf.initializers.randomNormal({ seed: 2 }) })],
+  });
+  model.compile({ optimizer: tf.train.adam(0.05), loss: 'meanSquaredError' });
+  const x = tf.tensor4d(randomValues(2 * 4 * 4 * 64, 3), [2, 4, 4, 64]);
+  const predict = (algorithm: 'auto' | 'primitive') => {
+    loadAddon()!.setConvAlgorithm(algorithm);
+    setNativePrecision('bfloat16');
+    try {
+      return tf.tidy(() => Float32Array.from((model.predict(x) as tf.Tensor).dataSync()));
+    } finally {
+      setNativePrecision('float32');
+      loadAddon()!.setConvAlgorithm('auto');
+    }
+  };
+  const check = (what: string) => {
+    const gemm = predict('auto');
+    assertClose(gemm, predict('primitive'), CONV_TOLERANCE, what);
+    return gemm;
+  };
+  const first = check('first prediction');
+  assert.equal(keptFilters(), kept + 2, 'one bf16 copy (matmul) and one blocked copy (the primitive reference)');
+  assert.deepEqual(predict('auto'), first, 'the second prediction (cached copy) is identical');
+  await model.trainOnBatch(x, tf.zeros([2, 4, 4, 48]));
+  const afterStep = check('after an optimizer step');
+  assert.throws(() => assertClose(afterStep, first, CONV_TOLERANCE, 'changed'), 'the step changed the output');
+  const doubled = tf.mul(model.getWeights()[0], 2);
+  (model.layers[0] as unknown as { kernel: { write(t: tf.Tensor): void } }).kernel.write(doubled);
+  check('after an assign');
+  model.dispose();
+  tf.dispose([x, doubled]);
+  assert.equal(keptFilters(), kept, 'disposing the model frees its copies');
 });

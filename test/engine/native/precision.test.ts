@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
 import { nativePrecision, setNativePrecision } from '../../../src/engine/native/backend.js';
+import { loadAddon } from '../../../src/engine/native/addon.js';
 import { assertClose, randomValues, runOn, skip } from './helpers.js';
 
 /** Same products, float32 sums in another order (oneDNN's bf16 kernels accumulate in float32). */
@@ -56,25 +57,31 @@ for (const [i, c] of cases.entries()) {
     return [conv(x, w), dx, dw];
   };
 
-  test(`bfloat16 convolution and gradients = float32 ones of bf16-rounded operands: ${label}`, { skip: skipBf16 }, async () => {
-    const expected = await runOn('cpu',
-      convAndGradients(roundToBfloat16(xValues), roundToBfloat16(wValues), roundToBfloat16(dyValues)));
-    const unrounded = await runOn('cpu', convAndGradients(xValues, wValues, dyValues));
-    assert.equal(setNativePrecision('bfloat16'), true);
-    try {
-      assert.equal(nativePrecision(), 'bfloat16');
-      const actual = await runOn('native', convAndGradients(xValues, wValues, dyValues));
-      ['y', 'dx', 'dw'].forEach((name, k) => {
-        assertClose(actual[k], expected[k], ACCUMULATION_TOLERANCE, `${label} ${name}`);
-        // ...and not the float32 result: the rounding did happen (bf16 keeps 8 significant bits).
-        assert.throws(() => assertClose(actual[k], unrounded[k], ACCUMULATION_TOLERANCE, name));
-      });
-    } finally {
-      setNativePrecision('float32');
-    }
-    const back = await runOn('native', convAndGradients(xValues, wValues, dyValues));
-    ['y', 'dx', 'dw'].forEach((name, k) => assertClose(back[k], unrounded[k], ACCUMULATION_TOLERANCE, `float32 again: ${name}`));
-  });
+  // Both ways the addon computes convolutions (conv_gemm.cc): primitives and matmuls.
+  for (const algorithm of ['primitive', 'gemm'] as const) {
+    test(`bfloat16 convolution and gradients = float32 ones of bf16-rounded operands: ${label}, ${algorithm}`, { skip: skipBf16 }, async () => {
+      const expected = await runOn('cpu',
+        convAndGradients(roundToBfloat16(xValues), roundToBfloat16(wValues), roundToBfloat16(dyValues)));
+      const unrounded = await runOn('cpu', convAndGradients(xValues, wValues, dyValues));
+      loadAddon()!.setConvAlgorithm(algorithm);
+      try {
+        assert.equal(setNativePrecision('bfloat16'), true);
+        assert.equal(nativePrecision(), 'bfloat16');
+        const actual = await runOn('native', convAndGradients(xValues, wValues, dyValues));
+        ['y', 'dx', 'dw'].forEach((name, k) => {
+          assertClose(actual[k], expected[k], ACCUMULATION_TOLERANCE, `${label} ${name}`);
+          // ...and not the float32 result: the rounding did happen (bf16 keeps 8 significant bits).
+          assert.throws(() => assertClose(actual[k], unrounded[k], ACCUMULATION_TOLERANCE, name));
+        });
+        setNativePrecision('float32');
+        const back = await runOn('native', convAndGradients(xValues, wValues, dyValues));
+        ['y', 'dx', 'dw'].forEach((name, k) => assertClose(back[k], unrounded[k], ACCUMULATION_TOLERANCE, `float32 again: ${name}`));
+      } finally {
+        setNativePrecision('float32');
+        loadAddon()!.setConvAlgorithm('auto');
+      }
+    });
+  }
 }
 
 test('bfloat16: FusedConv2D with bias and ReLU rounds only the multiplied operands', { skip: skipBf16 }, async () => {
