@@ -9,7 +9,7 @@
 // float32 operands to bfloat16 (activations and gradients into scratch buffers, weights during
 // their reorder), multiplies in bfloat16 with float32 accumulation, and writes float32 results,
 // so everything outside the convolutions (weights, batch norm, the optimizer) stays float32.
-#include "conv_geometry.h"
+#include "conv.h"
 #include <functional>
 #include <map>
 #include <memory>

@@ -19,7 +19,7 @@
 // half the size instead of a blocked one), as conv.cc does for the primitives. Measured in
 // ResNet-50 training steps (64x64, batch 32), matmuls were as fast or faster for every 1x1 layer and
 // for the 3x3 layers on 2x2 images, and slower for the 3x3 layers on larger images and the 7x7 stem.
-#include "conv_geometry.h"
+#include "conv.h"
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -39,8 +39,8 @@ enum class Algorithm { kAuto, kGemm, kPrimitive };
 Algorithm chosen = Algorithm::kAuto;
 
 bool isPointwise(const Geometry& g) {
-  return g.KH() == 1 && g.KW() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.v[13] == 0 && g.v[14] == 0 &&
-         g.v[15] == 0 && g.v[16] == 0;
+  return g.KH() == 1 && g.KW() == 1 && g.strideH() == 1 && g.strideW() == 1 && g.padTop() == 0 && g.padBottom() == 0 &&
+         g.padLeft() == 0 && g.padRight() == 0;
 }
 
 int64_t rows(const Geometry& g) { return int64_t{g.N()} * g.OH() * g.OW(); }

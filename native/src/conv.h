@@ -20,7 +20,8 @@ struct Geometry {
   int KW() const { return v[6]; } int OH() const { return v[7]; } int OW() const { return v[8]; }
   int strideH() const { return v[9]; } int strideW() const { return v[10]; }
   int dilationH() const { return v[11]; } int dilationW() const { return v[12]; }
-  int padTop() const { return v[13]; } int padLeft() const { return v[15]; }
+  int padTop() const { return v[13]; } int padBottom() const { return v[14]; }
+  int padLeft() const { return v[15]; } int padRight() const { return v[16]; }
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
   dnnl::memory::desc src(dt type = dt::f32) const { return {{N(), C(), H(), W()}, type, tag::nhwc}; }
