@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import * as tf from '../../tf.js';
 import { recordedChannelSums } from './channel_sums.js';
 import { f32, type KernelArgs } from './kernel_util.js';
+import { gradientIsFinal } from './tape.js';
 
 type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
@@ -49,7 +50,8 @@ export function installNativeFusedConv(backendName: string): void {
           { strides, pad, dataFormat: 'NHWC', dimRoundingMode: rounding, inputShape: x.shape }) as tf.Tensor,
         filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: d },
           { strides, pad, dataFormat: 'NHWC', dimRoundingMode: rounding, filterShape: filter.shape }) as tf.Tensor,
-        bias: () => recordedChannelSums(d) ?? tf.sum(d, [0, 1, 2]),
+        // The recorded sums are not on the tape: only where this gradient is not differentiated.
+        bias: () => (gradientIsFinal() ? recordedChannelSums(d) : null) ?? tf.sum(d, [0, 1, 2]),
       };
     },
   });
