@@ -12,9 +12,11 @@
 namespace tfn {
 namespace {
 
-// batchNorm(x, mean, variance, scale | null, offset | null, y, epsilon[, relu]); each statistic has C
-// elements (or 1), C = the innermost dimension. relu: y = max(0, ...) in the same pass (the ReLU
-// that follows a batch norm, deferred.ts), with elementwise.cc's ReLU expression.
+// batchNorm(x, mean, variance, scale | null, offset | null, y, epsilon[, relu[, residual]]); each
+// statistic has C elements (or 1), C = the innermost dimension. residual (x's length): y = ... +
+// residual, the residual Add after a block's last batch norm (deferred.ts); relu: y = max(0, ...)
+// (the ReLU that follows), with elementwise.cc's ReLU expression. The same float operations in the
+// same order as the batch norm, the Add and the ReLU one after the other.
 Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   size_t n, nm, nv, ns = 1, no = 1, ny;
   const float* x = floatData(info[0], &n);
@@ -25,9 +27,11 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   float* y = floatData(info[5], &ny);
   const double epsilon = info[6].As<Napi::Number>().DoubleValue();
   const bool relu = info.Length() > 7 && info[7].ToBoolean();
+  size_t nr = n;
+  const float* residual = info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined() ? floatData(info[8], &nr) : nullptr;
   const size_t C = std::max({nm, nv, ns, no});
   auto ok = [&](size_t k) { return k == C || k == 1; };
-  if (ny != n || C == 0 || n % C || !ok(nm) || !ok(nv) || !ok(ns) || !ok(no)) {
+  if (ny != n || nr != n || C == 0 || n % C || !ok(nm) || !ok(nv) || !ok(ns) || !ok(no)) {
     throw Napi::RangeError::New(info.Env(), "batchNorm: statistics do not match the channels");
   }
   std::vector<float> a(C), b(C), m(C);
@@ -42,7 +46,19 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * channels;
     float* yr = y + r * channels;
-    if (relu) {
+    if (residual) {
+      const float* rr = residual + r * channels;
+      if (relu) {
+#pragma omp simd
+        for (int64_t c = 0; c < channels; c++) {
+          const float v = ((xr[c] - m[c]) * a[c] + b[c]) + rr[c];
+          yr[c] = v < 0 ? 0 : v;
+        }
+      } else {
+#pragma omp simd
+        for (int64_t c = 0; c < channels; c++) yr[c] = ((xr[c] - m[c]) * a[c] + b[c]) + rr[c];
+      }
+    } else if (relu) {
 #pragma omp simd
       for (int64_t c = 0; c < channels; c++) {
         const float v = (xr[c] - m[c]) * a[c] + b[c];

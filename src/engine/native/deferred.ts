@@ -16,18 +16,30 @@
 // Backward, the same holds for the gradient sums the tape accumulates for a block's input (the
 // branch's and the shortcut's gradients): only the ReLU gradient of the block before reads each,
 // so the ReLU gradient of a deferred Add computes (a + b) * step(y) from the Add's own operands.
+//
+// And forward, a block's last batch norm feeds only the residual Add (its gradient needs x, not
+// y): an Add of a deferred batch norm is itself deferred, computed as ReLU(batch norm + shortcut)
+// in one pass when the ReLU comes, and the batch norm's output is never written.
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { output, outputArray } from './kernel_util.js';
 
 /** Computes a deferred output into `out`, with a ReLU applied when `relu`. */
 export type DeferredKernel = (out: Float32Array, relu: boolean) => void;
+/** The same with `residual` (same length) added before the ReLU, in the same pass. */
+export type ResidualKernel = (out: Float32Array, relu: boolean, residual: Float32Array) => void;
 
-interface Pending {
+/** What else a deferred output's kernel offers (see deferredAddends, residualKernel). */
+export interface DeferredExtras {
+  /** The output is the sum of these two arrays. */
+  addends?: [Float32Array, Float32Array];
+  /** The kernel can add a residual in its own pass. */
+  plusResidual?: ResidualKernel;
+}
+
+interface Pending extends DeferredExtras {
   compute: DeferredKernel;
   inputs: tf.DataId[];
-  /** For a deferred a + b: the operands' arrays. */
-  addends?: [Float32Array, Float32Array];
 }
 
 type Backend = MathBackendCPU & { buffers?: { retain(values: unknown): void } };
@@ -50,14 +62,13 @@ function release(backend: Backend, p: Pending): void {
 
 /**
  * A float32 output of `shape` computed by `compute` when first read; `inputs` are the tensors
- * `compute` reads in place (kept alive until then). With deferral off, computed now. `addends`:
- * the output is the sum of these two arrays (see deferredAddends).
+ * `compute` reads in place (kept alive until then). With deferral off, computed now.
  */
 export function deferredOutput(backend: Backend, shape: number[], inputs: tf.TensorInfo[], compute: DeferredKernel,
-  addends?: [Float32Array, Float32Array]): tf.TensorInfo {
+  extras: DeferredExtras = {}): tf.TensorInfo {
   if (!enabled) return output(backend, shape, (out) => compute(out, false));
   for (const t of inputs) backend.incRef(t.dataId);
-  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId), addends };
+  const p: Pending = { compute, inputs: inputs.map((t) => t.dataId), ...extras };
   const record = { dtype: 'float32', refCount: 1 } as { dtype: 'float32'; refCount: number; values?: Float32Array };
   const settle = (values: Float32Array) =>
     Object.defineProperty(record, 'values', { value: values, writable: true, enumerable: true, configurable: true });
@@ -105,6 +116,15 @@ export function withRelu(backend: Backend, x: tf.TensorInfo): ((out: Float32Arra
  */
 export function deferredAddends(backend: Backend, x: tf.TensorInfo): [Float32Array, Float32Array] | null {
   return pendingOf(backend, x.dataId)?.addends ?? null;
+}
+
+/**
+ * While `x` is deferred and its kernel can add a residual in the same pass (batch norm): that
+ * kernel, else null. A residual Add after a block's last batch norm uses it, so that the batch
+ * norm's own output is never written.
+ */
+export function residualKernel(backend: Backend, x: tf.TensorInfo): ResidualKernel | null {
+  return pendingOf(backend, x.dataId)?.plusResidual ?? null;
 }
 
 /**

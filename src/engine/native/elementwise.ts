@@ -6,7 +6,7 @@
 // that made it (deferred.ts).
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
-import { deferredOutput, withRelu } from './deferred.js';
+import { deferredOutput, isDeferred, residualKernel, withRelu } from './deferred.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
 
 /** Op codes of elementwise.cc (enum Binary / enum Unary). */
@@ -52,16 +52,40 @@ export function rowRepeat(shape: number[], outShape: number[]): number {
   return tf.util.sizeFromShape(outShape.slice(k));
 }
 
+/**
+ * a + b where one of them is a deferred batch norm (deferred.ts, residualKernel): a deferred sum
+ * computed in the batch norm's own pass, without reading that operand (which would compute it).
+ * Null when neither is, or the shapes differ.
+ */
+function residualAdd(addon: NativeAddon & ElementwiseAddon, backend: KernelArgs['backend'], a: tf.TensorInfo,
+  b: tf.TensorInfo): tf.TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || !tf.util.arraysEqual(a.shape, b.shape) || tf.util.sizeFromShape(a.shape) === 0) {
+    return null;
+  }
+  const [normalized, other] = residualKernel(backend, a) ? [a, b] : residualKernel(backend, b) ? [b, a] : [null, null];
+  // The other operand's storage must be float32, checked without computing it when it is deferred too.
+  if (!normalized || !other || !(isDeferred(backend, other.dataId) || f32(backend, other) !== null)) return null;
+  return deferredOutput(backend, a.shape, [a, b], (out, relu) => {
+    // Still deferred when computed: one pass. Otherwise (something read it meanwhile), a plain Add.
+    const plus = residualKernel(backend, normalized);
+    if (plus) plus(out, relu, f32(backend, other)!);
+    else addon.binary(relu ? ADD_RELU : BINARY.Add, f32(backend, a)!, f32(backend, b)!, out);
+  });
+}
+
 function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
   return ({ inputs, backend }: KernelArgs): tf.TensorInfo | null => {
     const { a, b } = inputs;
+    const fused = op === BINARY.Add ? residualAdd(addon, backend, a, b) : null;
+    if (fused) return fused;
     const as = f32(backend, a), bs = f32(backend, b);
     if (!as || !bs) return null;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = tf.util.sizeFromShape(outShape);
     const full = (s: Float32Array) => s.length === size;
     if (op === BINARY.Add && full(as) && full(bs) && size > 0) {
-      return deferredOutput(backend, outShape, [a, b], (out, relu) => addon.binary(relu ? ADD_RELU : op, as, bs, out), [as, bs]);
+      return deferredOutput(backend, outShape, [a, b], (out, relu) => addon.binary(relu ? ADD_RELU : op, as, bs, out),
+        { addends: [as, bs] });
     }
     if (full(as) !== full(bs) && size > 0) {
       const repeat = rowRepeat((full(as) ? b : a).shape, outShape);

@@ -7,9 +7,9 @@ import { deferredOutput } from './deferred.js';
 import { f32, withFallback, type KernelArgs } from './kernel_util.js';
 
 export interface NormalizationAddon {
-  /** relu: max(0, y) in the same pass. */
+  /** residual: y + residual, then relu: max(0, y), in the same pass. */
   batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    offset: Float32Array | null, y: Float32Array, epsilon: number, relu?: boolean): void;
+    offset: Float32Array | null, y: Float32Array, epsilon: number, relu?: boolean, residual?: Float32Array | null): void;
 }
 
 /**
@@ -22,7 +22,9 @@ export function deferredBatchNorm(backend: KernelArgs['backend'], addon: Normali
   epsilon: number): tf.TensorInfo {
   const xs = f32(backend, x)!;
   const [m, v, sc, of] = [mean, variance, scale, offset].map((a) => a && Float32Array.from(a));
-  return deferredOutput(backend, x.shape, [x], (y, relu) => addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu));
+  return deferredOutput(backend, x.shape, [x], (y, relu) => addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu), {
+    plusResidual: (y, relu, residual) => addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu, residual),
+  });
 }
 
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */

@@ -129,3 +129,23 @@ test('the ReLU gradient of an accumulated gradient (a deferred Add) reads the tw
   assert.deepEqual([...dx.dataSync()], [...s].map((v, i) => v * (r[i] > 0 ? 1 : 0)));
   tf.dispose([sum, relu, dx]);
 });
+
+test('a residual Add of a deferred batch norm, then ReLU: one pass that never computes the batch norm, same values as cpu', { skip }, async () => {
+  await assertMatchesCpu(() => [
+    tf.relu(tf.add(batchNorm(x()), y())), tf.relu(tf.add(y(), batchNorm(x()))), tf.add(batchNorm(x()), y()),
+    tf.relu(tf.add(batchNorm(x()), batchNorm(y()))),
+  ], TOLERANCE, 'batch norm + residual');
+  await tf.setBackend('native');
+  const bn = batchNorm(x()), shortcut = y();
+  const sum = tf.add(bn, shortcut);
+  assert.ok(isDeferred(backend(), sum.dataId), 'the Add is deferred');
+  const out = tf.relu(sum);
+  assert.ok(isDeferred(backend(), bn.dataId), 'the fused pass did not compute the batch norm');
+  const [b, s, o] = [bn.dataSync(), shortcut.dataSync(), out.dataSync()];
+  assert.deepEqual([...o], [...b].map((v, i) => Math.max(0, Math.fround(v + s[i]))), 'relu(bn + shortcut), bit for bit');
+  // Read in the other order: the batch norm computed first, then the Add falls back to a plain sum.
+  const bn2 = batchNorm(x()), sum2 = tf.add(bn2, shortcut);
+  const b2 = bn2.dataSync();
+  assert.deepEqual([...tf.relu(sum2).dataSync()], [...b2].map((v, i) => Math.max(0, Math.fround(v + s[i]))));
+  tf.dispose([bn, shortcut, sum, out, bn2, sum2]);
+});
