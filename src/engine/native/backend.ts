@@ -16,6 +16,7 @@ import { installNativeFusedConv } from './fused_conv.js';
 import { installNativeBatchNormTraining } from './batch_norm_training.js';
 import { installNativeMoments } from './moments.js';
 import { installCheapSavedTensors } from './tape.js';
+import { installNativeBatchNormLayer } from './batch_norm_layer.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
@@ -142,6 +143,7 @@ export function registerNativeBackend(): boolean {
     installNativeBatchNormTraining(addon, NATIVE_BACKEND_NAME);
     installNativeFusedConv(NATIVE_BACKEND_NAME);
     installCheapSavedTensors(NATIVE_BACKEND_NAME);
+    installNativeBatchNormLayer(NATIVE_BACKEND_NAME);
     registered = true;
     return true;
   } catch {

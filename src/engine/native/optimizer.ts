@@ -59,11 +59,17 @@ function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: OptimizerAdd
 let updates = 0;
 
 /**
- * How many in-place updates of variables the fused optimizer has made: the only writes to a
- * tensor's data after it was made (conv.ts keys cached filter layouts on it).
+ * How many in-place updates of variables the engine has made (the fused optimizer's, and the batch
+ * norm layers' moving averages): the only writes to a tensor's data after it was made (conv.ts
+ * keys cached filter layouts on it).
  */
 export function inPlaceUpdates(): number {
   return updates;
+}
+
+/** Called before any other in-place write to a variable's data (batch_norm_layer.ts). */
+export function noteInPlaceUpdate(): void {
+  updates++;
 }
 
 let installed = false;
