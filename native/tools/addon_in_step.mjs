@@ -27,7 +27,8 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
 }
 await useBackend('native');
 if (process.env.CONV_ALGORITHM) loadAddon().setConvAlgorithm(process.env.CONV_ALGORITHM);
-const steps = Number(process.argv[process.argv.indexOf('--steps') + 1] || 4);
+const stepsAt = process.argv.indexOf('--steps');
+const steps = stepsAt > 0 ? Number(process.argv[stepsAt + 1]) : 4;
 const model = resnet50(tf);
 model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
 const xs = tf.randomUniform([32, 64, 64, 3]);

@@ -8,7 +8,8 @@ import { useBackend } from '../../dist/src/engine/backends.js';
 import { loadAddon } from '../../dist/src/engine/native/addon.js';
 import { resnet50 } from './resnet50.mjs';
 
-const steps = Number(process.argv[process.argv.indexOf('--steps') + 1] || 10);
+const stepsAt = process.argv.indexOf('--steps');
+const steps = stepsAt > 0 ? Number(process.argv[stepsAt + 1]) : 10;
 await useBackend('native');
 const addon = loadAddon();
 const model = resnet50(tf);
