@@ -138,34 +138,24 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
   return info.Env().Undefined();
 }
 
-// Forward filters in the primitive's layout, by the caller's key: the generation they were made at,
-// and the layout (a primitive of another geometry or precision may want another one).
-struct BlockedFilter {
-  double generation;
-  memory::desc layout;
-  memory buffer;
-};
-std::unordered_map<int64_t, BlockedFilter> blockedFilters;
+// Forward filters in the primitive's layout, by the caller's name.
+FilterCopies blockedFilters;
 
 // The forward weights for this call: the user's HWIO array when the primitive takes it as is, else
-// the blocked copy (reordered now unless the cached one is current).
-memory forwardWeights(Forward& f, memory& userW, int64_t key, double generation, stream& s) {
+// the blocked copy (reordered now unless the kept one is current).
+memory forwardWeights(Forward& f, memory& userW, FilterName name, stream& s) {
   if (!f.weights.needed) return userW;
-  if (key == 0) {
+  if (name.key == 0) {
     f.weights.convert.execute(s, userW, f.weights.buffer);
     return f.weights.buffer;
   }
-  const memory::desc wanted = f.pd.weights_desc();
-  auto it = blockedFilters.find(key);
-  if (it != blockedFilters.end() && it->second.layout == wanted && it->second.generation == generation) {
-    return it->second.buffer;
-  }
-  if (it == blockedFilters.end() || !(it->second.layout == wanted)) {
-    it = blockedFilters.insert_or_assign(key, BlockedFilter{generation, wanted, memory(wanted, cpuEngine())}).first;
-  }
-  it->second.generation = generation;
-  f.weights.convert.execute(s, userW, it->second.buffer);
-  return it->second.buffer;
+  return blockedFilters.get(name, f.pd.weights_desc(), [&](memory& copy) { f.weights.convert.execute(s, userW, copy); });
+}
+
+// The filter's name passed at info[index] (key) and info[index + 1] (generation); unnamed when absent.
+FilterName readFilterName(const Napi::CallbackInfo& info, size_t index) {
+  if (info.Length() <= index + 1) return {};
+  return {info[index].As<Napi::Number>().Int64Value(), info[index + 1].As<Napi::Number>().DoubleValue()};
 }
 
 // conv2d(x, filter, bias | null, y, geometry, relu, filterKey, generation): y = act(conv(x, filter)
@@ -178,16 +168,15 @@ Napi::Value conv2d(const Napi::CallbackInfo& info) {
     float* y = floatData(info[3]);
     Geometry g = readGeometry(info[4]);
     bool relu = info[5].ToBoolean();
-    const int64_t filterKey = info.Length() > 7 ? info[6].As<Napi::Number>().Int64Value() : 0;
-    const double generation = info.Length() > 7 ? info[7].As<Napi::Number>().DoubleValue() : 0;
-    if (convByGemm(g)) return gemmConvForward(g, x, filter, bias, y, relu, computeType == dt::bf16, {filterKey, generation});
+    const FilterName name = readFilterName(info, 6);
+    if (convByGemm(g)) return gemmConvForward(g, x, filter, bias, y, relu, computeType == dt::bf16, name);
     Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
                                  [&] { return new Forward(g, bias != nullptr, relu, computeType); });
     auto& s = cpuStream();
     memory userW(g.userWeights(), cpuEngine(), filter);
     std::unordered_map<int, memory> args = {
         {DNNL_ARG_SRC, operand(f.pd.src_desc(), x, activationScratch, s)},
-        {DNNL_ARG_WEIGHTS, forwardWeights(f, userW, filterKey, generation, s)},
+        {DNNL_ARG_WEIGHTS, forwardWeights(f, userW, name, s)},
         {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
     if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
     f.conv.execute(s, args);
@@ -203,8 +192,7 @@ Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
     float* filter = floatData(info[1]);
     float* dx = floatData(info[2]);
     Geometry g = readGeometry(info[3]);
-    const FilterName name{info.Length() > 5 ? info[4].As<Napi::Number>().Int64Value() : 0,
-                          info.Length() > 5 ? info[5].As<Napi::Number>().DoubleValue() : 0};
+    const FilterName name = readFilterName(info, 4);
     if (convByGemm(g)) return gemmConvBackwardData(g, dy, filter, dx, computeType == dt::bf16, name);
     BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g, computeType); });
     auto& s = cpuStream();
@@ -241,9 +229,7 @@ Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 // blocked one and conv_gemm.cc's bfloat16 one. Returns how many copies are kept after it.
 Napi::Value releaseFilter(const Napi::CallbackInfo& info) {
   const int64_t key = info[0].As<Napi::Number>().Int64Value();
-  blockedFilters.erase(key);
-  const size_t gemmCopies = releaseGemmFilter(key);
-  return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.size() + gemmCopies));
+  return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.release(key) + releaseGemmFilter(key)));
 }
 
 // Whether this CPU has native bf16 convolutions. ISAs are bit sets: an ISA with bf16 instructions

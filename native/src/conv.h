@@ -6,6 +6,7 @@
 #include "common.h"
 #include <array>
 #include <map>
+#include <unordered_map>
 #include <vector>
 
 namespace tfn {
@@ -29,11 +30,11 @@ struct Geometry {
   dnnl::memory::desc userWeights() const { return {{O(), C(), KH(), KW()}, dt::f32, tag::hwio}; }
   dnnl::memory::desc anyWeights(dt type = dt::f32) const { return {{O(), C(), KH(), KW()}, type, tag::any}; }
   dnnl::memory::desc bias() const { return {{O()}, dt::f32, tag::x}; }
-  dnnl::memory::dims strides() const { return {v[9], v[10]}; }
+  dnnl::memory::dims strides() const { return {strideH(), strideW()}; }
   // oneDNN counts dilation from 0 (no dilation), TensorFlow from 1.
-  dnnl::memory::dims dilates() const { return {v[11] - 1, v[12] - 1}; }
-  dnnl::memory::dims padL() const { return {v[13], v[15]}; }
-  dnnl::memory::dims padR() const { return {v[14], v[16]}; }
+  dnnl::memory::dims dilates() const { return {dilationH() - 1, dilationW() - 1}; }
+  dnnl::memory::dims padL() const { return {padTop(), padLeft()}; }
+  dnnl::memory::dims padR() const { return {padBottom(), padRight()}; }
 };
 
 // Float32 -> bfloat16 copies of operands, in scratch buffers that grow to the largest tensor seen
@@ -72,6 +73,41 @@ struct FilterName {
   int64_t key = 0;
   double generation = 0;
 };
+
+// Converted copies of named filters (conv.cc: oneDNN's blocked layouts; conv_gemm.cc: bfloat16),
+// each kept with the generation and layout it was made in and made again when either changes (a
+// kernel of another geometry or precision may want another layout). Callers handle unnamed filters.
+class FilterCopies {
+ public:
+  // The copy of `name` in layout `wanted`; fill(memory&) writes it when the kept one is missing or stale.
+  template <typename Fill>
+  const dnnl::memory& get(FilterName name, const dnnl::memory::desc& wanted, Fill fill) {
+    auto it = copies_.find(name.key);
+    if (it != copies_.end() && it->second.layout == wanted && it->second.generation == name.generation) {
+      return it->second.buffer;
+    }
+    if (it == copies_.end() || !(it->second.layout == wanted)) {
+      it = copies_.insert_or_assign(name.key, Copy{name.generation, wanted, dnnl::memory(wanted, cpuEngine())}).first;
+    }
+    it->second.generation = name.generation;
+    fill(it->second.buffer);
+    return it->second.buffer;
+  }
+  // Frees the copy kept for `key`; returns how many are kept.
+  size_t release(int64_t key) {
+    copies_.erase(key);
+    return copies_.size();
+  }
+
+ private:
+  struct Copy {
+    double generation;
+    dnnl::memory::desc layout;
+    dnnl::memory buffer;
+  };
+  std::unordered_map<int64_t, Copy> copies_;
+};
+
 // y = act(conv(x, w) + bias), bias may be null. bf16: multiply in bfloat16 (float32 results).
 void gemmConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu, bool bf16,
                      FilterName filter);

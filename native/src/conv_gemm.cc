@@ -173,28 +173,17 @@ const void* operand(const float* data, int64_t n, bool bf16, Bf16Scratch& slot) 
   return bf16 ? slot.convert(data, n, cpuStream()) : data;
 }
 
-// bfloat16 copies of filters by the caller's key, with the generation they were made at: in
-// mixed-precision training each filter is converted once per step (forward and backward data
-// share it), in prediction once.
-struct Bf16Filter {
-  double generation;
-  std::vector<uint16_t> values;
-};
-std::unordered_map<int64_t, Bf16Filter> bf16Filters;
+// bfloat16 copies of named filters: in mixed-precision training each filter is converted once per
+// step (forward and backward data share it), in prediction once.
+FilterCopies bf16Filters;
 
-// The filter as the product wants it: float32 as is, or its bf16 copy (kept by name when named).
+// The filter as the product wants it: float32 as is, or its bf16 copy (kept when named).
 const void* filterOperand(const float* w, int64_t n, bool bf16, FilterName name) {
   if (!bf16) return w;
   if (name.key == 0) return weightsBf16.convert(w, n, cpuStream());
-  auto it = bf16Filters.find(name.key);
-  if (it != bf16Filters.end() && it->second.generation == name.generation && static_cast<int64_t>(it->second.values.size()) == n) {
-    return it->second.values.data();
-  }
-  Bf16Filter& kept = bf16Filters[name.key];
-  kept.generation = name.generation;
-  kept.values.resize(n);
-  weightsBf16.convertTo(w, n, kept.values.data(), cpuStream());
-  return kept.values.data();
+  const memory::desc wanted({n}, dt::bf16, tag::a);
+  return bf16Filters.get(name, wanted, [&](memory& copy) { weightsBf16.convertTo(w, n, copy.get_data_handle(), cpuStream()); })
+      .get_data_handle();
 }
 
 // The im2col matrix of x (x itself for a pointwise convolution).
@@ -232,10 +221,7 @@ void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, 
       .run(operand(columns(g, x), M * D, bf16, activationsBf16), operand(dy, M * O, bf16, gradientsBf16), nullptr, dw);
 }
 
-size_t releaseGemmFilter(int64_t key) {
-  bf16Filters.erase(key);
-  return bf16Filters.size();
-}
+size_t releaseGemmFilter(int64_t key) { return bf16Filters.release(key); }
 
 void registerConvGemm(Napi::Env env, Napi::Object exports) {
   exports.Set("setConvAlgorithm", Napi::Function::New(env, setConvAlgorithm, "setConvAlgorithm"));
