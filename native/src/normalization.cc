@@ -12,6 +12,26 @@
 namespace tfn {
 namespace {
 
+// y = (x - m) a + b per channel over [rows, channels], then + residual when kResidual, then
+// ReLU when kRelu (elementwise.cc's ReLU expression).
+template <bool kResidual, bool kRelu>
+void normalizeRows(const float* x, const float* residual, float* y, const float* m, const float* a, const float* b,
+                   int64_t rows, int64_t channels) {
+#pragma omp parallel for if (rows * channels > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    const float* xr = x + r * channels;
+    const float* rr = kResidual ? residual + r * channels : nullptr;
+    float* yr = y + r * channels;
+#pragma omp simd
+    for (int64_t c = 0; c < channels; c++) {
+      float v = (xr[c] - m[c]) * a[c] + b[c];
+      if constexpr (kResidual) v = v + rr[c];
+      if constexpr (kRelu) v = v < 0 ? 0 : v;
+      yr[c] = v;
+    }
+  }
+}
+
 // batchNorm(x, mean, variance, scale | null, offset | null, y, epsilon[, relu[, residual]]); each
 // statistic has C elements (or 1), C = the innermost dimension. residual (x's length): y = ... +
 // residual, the residual Add after a block's last batch norm (deferred.ts); relu: y = max(0, ...)
@@ -42,34 +62,18 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
     m[c] = mean[nm == 1 ? 0 : c];
   }
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
-#pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * channels;
-    float* yr = y + r * channels;
-    if (residual) {
-      const float* rr = residual + r * channels;
-      if (relu) {
-#pragma omp simd
-        for (int64_t c = 0; c < channels; c++) {
-          const float v = ((xr[c] - m[c]) * a[c] + b[c]) + rr[c];
-          yr[c] = v < 0 ? 0 : v;
-        }
-      } else {
-#pragma omp simd
-        for (int64_t c = 0; c < channels; c++) yr[c] = ((xr[c] - m[c]) * a[c] + b[c]) + rr[c];
-      }
-    } else if (relu) {
-#pragma omp simd
-      for (int64_t c = 0; c < channels; c++) {
-        const float v = (xr[c] - m[c]) * a[c] + b[c];
-        yr[c] = v < 0 ? 0 : v;
-      }
-    } else {
-#pragma omp simd
-      for (int64_t c = 0; c < channels; c++) yr[c] = (xr[c] - m[c]) * a[c] + b[c];
-    }
-  }
+  const auto normalize = residual ? (relu ? normalizeRows<true, true> : normalizeRows<true, false>)
+                                  : (relu ? normalizeRows<false, true> : normalizeRows<false, false>);
+  normalize(x, residual, y, m.data(), a.data(), b.data(), rows, channels);
   return info.Env().Undefined();
+}
+
+// The total of per-thread partial sums (thread t's at partial[t * stride + index]), added in thread
+// order so that the result does not depend on which thread finished first.
+double threadTotal(const std::vector<double>& partial, int threads, size_t stride, size_t index) {
+  double total = 0;
+  for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * stride + index];
+  return total;
 }
 
 // Per channel over all rows of [rows, C]: sum(dy) and sum(dy (x - mean)) in double (per-thread
@@ -99,12 +103,10 @@ ChannelSums gradientSums(const float* x, const float* mean, const float* dy, int
       }
     }
   }
-  ChannelSums out{std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
-  for (int t = 0; t < threads; t++) {
-    for (int64_t c = 0; c < C; c++) {
-      out.dy[c] += partial[static_cast<size_t>(t) * 2 * C + c];
-      out.dyXm[c] += partial[static_cast<size_t>(t) * 2 * C + C + c];
-    }
+  ChannelSums out{std::vector<double>(C), std::vector<double>(C)};
+  for (int64_t c = 0; c < C; c++) {
+    out.dy[c] = threadTotal(partial, threads, 2 * C, c);
+    out.dyXm[c] = threadTotal(partial, threads, 2 * C, C + c);
   }
   return out;
 }
@@ -239,11 +241,7 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
     }
   }
   if (dxSums) {
-    for (size_t c = 0; c < C; c++) {
-      double total = 0;
-      for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * C + c];
-      dxSums[c] = static_cast<float>(total);
-    }
+    for (size_t c = 0; c < C; c++) dxSums[c] = static_cast<float>(threadTotal(partial, threads, C, c));
   }
   return info.Env().Undefined();
 }
@@ -294,11 +292,7 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
     }
   }
   for (size_t c = 0; c < C; c++) {
-    double sumD = 0, sumD2 = 0;
-    for (int k = 0; k < threads; k++) {
-      sumD += sums[static_cast<size_t>(k) * 2 * C + c];
-      sumD2 += sums[static_cast<size_t>(k) * 2 * C + C + c];
-    }
+    const double sumD = threadTotal(sums, threads, 2 * C, c), sumD2 = threadTotal(sums, threads, 2 * C, C + c);
     const double count = static_cast<double>(rows), meanD = sumD / count;
     mean[c] = static_cast<float>(shift[c] + meanD);
     variance[c] = static_cast<float>(std::max(0.0, sumD2 / count - meanD * meanD));

@@ -22,9 +22,9 @@ export function deferredBatchNorm(backend: KernelArgs['backend'], addon: Normali
   epsilon: number): tf.TensorInfo {
   const xs = f32(backend, x)!;
   const [m, v, sc, of] = [mean, variance, scale, offset].map((a) => a && Float32Array.from(a));
-  return deferredOutput(backend, x.shape, [x], (y, relu) => addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu), {
-    plusResidual: (y, relu, residual) => addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu, residual),
-  });
+  const normalize = (y: Float32Array, relu: boolean, residual: Float32Array | null = null) =>
+    addon.batchNorm(xs, m!, v!, sc, of, y, epsilon, relu, residual);
+  return deferredOutput(backend, x.shape, [x], normalize, { plusResidual: normalize });
 }
 
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
