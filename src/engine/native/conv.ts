@@ -2,7 +2,7 @@
 // Conv2DBackpropInput, Conv2DBackpropFilter. NCHW and other fused activations use the cpu kernels.
 // The forward pass names each filter to the addon by a key (one per tensor data, which TF.js never
 // reuses) and the count of in-place optimizer updates, so that the addon reorders a filter into
-// oneDNN's layout only when it is new or was updated (conv.cc, BlockedFilter).
+// oneDNN's layout only when it is new or was updated (conv.cc, blockedFilters: a FilterCopies of conv.h).
 import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';

@@ -1,5 +1,5 @@
 // The forward convolution keeps each filter in oneDNN's blocked layout between calls (conv.cc,
-// BlockedFilter): repeated predictions must reuse it, and any change of the weights (the fused
+// blockedFilters, a FilterCopies of conv.h): repeated predictions must reuse it, and any change of the weights (the fused
 // optimizer's in-place update, an assign) must be seen at the next call; disposing frees it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
