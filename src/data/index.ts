@@ -1,7 +1,6 @@
-// The data layer: readers (MNIST, image folders, HDF5), splits, shuffling, batches, augmentation.
+// The data layer's browser-safe core: the in-memory data set type, splits, shuffling, batches and
+// augmentation. The readers (image folders, HDF5, MNIST, image files) need Node: src/data/node.ts.
 export { DataError, type ImageDataset } from './types.js';
-export { loadDataset, type LoadOptions, HDF5_EXTENSIONS } from './load.js';
-export { loadImages, IMAGE_EXTENSIONS } from './images.js';
 export { stratifiedSplit, subsetDataset, classCounts } from './split.js';
 export { shuffledIndices, mulberry32 } from './random.js';
 export { makeBatch, type BatchOptions } from './batch.js';

@@ -4,13 +4,9 @@ import { UserError } from '../errors.js';
 import { resnet50 } from './resnet50.js';
 import { buildFamilyModel, familyNames } from './resnet.js';
 import { tinyResnet } from './tiny.js';
+import type { ModelOptions } from './options.js';
 
-export interface ModelOptions {
-  /** [height, width, channels] of the input images. */
-  inputShape: [number, number, number];
-  /** Number of classes of the softmax head. */
-  classes: number;
-}
+export type { ModelOptions };
 
 export type ModelBuilder = (options: ModelOptions) => tf.LayersModel;
 

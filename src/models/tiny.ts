@@ -2,7 +2,7 @@
 // block with batch normalisation, global pooling, softmax head). It exists for fast tests and smoke
 // runs of the trainer on any image size; it is not meant to be accurate.
 import * as tf from '../tf.js';
-import type { ModelOptions } from './registry.js';
+import type { ModelOptions } from './options.js';
 
 /** Filters of every convolution. */
 const WIDTH = 8;

@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import { before, describe, it } from 'node:test';
-import { DataError, loadDataset, loadImages } from '../../src/data/index.js';
+import { DataError } from '../../src/data/index.js';
+import { loadDataset, loadImages } from '../../src/data/node.js';
 import { pattern, tempDir, writeImage } from './fixtures.js';
 
 const [H, W] = [3, 4];

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { DataError, loadDataset } from '../../src/data/index.js';
+import { DataError } from '../../src/data/index.js';
+import { loadDataset } from '../../src/data/node.js';
 import { pattern, tempDir, writeH5, type H5Dataset } from './fixtures.js';
 
 const [N, H, W, C] = [3, 2, 2, 3];

@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { classCounts, loadDataset } from '../../src/data/index.js';
+import { classCounts } from '../../src/data/index.js';
+import { loadDataset } from '../../src/data/node.js';
 
 const digitsFolder = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
 

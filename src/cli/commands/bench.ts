@@ -1,6 +1,6 @@
 // `resnet bench`: training and prediction throughput of a model on an engine (../shared/spec/benchmark.md).
 import type { Command } from 'commander';
-import { measureThroughput } from '../../bench/throughput.js';
+import { measureThroughput } from '../../inspect/throughput.js';
 import { startEngine } from '../../engine/backends.js';
 import { action, nonNegativeInt, positiveInt } from '../run.js';
 import { parseInputShape } from '../options.js';

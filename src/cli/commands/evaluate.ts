@@ -35,7 +35,7 @@ export function register(program: Command): void {
         const limit = flags.limit === undefined ? undefined : positiveInt('limit', flags.limit);
         // Heavy modules load here so that other commands start fast.
         const [{ loadDataset }, { confusionSvg }, { loadModelFolder }, { alignClasses, evaluateModel }, { formatConfusion }, { startEngine }] = await Promise.all([
-          import('../../data/index.js'),
+          import('../../data/node.js'),
           import('../../plot/confusion.js'),
           import('../../train/checkpoint.js'),
           import('../../train/evaluate.js'),

@@ -3,7 +3,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { loadDataset } from '../../data/index.js';
+import { loadDataset } from '../../data/node.js';
 import { useBackend } from '../../engine/backends.js';
 import { runGradientStudy, studyJson, type StudyConfig, type StudyRun } from '../../study/gradients.js';
 import { configLabel, studyFigures } from '../../study/plots.js';

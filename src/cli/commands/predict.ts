@@ -36,7 +36,7 @@ export function register(program: Command): void {
         const top = positiveInt('top', flags.top);
         // Heavy modules load here so that other commands start fast.
         const [{ loadImages }, { loadModelFolder }, { predictProbabilities }, { startEngine }] = await Promise.all([
-          import('../../data/index.js'),
+          import('../../data/node.js'),
           import('../../train/checkpoint.js'),
           import('../../train/evaluate.js'),
           import('../../engine/backends.js'),

@@ -2,7 +2,7 @@
 // defines it: random images in [0, 1), random one-hot labels, Adam (lr 1e-3), categorical cross-entropy;
 // warm-up steps first, then timed steps; images per second = images / seconds.
 import * as tf from '../tf.js';
-import { countFlops } from '../inspect/flops.js';
+import { countFlops } from './flops.js';
 import { buildModel } from '../models/registry.js';
 
 export interface ThroughputOptions {
