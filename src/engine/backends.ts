@@ -5,11 +5,14 @@
 // `useBackend('auto')` picks the first of these that loads.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import { parsePrecision, type Precision } from './precision.js';
 import '@tensorflow/tfjs-backend-cpu';
 
 // Production mode: skips TF.js's debug checks and its advice to install tfjs-node, which cannot be
 // installed here (its install step downloads libtensorflow) and which the native engine replaces.
 tf.env().set('PROD', true);
+
+export { isPrecision, parsePrecision, PRECISIONS, type Precision } from './precision.js';
 
 export type EngineName = 'native' | 'wasm' | 'cpu';
 export const ENGINES: readonly EngineName[] = ['native', 'wasm', 'cpu'];
@@ -69,20 +72,6 @@ export async function useBackend(name: EngineName | 'auto' = 'auto'): Promise<En
       : `engine '${name}' is not available on this machine` +
           (name === 'native' ? ' (the oneDNN addon is not built: see README, "The native engine")' : ''),
   );
-}
-
-/** What the convolutions multiply in: float32, or bfloat16 mixed precision (native engine only). */
-export type Precision = 'float32' | 'bfloat16';
-export const PRECISIONS: readonly Precision[] = ['float32', 'bfloat16'];
-
-export function isPrecision(name: string): name is Precision {
-  return (PRECISIONS as readonly string[]).includes(name);
-}
-
-/** `value` as a Precision, or a UserError naming the option (for the CLI and the trainer's options). */
-export function parsePrecision(value: string): Precision {
-  if (!isPrecision(value)) throw new UserError(`--precision must be one of ${PRECISIONS.join(', ')}; got '${value}'`);
-  return value;
 }
 
 /**

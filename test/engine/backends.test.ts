@@ -53,3 +53,11 @@ test('enginePrecisions lists what each engine computes in, and leaves the native
   assert.deepEqual(await enginePrecisions('native'), cpuHasBf16 ? ['float32', 'bfloat16'] : ['float32']);
   assert.equal(nativePrecision(), 'float32');
 });
+
+test('the engine choice depends on the native engine, not the reverse (the shared Precision type lives in precision.ts)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = new URL('../../src/engine/native/', import.meta.url);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+    assert.doesNotMatch(readFileSync(new URL(file, dir), 'utf8'), /from '\.\.\/backends\.js'|import\('\.\.\/backends\.js'\)/, file);
+  }
+});

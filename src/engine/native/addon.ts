@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Precision } from '../backends.js';
+import type { Precision } from '../precision.js';
 
 /** What the addon exports (native/src/*.cc). Arrays are used in place: no copies. */
 export interface NativeAddon {

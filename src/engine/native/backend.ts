@@ -4,7 +4,7 @@ import * as tf from '../../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BufferPool } from './buffers.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
-import type { Precision } from '../backends.js';
+import type { Precision } from '../precision.js';
 import { convKernels, releaseFilter } from './conv.js';
 import { disposeDeferred } from './deferred.js';
 import { elementwiseKernels } from './elementwise.js';
