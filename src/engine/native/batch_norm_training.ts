@@ -17,13 +17,7 @@ import type { NativeAddon } from './addon.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { recordChannelSums } from './channel_sums.js';
 import { momentsOf } from './moments.js';
-import { deferredBatchNorm, type NormalizationAddon } from './normalization.js';
-
-export interface BatchNormTrainingAddon {
-  batchNormTrainingGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    dy: Float32Array, epsilon: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array,
-    dxSums?: Float32Array | null): void;
-}
+import { deferredBatchNorm } from './normalization.js';
 
 const BATCH_NORM_TRAINING = 'NativeBatchNormTraining';
 const BATCH_NORM_TRAINING_GRAD = 'NativeBatchNormTrainingGrad';
@@ -36,7 +30,7 @@ let installed = false;
 export function installNativeBatchNormTraining(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const n = addon as NativeAddon & NormalizationAddon & BatchNormTrainingAddon;
+  const n = addon;
 
   // Inputs: x, scale (ones when the layer has none), offset?, and the statistics as plain arrays in
   // attrs (not tape inputs). Outputs: y, and copies of mean and variance that the gradient saves.

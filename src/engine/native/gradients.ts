@@ -5,17 +5,10 @@
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
-import type { ElementwiseAddon } from './elementwise.js';
-import { reductionLayout, type ReduceAddon, type ReductionLayout } from './reduce.js';
+import { reductionLayout, type ReductionLayout } from './reduce.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { deferredAddends } from './deferred.js';
 import { gradientIsFinal } from './tape.js';
-
-export interface GradientAddon {
-  batchNormGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    dy: Float32Array, epsilon: number, dx: Float32Array, dmean: Float32Array, dvariance: Float32Array,
-    dscale: Float32Array, doffset: Float32Array): void;
-}
 
 const BATCH_NORM_GRAD = 'NativeFusedBatchNormGrad';
 const MEAN_GRAD = 'NativeMeanGrad';
@@ -30,7 +23,7 @@ const ELEMENTWISE_GRADIENTS = [
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
 const DEFAULT_VARIANCE_EPSILON = 0.001;
 
-function batchNormGradKernel(addon: GradientAddon) {
+function batchNormGradKernel(addon: NativeAddon) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const { x, mean, variance, scale, dy } = inputs;
     const [xs, ms, vs, dys] = [x, mean, variance, dy].map((t) => f32(backend, t)!);
@@ -76,7 +69,7 @@ let installed = false;
 export function installNativeGradients(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const g = addon as NativeAddon & GradientAddon & ElementwiseAddon & ReduceAddon;
+  const g = addon;
   const backend = () => tf.backend() as MathBackendCPU;
 
   tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(g) as unknown as tf.KernelFunc });

@@ -12,12 +12,6 @@ import type { NativeAddon } from './addon.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { differentiatedAtMostOnce } from './tape.js';
 
-export interface MomentsAddon {
-  moments(x: Float32Array, mean: Float32Array, variance: Float32Array, sumDeviation: Float32Array): void;
-  momentsGrad(x: Float32Array, mean: Float32Array, sumDeviation: Float32Array, dmean: Float32Array,
-    dvariance: Float32Array, dx: Float32Array): void;
-}
-
 const MOMENTS = 'NativeMoments';
 const MOMENTS_GRAD = 'NativeMomentsGrad';
 
@@ -47,7 +41,7 @@ let installed = false;
 export function installNativeMoments(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const m = addon as NativeAddon & MomentsAddon;
+  const m = addon;
   tf.registerKernel({
     kernelName: MOMENTS, backendName,
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
@@ -78,7 +72,7 @@ export function installNativeMoments(addon: NativeAddon, backendName: string): v
   const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as { moments: Moments };
   const original = core.moments;
   core.moments = (x, axis = null, keepDims = false) => {
-    if (tf.getBackend() === backendName && differentiatedAtMostOnce() && x instanceof tf.Tensor && x.dtype === 'float32' && !keepDims &&
+    if (tf.getBackend() === backendName && differentiatedAtMostOnce() && x instanceof tf.Tensor && x.dtype === 'float32' && x.size > 0 && !keepDims &&
         reducesAllButChannels(axis, x.rank) && f32(tf.backend() as KernelArgs['backend'], x) !== null) {
       const [mean, variance, sumDeviation] = tf.engine().runKernel(MOMENTS, { x }, {}) as tf.Tensor[];
       sumDeviation.dispose(); // the gradient keeps its own saved copy

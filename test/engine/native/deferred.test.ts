@@ -106,10 +106,10 @@ test('ResNet-20 training steps give bit-identical weights with deferral on and o
 });
 
 test('the ReLU gradient of an accumulated gradient (a deferred Add) reads the two addends: one pass, same values', { skip }, async () => {
-  const addon = loadAddon() as unknown as { addReluGrad: (...args: unknown[]) => void };
+  const addon = loadAddon()!;
   const original = addon.addReluGrad;
   let fusedCalls = 0;
-  addon.addReluGrad = (...args: unknown[]) => { fusedCalls++; original(...args); };
+  addon.addReluGrad = (...args: Parameters<typeof original>) => { fusedCalls++; original(...args); };
   try {
     // h feeds two paths, so the tape adds their gradients before the ReLU gradient of h.
     const f = (a: tf.Tensor) => {
