@@ -48,6 +48,23 @@ type GradFunc = tf.GradConfig['gradFunc'];
 /** Whether a gradient computed now may use a native kernel: on this backend, and not itself differentiated (tape.ts). */
 const nativeGradientNow = (backendName: string) => tf.getBackend() === backendName && gradientIsFinal();
 
+/** tfjs-core's own gradients that these replace, by kernel name (kept for tfjsGradient). */
+const replaced = new Map<string, tf.GradConfig>();
+
+/**
+ * tfjs-core's own gradient of `kernelName` as it was before the native engine replaced it, or
+ * undefined (tests compare the two; re-registering it restores tfjs-core's behaviour).
+ */
+export function tfjsGradient(kernelName: string): tf.GradConfig | undefined {
+  return replaced.get(kernelName);
+}
+
+/** Registers `config` in place of tfjs-core's gradient of its kernel, keeping that one. */
+function registerReplacement(config: tf.GradConfig): void {
+  if (!replaced.has(config.kernelName)) replaced.set(config.kernelName, tf.getGradient(config.kernelName)!);
+  tf.registerGradient(config);
+}
+
 /**
  * Replaces the gradient of `kernelName` with `native` while the backend named `backendName` is
  * active (outside nested gradients); where `native` returns null (a case it does not cover) the
@@ -56,7 +73,7 @@ const nativeGradientNow = (backendName: string) => tf.getBackend() === backendNa
 function replaceGradient(kernelName: string, backendName: string,
   native: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => ReturnType<GradFunc> | null): void {
   const original = tf.getGradient(kernelName)!;
-  tf.registerGradient({
+  registerReplacement({
     ...original,
     gradFunc: (dy, saved, attrs) =>
       (nativeGradientNow(backendName) ? native(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs),
@@ -124,7 +141,7 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
   // Relu's gradient from its output y instead of its input x (tfjs-core saves x): y > 0 exactly
   // where x > 0, and a NaN x gives a NaN y, so dy * step(y) = dy * step(x) everywhere. Saving y
   // lets the input be a deferred output that nothing ever computes (deferred.ts).
-  tf.registerGradient({
+  registerReplacement({
     kernelName: 'Relu', outputsToSave: [true],
     gradFunc: (dy, saved) => {
       const [y] = saved;
