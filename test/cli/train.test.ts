@@ -71,6 +71,17 @@ describe('resnet train -> evaluate -> predict', () => {
     assert.match(bf16.stderr, /^resnet: error: (engine 'native' is not available on this machine: .+|precision bfloat16 is not available: .+)\n$/);
   });
 
+  test('evaluate --json of a model whose weights are NaN: the loss is the string "NaN", not null', () => {
+    const broken = join(root, 'nan-model');
+    cpSync(join(run, 'model.json'), join(broken, 'model.json'));
+    const size = readFileSync(join(run, 'weights.bin')).length;
+    writeFileSync(join(broken, 'weights.bin'), new Uint8Array(new Float32Array(size / 4).fill(NaN).buffer));
+    const r = runCli('evaluate', '--model', broken, '--data', data, '--json', '--backend', 'cpu', '--out', join(root, 'eval-nan'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /"loss":"NaN"/);
+    assert.equal(JSON.parse(r.stdout).loss, 'NaN');
+  });
+
   test('evaluate prints the confusion table and writes confusion.svg next to the model', () => {
     const r = runCli('evaluate', '--model', run, '--data', data, '--backend', 'cpu');
     assert.equal(r.status, 0, r.stderr);
