@@ -17,23 +17,26 @@ dnnl::stream& cpuStream() {
 
 Napi::Value callGuarded(Entry entry, const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  const std::string name = info.Data() ? static_cast<const char*>(info.Data()) : "tfjs_native";
+  // The export's name (exportFunction passes it as the function's data), for messages only.
+  const auto named = [&](const std::string& message) {
+    return std::string(info.Data() ? static_cast<const char*>(info.Data()) : "tfjs_native") + ": " + message;
+  };
   try {
     return entry(info);
   } catch (const Napi::Error&) {
     throw;  // already a JS exception (node-addon-api throws it into JS)
   } catch (const RangeError& e) {
-    throw Napi::RangeError::New(env, name + ": " + e.what());
+    throw Napi::RangeError::New(env, named(e.what()));
   } catch (const TypeError& e) {
-    throw Napi::TypeError::New(env, name + ": " + e.what());
+    throw Napi::TypeError::New(env, named(e.what()));
   } catch (const dnnl::error& e) {
-    throw Napi::Error::New(env, name + ": oneDNN: " + e.what());
+    throw Napi::Error::New(env, named(std::string("oneDNN: ") + e.what()));
   } catch (const std::bad_alloc&) {
-    throw Napi::Error::New(env, name + ": out of memory (a C++ allocation failed)");
+    throw Napi::Error::New(env, named("out of memory (a C++ allocation failed)"));
   } catch (const std::exception& e) {
-    throw Napi::Error::New(env, name + ": " + e.what());
+    throw Napi::Error::New(env, named(e.what()));
   } catch (...) {
-    throw Napi::Error::New(env, name + ": unknown C++ exception");
+    throw Napi::Error::New(env, named("unknown C++ exception"));
   }
 }
 
