@@ -52,8 +52,9 @@ float* floatData(const Napi::Value& value, size_t* length) {
 float* floatArray(const Napi::Value& value, int64_t expected, const char* what) {
   size_t length = 0;
   float* data = floatData(value, &length);
-  check(expected >= 0 && length == static_cast<size_t>(expected),
-        std::string(what) + " has " + std::to_string(length) + " elements, the shape says " + std::to_string(expected));
+  if (expected < 0 || length != static_cast<size_t>(expected)) {
+    throw RangeError(std::string(what) + " has " + std::to_string(length) + " elements, the shape says " + std::to_string(expected));
+  }
   return data;
 }
 
@@ -90,11 +91,13 @@ bool isAbsent(const Napi::CallbackInfo& info, size_t index) {
 
 int64_t checkedProduct(std::initializer_list<int64_t> factors, const char* what) {
   constexpr int64_t kLimit = int64_t{1} << 53;
-  for (const int64_t f : factors) check(f >= 0, std::string(what) + ": negative size");
+  for (const int64_t f : factors) {
+    if (f < 0) throw RangeError(std::string(what) + ": negative size");
+  }
   int64_t product = 1;
   for (const int64_t f : factors) {
     if (f == 0) return 0;
-    check(product <= kLimit / f, std::string(what) + ": size too large");
+    if (product > kLimit / f) throw RangeError(std::string(what) + ": size too large");
     product *= f;
   }
   return product;

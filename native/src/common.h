@@ -28,7 +28,11 @@ struct TypeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws RangeError(message) unless ok.
+// Throws RangeError(message) unless ok. (A literal message costs nothing when ok; build a composed
+// one only after the test fails.)
+inline void check(bool ok, const char* message) {
+  if (!ok) throw RangeError(message);
+}
 inline void check(bool ok, const std::string& message) {
   if (!ok) throw RangeError(message);
 }

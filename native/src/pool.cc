@@ -39,7 +39,7 @@ PoolGeometry readGeometry(const Napi::Value& value) {
 }
 
 void checkLength(size_t got, int64_t want, const char* what) {
-  check(got == static_cast<size_t>(want), std::string("bad length of ") + what);
+  if (got != static_cast<size_t>(want)) throw RangeError(std::string("bad length of ") + what);
 }
 
 // Visits each output cell (n, oh, ow) with its window's in-bounds row/column ranges.
