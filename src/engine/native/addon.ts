@@ -121,8 +121,8 @@ export function findAddon(): string | null {
 }
 
 /** The declared exports that `loaded` lacks or has with another type (a build older than this code). */
-export function missingExports(loaded: Record<string, unknown>): string[] {
-  return Object.entries(ADDON_EXPORTS).filter(([name, d]) => typeof loaded[name] !== d.kind).map(([name]) => name);
+export function missingExports(loaded: object): string[] {
+  return Object.entries(ADDON_EXPORTS).filter(([name, d]) => typeof (loaded as Record<string, unknown>)[name] !== d.kind).map(([name]) => name);
 }
 
 let loaded: NativeAddon | null | undefined;

@@ -86,10 +86,9 @@ let installed = false;
 export function installNativeGradients(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const g = addon;
   const backend = () => tf.backend() as MathBackendCPU;
 
-  tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(g) as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(addon) as unknown as tf.KernelFunc });
   replaceGradient('FusedBatchNorm', backendName, (dy, saved, attrs) => {
     const [x, mean, variance, scale] = saved;
     if (!batchNormFits(backend(), x, mean, variance, scale) || f32(backend(), dy) === null) return null;
@@ -108,7 +107,7 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       const dys = f32(backend, inputs.dy)!;
       const layout = attrs!.layout as unknown as ReductionLayout;
       return output(backend, attrs!.shape as number[], (out) =>
-        g.spread(dys, out, layout.batch, layout.reduced, layout.kept, 1 / layout.reduced));
+        addon.spread(dys, out, layout.batch, layout.reduced, layout.kept, 1 / layout.reduced));
     }) as unknown as tf.KernelFunc,
   });
   replaceGradient('Mean', backendName, (dy, saved, attrs) => {
@@ -125,9 +124,9 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       kernelFunc: (({ inputs, backend }: KernelArgs) => {
         const xs = f32(backend, inputs.x)!;
         const sum = forward === 'Relu' ? deferredAddends(backend, inputs.dy) : null;
-        if (sum) return output(backend, inputs.x.shape, (out) => g.addReluGrad(sum[0], sum[1], xs, out));
+        if (sum) return output(backend, inputs.x.shape, (out) => addon.addReluGrad(sum[0], sum[1], xs, out));
         const dys = f32(backend, inputs.dy)!;
-        return output(backend, inputs.x.shape, (out) => g.binary(op, dys, xs, out));
+        return output(backend, inputs.x.shape, (out) => addon.binary(op, dys, xs, out));
       }) as unknown as tf.KernelFunc,
     });
     if (forward === 'Relu') continue; // below

@@ -41,14 +41,13 @@ let installed = false;
 export function installNativeMoments(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const m = addon;
   tf.registerKernel({
     kernelName: MOMENTS, backendName,
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
       const xs = f32(backend, inputs.x)!;
       const channels = inputs.x.shape[inputs.x.shape.length - 1];
       const stats = [0, 1, 2].map(() => new Float32Array(channels));
-      m.moments(xs, stats[0], stats[1], stats[2]);
+      addon.moments(xs, stats[0], stats[1], stats[2]);
       return stats.map((s) => backend.makeTensorInfo([channels], 'float32', s));
     }) as unknown as tf.KernelFunc,
   });
@@ -57,7 +56,7 @@ export function installNativeMoments(addon: NativeAddon, backendName: string): v
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
       const [xs, ms, sums, dms, dvs] = ['x', 'mean', 'sumDeviation', 'dmean', 'dvariance']
         .map((name) => f32(backend, inputs[name])!);
-      return output(backend, inputs.x.shape, (dx) => m.momentsGrad(xs, ms, sums, dms, dvs, dx));
+      return output(backend, inputs.x.shape, (dx) => addon.momentsGrad(xs, ms, sums, dms, dvs, dx));
     }) as unknown as tf.KernelFunc,
   });
   tf.registerGradient({

@@ -21,7 +21,6 @@ function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): { info: tf.back
 }
 
 export function poolKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  const p = addon;
   const forward = (run: (x: Float32Array, y: Float32Array, g: Int32Array) => void) =>
     ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null => {
       const xs = f32(backend, inputs.x);
@@ -30,19 +29,19 @@ export function poolKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
       return output(backend, pool.info.outShape, (y) => run(xs, y, pool.geometry));
     };
   return {
-    MaxPool: withFallback('MaxPool', forward((x, y, g) => p.maxPool(x, y, g))),
-    AvgPool: withFallback('AvgPool', forward((x, y, g) => p.avgPool(x, y, g))),
+    MaxPool: withFallback('MaxPool', forward((x, y, g) => addon.maxPool(x, y, g))),
+    AvgPool: withFallback('AvgPool', forward((x, y, g) => addon.avgPool(x, y, g))),
     MaxPoolGrad: withFallback('MaxPoolGrad', ({ inputs, backend, attrs }) => {
       const dys = f32(backend, inputs.dy), xs = f32(backend, inputs.input);
       const pool = poolGeometry(inputs.input.shape, attrs!);
       if (!dys || !xs || !pool) return null;
-      return output(backend, inputs.input.shape, (dx) => p.maxPoolGrad(dys, xs, dx, pool.geometry));
+      return output(backend, inputs.input.shape, (dx) => addon.maxPoolGrad(dys, xs, dx, pool.geometry));
     }),
     AvgPoolGrad: withFallback('AvgPoolGrad', ({ inputs, backend, attrs }) => {
       const dys = f32(backend, inputs.dy);
       const pool = poolGeometry(inputs.input.shape, attrs!);
       if (!dys || !pool) return null;
-      return output(backend, inputs.input.shape, (dx) => p.avgPoolGrad(dys, dx, pool.geometry));
+      return output(backend, inputs.input.shape, (dx) => addon.avgPoolGrad(dys, dx, pool.geometry));
     }),
   };
 }
