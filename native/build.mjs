@@ -1,7 +1,8 @@
 // Builds the native engine's addon (native/build/Release/tfjs_native.node) with node-gyp.
-// Run by `npm install` and `npm run build:native`. It never fails the install: without oneDNN's
-// headers (Debian: libdnnl-dev), node-gyp or a C++ compiler it says why and exits 0, and the
-// project falls back to the wasm engine. `--strict` makes a failed build exit 1 instead.
+// Run by `npm install` and `npm run build:native`. By default it never fails the install: without
+// oneDNN's headers (Debian: libdnnl-dev), node-gyp or a C++ compiler it says why and exits 0, and
+// the project falls back to the wasm engine. `--strict`, or RESNET_REQUIRE_NATIVE=1 in the
+// environment (.ci/run sets it), makes a build that cannot happen or fails exit 1 instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,12 +10,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const strict = process.argv.includes('--strict');
+const strict = process.argv.includes('--strict') || process.env.RESNET_REQUIRE_NATIVE === '1';
 const INCLUDE_DIRS = ['/usr/include', '/usr/local/include', ...(process.env.CPATH ?? '').split(':').filter(Boolean)];
 
 function skip(reason) {
+  if (strict) {
+    console.error(`native engine not built: ${reason} (required: --strict or RESNET_REQUIRE_NATIVE=1)`);
+    process.exit(1);
+  }
   console.warn(`native engine not built: ${reason}; the wasm engine will be used instead.`);
-  process.exit(strict ? 1 : 0);
+  process.exit(0);
 }
 
 if (process.env.RESNET_SKIP_NATIVE) skip('RESNET_SKIP_NATIVE is set');

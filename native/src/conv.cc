@@ -24,15 +24,6 @@ using dt = memory::data_type;
 namespace tfn {
 namespace {
 
-Geometry readGeometry(const Napi::Value& value) {
-  size_t length = 0;
-  const int32_t* data = intData(value, &length);
-  if (length != kGeomLength) throw Napi::TypeError::New(value.Env(), "conv geometry: expected 17 ints");
-  Geometry g;
-  std::copy(data, data + kGeomLength, g.v.begin());
-  return g;
-}
-
 // The data type of the convolutions' multiplications: f32, or bf16 (mixed precision).
 dt computeType = dt::f32;
 
@@ -128,16 +119,6 @@ std::map<Key, std::unique_ptr<Forward>> forwardCache;
 std::map<Key, std::unique_ptr<BackwardData>> backwardDataCache;
 std::map<Key, std::unique_ptr<BackwardFilter>> backwardFilterCache;
 
-template <typename F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
-  try {
-    body();
-  } catch (const dnnl::error& e) {
-    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
-  }
-  return info.Env().Undefined();
-}
-
 // Forward filters in the primitive's layout, by the caller's name.
 FilterCopies blockedFilters;
 
@@ -154,81 +135,87 @@ memory forwardWeights(Forward& f, memory& userW, FilterName name, stream& s) {
 
 // The filter's name passed at info[index] (key) and info[index + 1] (generation); unnamed when absent.
 FilterName readFilterName(const Napi::CallbackInfo& info, size_t index) {
-  if (info.Length() <= index + 1) return {};
-  return {info[index].As<Napi::Number>().Int64Value(), info[index + 1].As<Napi::Number>().DoubleValue()};
+  if (isAbsent(info, index)) return {};
+  return {integerArg(info, index, "filterKey"), numberArg(info, index + 1, "generation")};
 }
 
 // conv2d(x, filter, bias | null, y, geometry, relu, filterKey, generation): y = act(conv(x, filter)
 // + bias). filterKey 0: no cached blocked copy.
 Napi::Value conv2d(const Napi::CallbackInfo& info) {
-  return guarded(info, [&] {
-    float* x = floatData(info[0]);
-    float* filter = floatData(info[1]);
-    float* bias = info[2].IsNull() ? nullptr : floatData(info[2]);
-    float* y = floatData(info[3]);
-    Geometry g = readGeometry(info[4]);
-    bool relu = info[5].ToBoolean();
-    const FilterName name = readFilterName(info, 6);
-    if (convByGemm(g)) return gemmConvForward(g, x, filter, bias, y, relu, computeType == dt::bf16, name);
-    Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
-                                 [&] { return new Forward(g, bias != nullptr, relu, computeType); });
-    auto& s = cpuStream();
-    memory userW(g.userWeights(), cpuEngine(), filter);
-    std::unordered_map<int, memory> args = {
-        {DNNL_ARG_SRC, operand(f.pd.src_desc(), x, activationScratch, s)},
-        {DNNL_ARG_WEIGHTS, forwardWeights(f, userW, name, s)},
-        {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
-    if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
-    f.conv.execute(s, args);
-    s.wait();
-  });
+  const Geometry g = Geometry::read(info[4]);
+  float* x = floatArray(info[0], g.inputSize(), "x");
+  float* filter = floatArray(info[1], g.filterSize(), "filter");
+  float* bias = info[2].IsNull() ? nullptr : floatArray(info[2], g.O(), "bias");
+  float* y = floatArray(info[3], g.outputSize(), "y");
+  const bool relu = info[5].ToBoolean();
+  const FilterName name = readFilterName(info, 6);
+  if (convByGemm(g)) {
+    gemmConvForward(g, x, filter, bias, y, relu, computeType == dt::bf16, name);
+    return info.Env().Undefined();
+  }
+  Forward& f = cached<Forward>(forwardCache, g, bias != nullptr, relu,
+                               [&] { return new Forward(g, bias != nullptr, relu, computeType); });
+  auto& s = cpuStream();
+  memory userW(g.userWeights(), cpuEngine(), filter);
+  std::unordered_map<int, memory> args = {
+      {DNNL_ARG_SRC, operand(f.pd.src_desc(), x, activationScratch, s)},
+      {DNNL_ARG_WEIGHTS, forwardWeights(f, userW, name, s)},
+      {DNNL_ARG_DST, memory(g.dst(), cpuEngine(), y)}};
+  if (bias) args[DNNL_ARG_BIAS] = memory(g.bias(), cpuEngine(), bias);
+  f.conv.execute(s, args);
+  s.wait();
+  return info.Env().Undefined();
 }
 
 // conv2dBackpropInput(dy, filter, dx, geometry[, filterKey, generation]): dx = gradient of the
 // convolution wrt its input (the filter's name lets conv_gemm.cc reuse the forward pass's bf16 copy).
 Napi::Value conv2dBackpropInput(const Napi::CallbackInfo& info) {
-  return guarded(info, [&] {
-    float* dy = floatData(info[0]);
-    float* filter = floatData(info[1]);
-    float* dx = floatData(info[2]);
-    Geometry g = readGeometry(info[3]);
-    const FilterName name = readFilterName(info, 4);
-    if (convByGemm(g)) return gemmConvBackwardData(g, dy, filter, dx, computeType == dt::bf16, name);
-    BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g, computeType); });
-    auto& s = cpuStream();
-    memory userW(g.userWeights(), cpuEngine(), filter);
-    if (b.weights.needed) b.weights.convert.execute(s, userW, b.weights.buffer);
-    b.conv.execute(s, {{DNNL_ARG_DIFF_DST, operand(b.pd.diff_dst_desc(), dy, gradientScratch, s)},
-                       {DNNL_ARG_WEIGHTS, b.weights.needed ? b.weights.buffer : userW},
-                       {DNNL_ARG_DIFF_SRC, memory(g.src(), cpuEngine(), dx)}});
-    s.wait();
-  });
+  const Geometry g = Geometry::read(info[3]);
+  float* dy = floatArray(info[0], g.outputSize(), "dy");
+  float* filter = floatArray(info[1], g.filterSize(), "filter");
+  float* dx = floatArray(info[2], g.inputSize(), "dx");
+  const FilterName name = readFilterName(info, 4);
+  if (convByGemm(g)) {
+    gemmConvBackwardData(g, dy, filter, dx, computeType == dt::bf16, name);
+    return info.Env().Undefined();
+  }
+  BackwardData& b = cached<BackwardData>(backwardDataCache, g, 0, 0, [&] { return new BackwardData(g, computeType); });
+  auto& s = cpuStream();
+  memory userW(g.userWeights(), cpuEngine(), filter);
+  if (b.weights.needed) b.weights.convert.execute(s, userW, b.weights.buffer);
+  b.conv.execute(s, {{DNNL_ARG_DIFF_DST, operand(b.pd.diff_dst_desc(), dy, gradientScratch, s)},
+                     {DNNL_ARG_WEIGHTS, b.weights.needed ? b.weights.buffer : userW},
+                     {DNNL_ARG_DIFF_SRC, memory(g.src(), cpuEngine(), dx)}});
+  s.wait();
+  return info.Env().Undefined();
 }
 
 // conv2dBackpropFilter(x, dy, dfilter, geometry): dfilter (HWIO) = gradient wrt the filter.
 Napi::Value conv2dBackpropFilter(const Napi::CallbackInfo& info) {
-  return guarded(info, [&] {
-    float* x = floatData(info[0]);
-    float* dy = floatData(info[1]);
-    float* dfilter = floatData(info[2]);
-    Geometry g = readGeometry(info[3]);
-    if (convByGemm(g)) return gemmConvBackwardFilter(g, x, dy, dfilter, computeType == dt::bf16);
-    BackwardFilter& b =
-        cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g, computeType); });
-    auto& s = cpuStream();
-    memory userDW(g.userWeights(), cpuEngine(), dfilter);
-    b.conv.execute(s, {{DNNL_ARG_SRC, operand(b.pd.src_desc(), x, activationScratch, s)},
-                       {DNNL_ARG_DIFF_DST, operand(b.pd.diff_dst_desc(), dy, gradientScratch, s)},
-                       {DNNL_ARG_DIFF_WEIGHTS, b.weights.needed ? b.weights.buffer : userDW}});
-    if (b.weights.needed) b.weights.convert.execute(s, b.weights.buffer, userDW);
-    s.wait();
-  });
+  const Geometry g = Geometry::read(info[3]);
+  float* x = floatArray(info[0], g.inputSize(), "x");
+  float* dy = floatArray(info[1], g.outputSize(), "dy");
+  float* dfilter = floatArray(info[2], g.filterSize(), "dfilter");
+  if (convByGemm(g)) {
+    gemmConvBackwardFilter(g, x, dy, dfilter, computeType == dt::bf16);
+    return info.Env().Undefined();
+  }
+  BackwardFilter& b =
+      cached<BackwardFilter>(backwardFilterCache, g, 0, 0, [&] { return new BackwardFilter(g, computeType); });
+  auto& s = cpuStream();
+  memory userDW(g.userWeights(), cpuEngine(), dfilter);
+  b.conv.execute(s, {{DNNL_ARG_SRC, operand(b.pd.src_desc(), x, activationScratch, s)},
+                     {DNNL_ARG_DIFF_DST, operand(b.pd.diff_dst_desc(), dy, gradientScratch, s)},
+                     {DNNL_ARG_DIFF_WEIGHTS, b.weights.needed ? b.weights.buffer : userDW}});
+  if (b.weights.needed) b.weights.convert.execute(s, b.weights.buffer, userDW);
+  s.wait();
+  return info.Env().Undefined();
 }
 
 // releaseFilter(filterKey): frees the copies kept for that key (its tensor was disposed): the
 // blocked one and conv_gemm.cc's bfloat16 one. Returns how many copies are kept after it.
 Napi::Value releaseFilter(const Napi::CallbackInfo& info) {
-  const int64_t key = info[0].As<Napi::Number>().Int64Value();
+  const int64_t key = integerArg(info, 0, "filterKey");
   return Napi::Number::New(info.Env(), static_cast<double>(blockedFilters.release(key) + releaseGemmFilter(key)));
 }
 
@@ -243,12 +230,12 @@ bool cpuHasBf16() {
 // setConvPrecision('float32' | 'bfloat16'): the convolutions' compute type from now on. Returns
 // false (and keeps float32) for bfloat16 where this CPU has no native bf16 convolutions.
 Napi::Value setConvPrecision(const Napi::CallbackInfo& info) {
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const std::string name = stringArg(info, 0, "precision");
   if (name == "float32") {
     computeType = dt::f32;
     return Napi::Boolean::New(info.Env(), true);
   }
-  if (name != "bfloat16") throw Napi::TypeError::New(info.Env(), "precision: expected 'float32' or 'bfloat16'");
+  if (name != "bfloat16") throw TypeError("precision: expected 'float32' or 'bfloat16'");
   const bool supported = cpuHasBf16();
   if (supported) computeType = dt::bf16;
   return Napi::Boolean::New(info.Env(), supported);
@@ -268,14 +255,46 @@ Napi::Value convPrecision(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+Geometry Geometry::read(const Napi::Value& value) {
+  size_t length = 0;
+  const int32_t* data = intData(value, &length);
+  check(length == kGeomLength, "conv geometry: expected 17 ints");
+  Geometry g;
+  std::copy(data, data + kGeomLength, g.v.begin());
+  check(g.N() > 0 && g.H() > 0 && g.W() > 0 && g.C() > 0 && g.O() > 0 && g.KH() > 0 && g.KW() > 0 && g.OH() > 0 &&
+            g.OW() > 0,
+        "conv geometry: sizes must be positive");
+  check(g.strideH() > 0 && g.strideW() > 0, "conv geometry: strides must be positive");
+  check(g.dilationH() > 0 && g.dilationW() > 0, "conv geometry: dilations must be positive");
+  check(g.padTop() >= 0 && g.padBottom() >= 0 && g.padLeft() >= 0 && g.padRight() >= 0,
+        "conv geometry: pads must not be negative");
+  // Padded extents and the output sizes oneDNN derives from them, in 64 bits; within int range,
+  // every pixel index computed from them is too.
+  const int64_t paddedH = int64_t{g.H()} + g.padTop() + g.padBottom(), paddedW = int64_t{g.W()} + g.padLeft() + g.padRight();
+  const int64_t extentH = (int64_t{g.KH()} - 1) * g.dilationH() + 1, extentW = (int64_t{g.KW()} - 1) * g.dilationW() + 1;
+  check(paddedH < INT32_MAX && paddedW < INT32_MAX && extentH <= paddedH && extentW <= paddedW,
+        "conv geometry: the filter does not fit the padded input");
+  check((paddedH - extentH) / g.strideH() + 1 == g.OH() && (paddedW - extentW) / g.strideW() + 1 == g.OW(),
+        "conv geometry: output size does not match input, filter, strides and pads");
+  checkedProduct({g.N(), g.H(), g.W(), g.C()}, "conv input");
+  checkedProduct({g.N(), g.OH(), g.OW(), g.O()}, "conv output");
+  checkedProduct({g.KH(), g.KW(), g.C(), g.O()}, "conv filter");
+  return g;
+}
+
+void resetConv() {
+  blockedFilters.clear();
+  computeType = dt::f32;
+}
+
 void registerConv(Napi::Env env, Napi::Object exports) {
-  exports.Set("releaseFilter", Napi::Function::New(env, releaseFilter, "releaseFilter"));
-  exports.Set("setConvPrecision", Napi::Function::New(env, setConvPrecision, "setConvPrecision"));
-  exports.Set("convPrecision", Napi::Function::New(env, convPrecision, "convPrecision"));
-  exports.Set("convPrecisions", Napi::Function::New(env, convPrecisions, "convPrecisions"));
-  exports.Set("conv2d", Napi::Function::New(env, conv2d, "conv2d"));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, conv2dBackpropInput, "conv2dBackpropInput"));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, conv2dBackpropFilter, "conv2dBackpropFilter"));
+  exportFunction<releaseFilter>(env, exports, "releaseFilter");
+  exportFunction<setConvPrecision>(env, exports, "setConvPrecision");
+  exportFunction<convPrecision>(env, exports, "convPrecision");
+  exportFunction<convPrecisions>(env, exports, "convPrecisions");
+  exportFunction<conv2d>(env, exports, "conv2d");
+  exportFunction<conv2dBackpropInput>(env, exports, "conv2dBackpropInput");
+  exportFunction<conv2dBackpropFilter>(env, exports, "conv2dBackpropFilter");
 }
 
 }  // namespace tfn

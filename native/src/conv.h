@@ -5,6 +5,7 @@
 #pragma once
 #include "common.h"
 #include <array>
+#include <limits>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +17,10 @@ namespace tfn {
 constexpr int kGeomLength = 17;
 struct Geometry {
   std::array<int, kGeomLength> v;
+  // The geometry passed as an Int32Array, checked: sizes, strides and dilations positive, pads not
+  // negative, OH and OW the output size that oneDNN computes from the rest (so every pixel index
+  // fits an int); RangeError otherwise.
+  static Geometry read(const Napi::Value& value);
   int N() const { return v[0]; } int H() const { return v[1]; } int W() const { return v[2]; }
   int C() const { return v[3]; } int O() const { return v[4]; } int KH() const { return v[5]; }
   int KW() const { return v[6]; } int OH() const { return v[7]; } int OW() const { return v[8]; }
@@ -23,6 +28,10 @@ struct Geometry {
   int dilationH() const { return v[11]; } int dilationW() const { return v[12]; }
   int padTop() const { return v[13]; } int padBottom() const { return v[14]; }
   int padLeft() const { return v[15]; } int padRight() const { return v[16]; }
+  // Element counts of the input (NHWC), the output (N, OH, OW, O) and the filter (HWIO).
+  int64_t inputSize() const { return int64_t{N()} * H() * W() * C(); }
+  int64_t outputSize() const { return int64_t{N()} * OH() * OW() * O(); }
+  int64_t filterSize() const { return int64_t{KH()} * KW() * C() * O(); }
   using tag = dnnl::memory::format_tag;
   using dt = dnnl::memory::data_type;
   dnnl::memory::desc src(dt type = dt::f32) const { return {{N(), C(), H(), W()}, type, tag::nhwc}; }
@@ -87,10 +96,12 @@ class FilterCopies {
       return it->second.buffer;
     }
     if (it == copies_.end() || !(it->second.layout == wanted)) {
-      it = copies_.insert_or_assign(name.key, Copy{name.generation, wanted, dnnl::memory(wanted, cpuEngine())}).first;
+      it = copies_.insert_or_assign(name.key, Copy{kNotFilled, wanted, dnnl::memory(wanted, cpuEngine())}).first;
     }
-    it->second.generation = name.generation;
+    // Marked current only once filled: a fill that throws leaves the copy to be made again.
+    it->second.generation = kNotFilled;
     fill(it->second.buffer);
+    it->second.generation = name.generation;
     return it->second.buffer;
   }
   // Frees the copy kept for `key`; returns how many are kept.
@@ -98,8 +109,11 @@ class FilterCopies {
     copies_.erase(key);
     return copies_.size();
   }
+  void clear() { copies_.clear(); }
 
  private:
+  // A generation no name has (NaN equals nothing): the copy is not filled.
+  static constexpr double kNotFilled = std::numeric_limits<double>::quiet_NaN();
   struct Copy {
     double generation;
     dnnl::memory::desc layout;

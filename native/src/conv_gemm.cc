@@ -27,6 +27,7 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+#include <unistd.h>
 
 using namespace dnnl;
 using tag = memory::format_tag;
@@ -94,9 +95,15 @@ void col2im(const Geometry& g, const float* dcol, float* dx) {
   }
 }
 
-// Scratch for the im2col matrix and its gradient: grows to the largest one seen.
+// Scratch for the im2col matrix and its gradient: grows to the largest one seen, up to half of the
+// machine's memory (a geometry that asks for more is refused with a RangeError, not allocated).
 float* scratch(std::vector<float>& buffer, int64_t n) {
-  if (static_cast<int64_t>(buffer.size()) < n) buffer.resize(n);
+  if (static_cast<int64_t>(buffer.size()) < n) {
+    static const int64_t kMaxBytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE) / 2;
+    check(n <= kMaxBytes / static_cast<int64_t>(sizeof(float)),
+          "conv: the im2col matrix (" + std::to_string(n) + " floats) exceeds half of this machine's memory");
+    buffer.resize(n);
+  }
   return buffer.data();
 }
 std::vector<float> colScratch, dcolScratch;
@@ -160,11 +167,11 @@ Product& product(Pass pass, const Geometry& g, bool bf16, bool withBias = false,
 // setConvAlgorithm('auto' | 'gemm' | 'primitive'): how convolutions are computed from now
 // on ('gemm' and 'primitive' force one way for every geometry; tests compare both with cpu).
 Napi::Value setConvAlgorithm(const Napi::CallbackInfo& info) {
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const std::string name = stringArg(info, 0, "algorithm");
   if (name == "auto") chosen = Algorithm::kAuto;
   else if (name == "gemm") chosen = Algorithm::kGemm;
   else if (name == "primitive") chosen = Algorithm::kPrimitive;
-  else throw Napi::TypeError::New(info.Env(), "conv algorithm: expected 'auto', 'gemm' or 'primitive'");
+  else throw TypeError("conv algorithm: expected 'auto', 'gemm' or 'primitive'");
   return info.Env().Undefined();
 }
 
@@ -189,7 +196,7 @@ const void* filterOperand(const float* w, int64_t n, bool bf16, FilterName name)
 // The im2col matrix of x (x itself for a pointwise convolution).
 const float* columns(const Geometry& g, const float* x) {
   if (isPointwise(g)) return x;
-  float* col = scratch(colScratch, rows(g) * depth(g));
+  float* col = scratch(colScratch, checkedProduct({rows(g), depth(g)}, "im2col"));
   im2col(g, x, col);
   return col;
 }
@@ -210,7 +217,7 @@ void gemmConvForward(const Geometry& g, const float* x, const float* w, const fl
 
 void gemmConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx, bool bf16, FilterName filter) {
   const int64_t M = rows(g), D = depth(g), O = g.O();
-  float* dcol = isPointwise(g) ? dx : scratch(dcolScratch, M * D);
+  float* dcol = isPointwise(g) ? dx : scratch(dcolScratch, checkedProduct({M, D}, "im2col"));
   product(kBackwardData, g, bf16).run(operand(dy, M * O, bf16, gradientsBf16), filterOperand(w, D * O, bf16, filter), nullptr, dcol);
   if (!isPointwise(g)) col2im(g, dcol, dx);
 }
@@ -223,8 +230,13 @@ void gemmConvBackwardFilter(const Geometry& g, const float* x, const float* dy, 
 
 size_t releaseGemmFilter(int64_t key) { return bf16Filters.release(key); }
 
+void resetConvGemm() {
+  bf16Filters.clear();
+  chosen = Algorithm::kAuto;
+}
+
 void registerConvGemm(Napi::Env env, Napi::Object exports) {
-  exports.Set("setConvAlgorithm", Napi::Function::New(env, setConvAlgorithm, "setConvAlgorithm"));
+  exportFunction<setConvAlgorithm>(env, exports, "setConvAlgorithm");
 }
 
 }  // namespace tfn

@@ -113,17 +113,16 @@ bool withBinaryOp(int op, F f) {
 // binary(op, a, b, out): see above. Each of a, b has the output's length or divides it; when
 // neither has the output's length, one of them is a scalar.
 Napi::Value binaryOp(const Napi::CallbackInfo& info) {
-  int op = info[0].As<Napi::Number>().Int32Value();
+  const int64_t op = integerArg(info, 0, "op");
   size_t na, nb, n;
   const float* a = floatData(info[1], &na);
   const float* b = floatData(info[2], &nb);
   float* out = floatData(info[3], &n);
+  check(op >= 0 && op <= ADD_RELU, "unknown op");
   if (n == 0) return info.Env().Undefined();
-  if ((na != n && (na == 0 || n % na)) || (nb != n && (nb == 0 || n % nb)) || (na != n && nb != n && na != 1 && nb != 1)) {
-    throw Napi::RangeError::New(info.Env(), "binary: operand lengths do not broadcast");
-  }
-  const bool known = withBinaryOp(op, [&](auto code) { binary<decltype(code)::value>(a, na, b, nb, out, n); });
-  if (!known) throw Napi::RangeError::New(info.Env(), "binary: unknown op");
+  check(!((na != n && (na == 0 || n % na)) || (nb != n && (nb == 0 || n % nb)) || (na != n && nb != n && na != 1 && nb != 1)),
+        "operand lengths do not broadcast");
+  withBinaryOp(static_cast<int>(op), [&](auto code) { binary<decltype(code)::value>(a, na, b, nb, out, n); });
   return info.Env().Undefined();
 }
 
@@ -136,7 +135,7 @@ Napi::Value addReluGradOp(const Napi::CallbackInfo& info) {
   const float* b = floatData(info[1], &nb);
   const float* y = floatData(info[2], &ny);
   float* out = floatData(info[3], &n);
-  if (na != n || nb != n || ny != n) throw Napi::RangeError::New(info.Env(), "addReluGrad: lengths differ");
+  check(na == n && nb == n && ny == n, "lengths differ");
   const int64_t total = static_cast<int64_t>(n);
 #pragma omp parallel for simd if (total > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int64_t i = 0; i < total; i++) out[i] = apply<RELU_GRAD>(a[i] + b[i], y[i]);
@@ -166,25 +165,24 @@ void binaryRows(const float* full, const float* rowValues, bool rowsLeft, float*
 // binaryRows(op, a, b, out, repeat): one of a, b has the output's length, the other one value per
 // row of `repeat` outputs.
 Napi::Value binaryRowsOp(const Napi::CallbackInfo& info) {
-  int op = info[0].As<Napi::Number>().Int32Value();
+  const int64_t op = integerArg(info, 0, "op");
   size_t na, nb, n;
   const float* a = floatData(info[1], &na);
   const float* b = floatData(info[2], &nb);
   float* out = floatData(info[3], &n);
-  const int64_t repeat = info[4].As<Napi::Number>().Int64Value();
+  const int64_t repeat = integerArg(info, 4, "repeat");
+  check(op >= 0 && op <= ADD_RELU, "unknown op");
   const bool rowsLeft = na != n;
   const size_t rowCount = rowsLeft ? na : nb;
-  if (repeat <= 0 || n % static_cast<size_t>(repeat) || (na != n && nb != n) ||
-      rowCount != n / static_cast<size_t>(repeat)) {
-    throw Napi::RangeError::New(info.Env(), "binaryRows: operand lengths do not match");
-  }
+  check(!(repeat <= 0 || n % static_cast<size_t>(repeat) || (na != n && nb != n) ||
+          rowCount != n / static_cast<size_t>(repeat)),
+        "operand lengths do not match");
   const float* full = rowsLeft ? b : a;
   const float* rowValues = rowsLeft ? a : b;
   const int64_t total = static_cast<int64_t>(n);
-  const bool known = withBinaryOp(op, [&](auto code) {
+  withBinaryOp(static_cast<int>(op), [&](auto code) {
     binaryRows<decltype(code)::value>(full, rowValues, rowsLeft, out, total, repeat);
   });
-  if (!known) throw Napi::RangeError::New(info.Env(), "binaryRows: unknown op");
   return info.Env().Undefined();
 }
 
@@ -194,8 +192,8 @@ Napi::Value softmaxOp(const Napi::CallbackInfo& info) {
   size_t nx, n;
   const float* x = floatData(info[0], &nx);
   float* out = floatData(info[1], &n);
-  const int64_t length = info[2].As<Napi::Number>().Int64Value();
-  if (nx != n || length <= 0 || n % static_cast<size_t>(length)) throw Napi::RangeError::New(info.Env(), "softmax: bad lengths");
+  const int64_t length = integerArg(info, 2, "rowLength");
+  check(nx == n && length > 0 && n % static_cast<size_t>(length) == 0, "bad lengths");
   const int64_t rows = static_cast<int64_t>(n) / length;
 #pragma omp parallel for if (static_cast<int64_t>(n) > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int64_t r = 0; r < rows; r++) {
@@ -242,12 +240,12 @@ void unary(const float* x, float* out, int64_t n, float alpha) {
 
 // unary(op, x, out, alpha): out = op(x); alpha is Step's value for x <= 0.
 Napi::Value unaryOp(const Napi::CallbackInfo& info) {
-  int op = info[0].As<Napi::Number>().Int32Value();
+  const int64_t op = integerArg(info, 0, "op");
   size_t nx, n;
   const float* x = floatData(info[1], &nx);
   float* out = floatData(info[2], &n);
-  float alpha = info[3].As<Napi::Number>().FloatValue();
-  if (nx != n) throw Napi::RangeError::New(info.Env(), "unary: lengths differ");
+  const float alpha = static_cast<float>(numberArg(info, 3, "alpha"));
+  check(nx == n, "lengths differ");
   const int64_t len = static_cast<int64_t>(n);
   switch (op) {
     case RELU: unary<RELU>(x, out, len, alpha); break;
@@ -262,7 +260,7 @@ Napi::Value unaryOp(const Napi::CallbackInfo& info) {
     case RECIPROCAL: unary<RECIPROCAL>(x, out, len, alpha); break;
     case RELU6: unary<RELU6>(x, out, len, alpha); break;
     case SIGMOID: unary<SIGMOID>(x, out, len, alpha); break;
-    default: throw Napi::RangeError::New(info.Env(), "unary: unknown op");
+    default: throw RangeError("unknown op");
   }
   return info.Env().Undefined();
 }
@@ -289,18 +287,16 @@ Napi::Value tileOp(const Napi::CallbackInfo& info) {
   float* out = floatData(info[1], &n);
   const int32_t* shape = intData(info[2], &rank);
   const int32_t* reps = intData(info[3], &nreps);
-  if (rank == 0 || rank != nreps) throw Napi::RangeError::New(info.Env(), "tile: bad rank");
+  check(rank > 0 && rank == nreps && rank <= 64, "bad rank");
   std::vector<int64_t> inStride(rank), outStride(rank);
   int64_t in = 1, outSize = 1;
   for (int d = static_cast<int>(rank) - 1; d >= 0; d--) {
     inStride[d] = in;
     outStride[d] = outSize;
-    in *= shape[d];
-    outSize *= static_cast<int64_t>(shape[d]) * reps[d];
+    in = checkedProduct({in, shape[d]}, "tile input");
+    outSize = checkedProduct({outSize, shape[d], reps[d]}, "tile output");
   }
-  if (static_cast<size_t>(in) != nx || static_cast<size_t>(outSize) != n) {
-    throw Napi::RangeError::New(info.Env(), "tile: lengths do not match the shape");
-  }
+  check(static_cast<size_t>(in) == nx && static_cast<size_t>(outSize) == n, "lengths do not match the shape");
   if (n > 0) tileDim(x, out, shape, reps, static_cast<int>(rank), 0, inStride, outStride);
   return info.Env().Undefined();
 }
@@ -308,12 +304,12 @@ Napi::Value tileOp(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerElementwise(Napi::Env env, Napi::Object exports) {
-  exports.Set("binary", Napi::Function::New(env, binaryOp, "binary"));
-  exports.Set("addReluGrad", Napi::Function::New(env, addReluGradOp, "addReluGrad"));
-  exports.Set("unary", Napi::Function::New(env, unaryOp, "unary"));
-  exports.Set("tile", Napi::Function::New(env, tileOp, "tile"));
-  exports.Set("binaryRows", Napi::Function::New(env, binaryRowsOp, "binaryRows"));
-  exports.Set("softmax", Napi::Function::New(env, softmaxOp, "softmax"));
+  exportFunction<binaryOp>(env, exports, "binary");
+  exportFunction<addReluGradOp>(env, exports, "addReluGrad");
+  exportFunction<unaryOp>(env, exports, "unary");
+  exportFunction<tileOp>(env, exports, "tile");
+  exportFunction<binaryRowsOp>(env, exports, "binaryRows");
+  exportFunction<softmaxOp>(env, exports, "softmax");
 }
 
 }  // namespace tfn

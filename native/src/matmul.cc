@@ -45,28 +45,19 @@ std::map<Key, std::unique_ptr<MatMul>> cache;
 
 // matMul(a, b, bias | null, out, [batch, M, N, K], transposeA, transposeB, relu)
 Napi::Value matMul(const Napi::CallbackInfo& info) {
-  size_t na, nb, nbias = 0, nout, nd;
-  float* a = floatData(info[0], &na);
-  float* b = floatData(info[1], &nb);
-  float* bias = info[2].IsNull() ? nullptr : floatData(info[2], &nbias);
-  float* out = floatData(info[3], &nout);
+  size_t nd;
   const int32_t* d = intData(info[4], &nd);
-  if (nd != 4) throw Napi::TypeError::New(info.Env(), "matMul: expected [batch, M, N, K]");
+  check(nd == 4, "expected dims [batch, M, N, K]");
   const int64_t batch = d[0], M = d[1], N = d[2], K = d[3];
-  if (na != static_cast<size_t>(batch * M * K) || nb != static_cast<size_t>(batch * K * N) ||
-      nout != static_cast<size_t>(batch * M * N) || (bias && nbias != static_cast<size_t>(N))) {
-    throw Napi::RangeError::New(info.Env(), "matMul: lengths do not match the shape");
-  }
+  check(batch > 0 && M > 0 && N > 0 && K > 0, "sizes must be positive");
+  float* a = floatArray(info[0], checkedProduct({batch, M, K}, "a"), "a");
+  float* b = floatArray(info[1], checkedProduct({batch, K, N}, "b"), "b");
+  float* bias = info[2].IsNull() ? nullptr : floatArray(info[2], N, "bias");
+  float* out = floatArray(info[3], checkedProduct({batch, M, N}, "out"), "out");
   const Key key{batch, M, N, K, info[5].ToBoolean() ? 1 : 0, info[6].ToBoolean() ? 1 : 0, bias ? 1 : 0,
                 info[7].ToBoolean() ? 1 : 0};
   auto it = cache.find(key);
-  if (it == cache.end()) {
-    try {
-      it = cache.emplace(key, std::make_unique<MatMul>(key)).first;
-    } catch (const dnnl::error& e) {
-      throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what());
-    }
-  }
+  if (it == cache.end()) it = cache.emplace(key, std::make_unique<MatMul>(key)).first;
   MatMul& m = *it->second;
   auto& s = cpuStream();
   std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, memory(m.a, cpuEngine(), a)},
@@ -81,7 +72,7 @@ Napi::Value matMul(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerMatMul(Napi::Env env, Napi::Object exports) {
-  exports.Set("matMul", Napi::Function::New(env, matMul, "matMul"));
+  exportFunction<matMul>(env, exports, "matMul");
 }
 
 }  // namespace tfn

@@ -45,15 +45,14 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   const float* scale = info[3].IsNull() ? nullptr : floatData(info[3], &ns);
   const float* offset = info[4].IsNull() ? nullptr : floatData(info[4], &no);
   float* y = floatData(info[5], &ny);
-  const double epsilon = info[6].As<Napi::Number>().DoubleValue();
+  const double epsilon = numberArg(info, 6, "epsilon");
   const bool relu = info.Length() > 7 && info[7].ToBoolean();
   size_t nr = n;
-  const float* residual = info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined() ? floatData(info[8], &nr) : nullptr;
+  const float* residual = isAbsent(info, 8) ? nullptr : floatData(info[8], &nr);
   const size_t C = std::max({nm, nv, ns, no});
   auto ok = [&](size_t k) { return k == C || k == 1; };
-  if (ny != n || nr != n || C == 0 || n % C || !ok(nm) || !ok(nv) || !ok(ns) || !ok(no)) {
-    throw Napi::RangeError::New(info.Env(), "batchNorm: statistics do not match the channels");
-  }
+  check(ny == n && nr == n && C != 0 && n % C == 0 && ok(nm) && ok(nv) && ok(ns) && ok(no),
+        "statistics do not match the channels");
   std::vector<float> a(C), b(C), m(C);
   for (size_t c = 0; c < C; c++) {
     const double s = scale ? scale[ns == 1 ? 0 : c] : 1.0;
@@ -119,7 +118,7 @@ struct GradientArgs {
   float* dx;
   size_t n, C;
 };
-GradientArgs readGradientArgs(const Napi::CallbackInfo& info, const char* name) {
+GradientArgs readGradientArgs(const Napi::CallbackInfo& info) {
   GradientArgs a{};
   size_t nv, ns = 0, ndy, ndx;
   a.x = floatData(info[0], &a.n);
@@ -127,11 +126,10 @@ GradientArgs readGradientArgs(const Napi::CallbackInfo& info, const char* name) 
   a.variance = floatData(info[2], &nv);
   a.scale = info[3].IsNull() ? nullptr : floatData(info[3], &ns);
   a.dy = floatData(info[4], &ndy);
-  a.epsilon = info[5].As<Napi::Number>().DoubleValue();
+  a.epsilon = numberArg(info, 5, "epsilon");
   a.dx = floatData(info[6], &ndx);
-  if (a.C == 0 || nv != a.C || (a.scale && ns != a.C) || ndy != a.n || ndx != a.n || a.n % a.C) {
-    throw Napi::RangeError::New(info.Env(), std::string(name) + ": shapes do not match");
-  }
+  check(a.C != 0 && nv == a.C && (!a.scale || ns == a.C) && ndy == a.n && ndx == a.n && a.n % a.C == 0,
+        "shapes do not match");
   return a;
 }
 
@@ -141,7 +139,7 @@ GradientArgs readGradientArgs(const Napi::CallbackInfo& info, const char* name) 
 //   dx = dy * scale * r;  dmean = -scale * r * sum(dy);  dvariance = -scale * r^3 / 2 * sum(dy (x - mean));
 //   dscale = r * sum(dy (x - mean));  doffset = sum(dy).
 Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
-  const GradientArgs g = readGradientArgs(info, "batchNormGrad");
+  const GradientArgs g = readGradientArgs(info);
   const float *x = g.x, *mean = g.mean, *variance = g.variance, *scale = g.scale, *dy = g.dy;
   const double epsilon = g.epsilon;
   float* dx = g.dx;
@@ -150,7 +148,7 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
   for (int k = 0; k < 4; k++) {
     size_t len;
     outs[k] = floatData(info[7 + k], &len);
-    if (len != C) throw Napi::RangeError::New(info.Env(), "batchNormGrad: per-channel outputs must have C elements");
+    check(len == C, "per-channel outputs must have C elements");
   }
   std::vector<float> factor(C);  // scale * r
   std::vector<double> r(C);
@@ -181,7 +179,7 @@ Napi::Value batchNormGrad(const Napi::CallbackInfo& info) {
 // sums of dx as written, accumulated during the second pass (float over 16 rows, then double): the gradient of the bias of
 // the convolution before the batch norm, which would otherwise take one more pass over dx.
 Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
-  const GradientArgs g = readGradientArgs(info, "batchNormTrainingGrad");
+  const GradientArgs g = readGradientArgs(info);
   const float *x = g.x, *mean = g.mean, *variance = g.variance, *scale = g.scale, *dy = g.dy;
   const double epsilon = g.epsilon;
   float* dx = g.dx;
@@ -189,8 +187,8 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
   size_t nds, ndo, nsums = C;
   float* dscale = floatData(info[7], &nds);
   float* doffset = floatData(info[8], &ndo);
-  float* dxSums = info.Length() > 9 && !info[9].IsNull() ? floatData(info[9], &nsums) : nullptr;
-  if (nds != C || ndo != C || nsums != C) throw Napi::RangeError::New(info.Env(), "batchNormTrainingGrad: shapes do not match");
+  float* dxSums = isAbsent(info, 9) ? nullptr : floatData(info[9], &nsums);
+  check(nds == C && ndo == C && nsums == C, "shapes do not match");
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
   const ChannelSums sums = gradientSums(x, mean, dy, rows, channels);
   // dx = a dy + b (x - mean) + k per channel ((x - mean), not b x + k': no cancellation when |mean| >> std).
@@ -210,11 +208,11 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
   const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
   // Per thread: float sums over blocks of 16 rows (vector adds), added into double per block.
   std::vector<double> partial(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0);  // added in thread order
+  std::vector<float> blocks(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0f);    // allocated outside the region
 #pragma omp parallel num_threads(threads)
   {
     double* sumDx = dxSums ? partial.data() + static_cast<size_t>(omp_get_thread_num()) * C : nullptr;
-    std::vector<float> block(dxSums ? C : 0, 0.0f);
-    float* blockSum = block.data();
+    float* blockSum = dxSums ? blocks.data() + static_cast<size_t>(omp_get_thread_num()) * C : nullptr;
     int inBlock = 0;
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < rows; row++) {
@@ -258,7 +256,7 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
   float* mean = floatData(info[1], &C);
   float* variance = floatData(info[2], &nv);
   float* sumDeviation = floatData(info[3], &ns);
-  if (C == 0 || n == 0 || n % C || nv != C || ns != C) throw Napi::RangeError::New(info.Env(), "moments: bad lengths");
+  check(C != 0 && n != 0 && n % C == 0 && nv == C && ns == C, "bad lengths");
   const int64_t rows = static_cast<int64_t>(n / C), channels = static_cast<int64_t>(C);
   const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
   constexpr int64_t kBlock = 16;
@@ -266,12 +264,13 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
   const float* shifts = shift.data();
   // Per thread: C sums of d, then C sums of d^2, added in thread order.
   std::vector<double> sums(static_cast<size_t>(threads) * 2 * C, 0.0);
+  std::vector<float> blocks(static_cast<size_t>(threads) * 2 * C);  // per thread: C block sums, C of squares
 #pragma omp parallel num_threads(threads)
   {
     double* sum = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
     double* sumSquares = sum + C;
-    std::vector<float> blockSum(C), blockSquares(C);
-    float *part = blockSum.data(), *partSquares = blockSquares.data();
+    float* part = blocks.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    float* partSquares = part + C;
 #pragma omp for schedule(static)
     for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
       std::fill(part, part + C, 0.0f);
@@ -313,9 +312,7 @@ Napi::Value momentsGrad(const Napi::CallbackInfo& info) {
   const float* dmean = floatData(info[3], &ndm);
   const float* dvariance = floatData(info[4], &ndv);
   float* dx = floatData(info[5], &ndx);
-  if (C == 0 || n % C || ns != C || ndm != C || ndv != C || ndx != n) {
-    throw Napi::RangeError::New(info.Env(), "momentsGrad: bad lengths");
-  }
+  check(C != 0 && n % C == 0 && ns == C && ndm == C && ndv == C && ndx == n, "bad lengths");
   const float count = static_cast<float>(n / C);
   std::vector<float> g(C), spread(C);
   for (size_t c = 0; c < C; c++) {
@@ -337,11 +334,11 @@ Napi::Value momentsGrad(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerNormalization(Napi::Env env, Napi::Object exports) {
-  exports.Set("moments", Napi::Function::New(env, moments, "moments"));
-  exports.Set("momentsGrad", Napi::Function::New(env, momentsGrad, "momentsGrad"));
-  exports.Set("batchNorm", Napi::Function::New(env, batchNorm, "batchNorm"));
-  exports.Set("batchNormGrad", Napi::Function::New(env, batchNormGrad, "batchNormGrad"));
-  exports.Set("batchNormTrainingGrad", Napi::Function::New(env, batchNormTrainingGrad, "batchNormTrainingGrad"));
+  exportFunction<moments>(env, exports, "moments");
+  exportFunction<momentsGrad>(env, exports, "momentsGrad");
+  exportFunction<batchNorm>(env, exports, "batchNorm");
+  exportFunction<batchNormGrad>(env, exports, "batchNormGrad");
+  exportFunction<batchNormTrainingGrad>(env, exports, "batchNormTrainingGrad");
 }
 
 }  // namespace tfn

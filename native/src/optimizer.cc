@@ -37,7 +37,8 @@ Napi::Value adam(const Napi::CallbackInfo& info) {
   float* m = floatData(info[2], &nm);
   float* v = floatData(info[3], &nv);
   const float* h = floatData(info[4], &nh);
-  if (ng != n || nm != n || nv != n || nh != 6) throw Napi::RangeError::New(info.Env(), "adam: lengths differ");
+  check(ng == n && nm == n && nv == n, "lengths differ");
+  check(nh == 6, "expected 6 hyper-parameters");
   const AdamHyper p{h[0], h[1], h[2], h[3], h[4], h[5]};
   const int64_t total = static_cast<int64_t>(n);
   constexpr int64_t kChunk = 1 << 14;  // elements per call: ~200 KB of the four arrays, cache-sized
@@ -50,7 +51,7 @@ Napi::Value adam(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerOptimizer(Napi::Env env, Napi::Object exports) {
-  exports.Set("adam", Napi::Function::New(env, adam, "adam"));
+  exportFunction<adam>(env, exports, "adam");
 }
 
 }  // namespace tfn

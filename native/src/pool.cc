@@ -3,6 +3,7 @@
 // maximum in scan order; the average divides by the count of in-bounds cells, its gradient by the
 // full window size (the cpu backend's rule; the two agree for 'valid' padding).
 #include "common.h"
+#include <omp.h>
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -19,15 +20,26 @@ struct PoolGeometry {
   int64_t outSize() const { return static_cast<int64_t>(N) * OH * OW * C; }
 };
 
+// The geometry, checked: sizes, window and strides positive, pads not negative, every window
+// position within int range, and the sizes' products representable; RangeError otherwise.
 PoolGeometry readGeometry(const Napi::Value& value) {
   size_t length = 0;
   const int32_t* v = intData(value, &length);
-  if (length != 12) throw Napi::TypeError::New(value.Env(), "pool geometry: expected 12 ints");
-  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  check(length == 12, "pool geometry: expected 12 ints");
+  const PoolGeometry g{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  check(g.N > 0 && g.H > 0 && g.W > 0 && g.C > 0 && g.OH > 0 && g.OW > 0 && g.KH > 0 && g.KW > 0,
+        "pool geometry: sizes must be positive");
+  check(g.sh > 0 && g.sw > 0, "pool geometry: strides must be positive");
+  check(g.pt >= 0 && g.pl >= 0, "pool geometry: pads must not be negative");
+  check((int64_t{g.OH} - 1) * g.sh + g.KH < INT32_MAX && (int64_t{g.OW} - 1) * g.sw + g.KW < INT32_MAX,
+        "pool geometry: windows out of range");
+  checkedProduct({g.N, g.H, g.W, g.C}, "pool input");
+  checkedProduct({g.N, g.OH, g.OW, g.C}, "pool output");
+  return g;
 }
 
-void checkLength(const Napi::Env& env, size_t got, int64_t want, const char* what) {
-  if (got != static_cast<size_t>(want)) throw Napi::RangeError::New(env, std::string("pool: bad length of ") + what);
+void checkLength(size_t got, int64_t want, const char* what) {
+  if (got != static_cast<size_t>(want)) throw RangeError(std::string("bad length of ") + what);
 }
 
 // Visits each output cell (n, oh, ow) with its window's in-bounds row/column ranges.
@@ -52,8 +64,8 @@ Napi::Value maxPool(const Napi::CallbackInfo& info) {
   const float* x = floatData(info[0], &nx);
   float* y = floatData(info[1], &ny);
   PoolGeometry g = readGeometry(info[2]);
-  checkLength(info.Env(), nx, g.inSize(), "x");
-  checkLength(info.Env(), ny, g.outSize(), "y");
+  checkLength(nx, g.inSize(), "x");
+  checkLength(ny, g.outSize(), "y");
   forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
     float* out = y + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
     std::fill(out, out + g.C, -std::numeric_limits<float>::infinity());
@@ -73,20 +85,20 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   const float* x = floatData(info[1], &nx);
   float* dx = floatData(info[2], &ndx);
   PoolGeometry g = readGeometry(info[3]);
-  checkLength(info.Env(), ndy, g.outSize(), "dy");
-  checkLength(info.Env(), nx, g.inSize(), "x");
-  checkLength(info.Env(), ndx, g.inSize(), "dx");
+  checkLength(ndy, g.outSize(), "dy");
+  checkLength(nx, g.inSize(), "x");
+  checkLength(ndx, g.inSize(), "dx");
   std::memset(dx, 0, ndx * sizeof(float));
   // Per window and channel: the maximum over the cells that are not NaN (strictly greater ones
   // replace it, so ties keep the first), then dy goes to the first cell that holds it: the cpu
   // backend's rules. Channels innermost with flat float selects, so that both passes vectorize.
-  std::vector<float> bestScratch, doneScratch;
-#pragma omp parallel num_threads(loopThreads()) if (g.inSize() > kParallelMin) private(bestScratch, doneScratch)
+  // Per thread: C running maxima, then C flags; allocated outside the region.
+  const int threads = loopThreads();
+  std::vector<float> scratch(static_cast<size_t>(threads) * 2 * g.C);
+#pragma omp parallel num_threads(threads) if (g.inSize() > kParallelMin)
   {
-    bestScratch.resize(g.C);
-    doneScratch.resize(g.C);
-    float* best = bestScratch.data();
-    float* done = doneScratch.data();
+    float* best = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * g.C;
+    float* done = best + g.C;
     const int C = g.C;
 #pragma omp for schedule(static)
     for (int n = 0; n < g.N; n++) {
@@ -130,8 +142,8 @@ Napi::Value avgPool(const Napi::CallbackInfo& info) {
   const float* x = floatData(info[0], &nx);
   float* y = floatData(info[1], &ny);
   PoolGeometry g = readGeometry(info[2]);
-  checkLength(info.Env(), nx, g.inSize(), "x");
-  checkLength(info.Env(), ny, g.outSize(), "y");
+  checkLength(nx, g.inSize(), "x");
+  checkLength(ny, g.outSize(), "y");
   forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
     float* out = y + ((static_cast<int64_t>(n) * g.OH + oh) * g.OW + ow) * g.C;
     std::fill(out, out + g.C, 0.0f);
@@ -152,8 +164,8 @@ Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
   const float* dy = floatData(info[0], &ndy);
   float* dx = floatData(info[1], &ndx);
   PoolGeometry g = readGeometry(info[2]);
-  checkLength(info.Env(), ndy, g.outSize(), "dy");
-  checkLength(info.Env(), ndx, g.inSize(), "dx");
+  checkLength(ndy, g.outSize(), "dy");
+  checkLength(ndx, g.inSize(), "dx");
   std::memset(dx, 0, ndx * sizeof(float));
   const float scale = 1.0f / static_cast<float>(g.KH * g.KW);
   forEachWindow(g, [&](int n, int oh, int ow, int hb, int he, int wb, int we) {
@@ -170,10 +182,10 @@ Napi::Value avgPoolGrad(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerPool(Napi::Env env, Napi::Object exports) {
-  exports.Set("maxPool", Napi::Function::New(env, maxPool, "maxPool"));
-  exports.Set("maxPoolGrad", Napi::Function::New(env, maxPoolGrad, "maxPoolGrad"));
-  exports.Set("avgPool", Napi::Function::New(env, avgPool, "avgPool"));
-  exports.Set("avgPoolGrad", Napi::Function::New(env, avgPoolGrad, "avgPoolGrad"));
+  exportFunction<maxPool>(env, exports, "maxPool");
+  exportFunction<maxPoolGrad>(env, exports, "maxPoolGrad");
+  exportFunction<avgPool>(env, exports, "avgPool");
+  exportFunction<avgPoolGrad>(env, exports, "avgPoolGrad");
 }
 
 }  // namespace tfn

@@ -4,6 +4,7 @@
 // backend; and its gradient's broadcast back over the reduced block.
 #include "common.h"
 #include <omp.h>
+#include <algorithm>
 #include <vector>
 
 namespace tfn {
@@ -14,10 +15,10 @@ struct Layout {
   int64_t size() const { return batch * reduced * kept; }
 };
 
+// [batch, reduced, kept] from arguments first..first+2, checked: not negative, product representable.
 Layout readLayout(const Napi::CallbackInfo& info, int first) {
-  Layout l{info[first].As<Napi::Number>().Int64Value(), info[first + 1].As<Napi::Number>().Int64Value(),
-           info[first + 2].As<Napi::Number>().Int64Value()};
-  if (l.batch < 0 || l.reduced < 0 || l.kept < 0) throw Napi::RangeError::New(info.Env(), "reduce: negative size");
+  Layout l{integerArg(info, first, "batch"), integerArg(info, first + 1, "reduced"), integerArg(info, first + 2, "kept")};
+  checkedProduct({l.batch, l.reduced, l.kept}, "layout");
   return l;
 }
 
@@ -25,8 +26,11 @@ Layout readLayout(const Napi::CallbackInfo& info, int first) {
 void reduce(const float* x, float* out, const Layout& l, double scale) {
   const bool parallel = l.size() > kParallelMin;
   if (l.kept == 1 || l.batch >= loopThreads() * 4) {
-    // Enough independent outputs: each thread sums whole [reduced, kept] blocks.
-#pragma omp parallel for if (parallel) num_threads(loopThreads()) schedule(static)
+    // Enough independent outputs: each thread sums whole [reduced, kept] blocks, into its own
+    // accumulators (allocated outside the region).
+    const int threads = loopThreads();
+    std::vector<double> accumulators(l.kept == 1 ? 0 : static_cast<size_t>(threads) * l.kept);
+#pragma omp parallel for if (parallel) num_threads(threads) schedule(static)
     for (int64_t b = 0; b < l.batch; b++) {
       const float* block = x + b * l.reduced * l.kept;
       if (l.kept == 1) {
@@ -35,7 +39,8 @@ void reduce(const float* x, float* out, const Layout& l, double scale) {
         out[b] = static_cast<float>(s * scale);
         continue;
       }
-      std::vector<double> acc(l.kept, 0.0);
+      double* acc = accumulators.data() + static_cast<size_t>(omp_get_thread_num()) * l.kept;
+      std::fill(acc, acc + l.kept, 0.0);
       for (int64_t r = 0; r < l.reduced; r++) {
         const float* row = block + r * l.kept;
 #pragma omp simd
@@ -74,10 +79,8 @@ Napi::Value reduceOp(const Napi::CallbackInfo& info) {
   const float* x = floatData(info[0], &nx);
   float* out = floatData(info[1], &n);
   const Layout l = readLayout(info, 2);
-  const double scale = info[5].As<Napi::Number>().DoubleValue();
-  if (static_cast<size_t>(l.size()) != nx || n != static_cast<size_t>(l.batch * l.kept)) {
-    throw Napi::RangeError::New(info.Env(), "reduce: lengths do not match");
-  }
+  const double scale = numberArg(info, 5, "scale");
+  check(static_cast<size_t>(l.size()) == nx && n == static_cast<size_t>(l.batch * l.kept), "lengths do not match");
   reduce(x, out, l, scale);
   return info.Env().Undefined();
 }
@@ -89,10 +92,8 @@ Napi::Value spreadOp(const Napi::CallbackInfo& info) {
   const float* dy = floatData(info[0], &ndy);
   float* out = floatData(info[1], &n);
   const Layout l = readLayout(info, 2);
-  const float scale = static_cast<float>(info[5].As<Napi::Number>().DoubleValue());
-  if (static_cast<size_t>(l.size()) != n || ndy != static_cast<size_t>(l.batch * l.kept)) {
-    throw Napi::RangeError::New(info.Env(), "spread: lengths do not match");
-  }
+  const float scale = static_cast<float>(numberArg(info, 5, "scale"));
+  check(static_cast<size_t>(l.size()) == n && ndy == static_cast<size_t>(l.batch * l.kept), "lengths do not match");
   const int64_t rows = l.batch * l.reduced;
 #pragma omp parallel for if (l.size() > kParallelMin) num_threads(loopThreads()) schedule(static)
   for (int64_t row = 0; row < rows; row++) {
@@ -107,8 +108,8 @@ Napi::Value spreadOp(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerReduce(Napi::Env env, Napi::Object exports) {
-  exports.Set("reduce", Napi::Function::New(env, reduceOp, "reduce"));
-  exports.Set("spread", Napi::Function::New(env, spreadOp, "spread"));
+  exportFunction<reduceOp>(env, exports, "reduce");
+  exportFunction<spreadOp>(env, exports, "spread");
 }
 
 }  // namespace tfn

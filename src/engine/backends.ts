@@ -5,45 +5,61 @@
 // `useBackend('auto')` picks the first of these that loads.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import { parsePrecision, type Precision } from './precision.js';
 import '@tensorflow/tfjs-backend-cpu';
 
 // Production mode: skips TF.js's debug checks and its advice to install tfjs-node, which cannot be
 // installed here (its install step downloads libtensorflow) and which the native engine replaces.
 tf.env().set('PROD', true);
 
+export { isPrecision, parsePrecision, PRECISIONS, type Precision } from './precision.js';
+
 export type EngineName = 'native' | 'wasm' | 'cpu';
 export const ENGINES: readonly EngineName[] = ['native', 'wasm', 'cpu'];
 
-/** Registers an engine with TensorFlow.js; resolves false where it cannot exist on this machine. */
-const registrars: Record<EngineName, () => Promise<boolean>> = {
-  native: async () => (await import('./native/backend.js')).registerNativeBackend(),
+/** Whether an engine registered, and if not, why (one line). */
+interface Registration {
+  ok: boolean;
+  reason: string;
+  /** A setting of the engine's that is invalid (e.g. RESNET_NATIVE_THREADS=abc): an error even for 'auto'. */
+  error?: UserError;
+}
+
+/** Registers an engine with TensorFlow.js; resolves false (with the reason) where it cannot exist on this machine. */
+const registrars: Record<EngineName, () => Promise<Registration>> = {
+  native: async () => {
+    const native = await import('./native/backend.js');
+    return native.registerNativeBackend() ? { ok: true, reason: '' } : { ok: false, reason: native.nativeUnavailableReason() };
+  },
   wasm: async () => {
     await import('@tensorflow/tfjs-backend-wasm');
     (await import('./wasm/kernels.js')).registerWasmTrainingKernels();
-    return true;
+    return { ok: true, reason: '' };
   },
-  cpu: async () => true,
+  cpu: async () => ({ ok: true, reason: '' }),
 };
 
-const registered = new Map<EngineName, boolean>();
+const registrations = new Map<EngineName, Registration>();
 
-async function register(name: EngineName): Promise<boolean> {
-  if (!registered.has(name)) {
-    let ok = false;
+async function register(name: EngineName): Promise<Registration> {
+  if (!registrations.has(name)) {
+    let result: Registration;
     try {
-      ok = await registrars[name]();
-    } catch {
-      ok = false;
+      result = await registrars[name]();
+    } catch (error) {
+      const reason = (error as Error).message.split('\n')[0] || String(error);
+      result = { ok: false, reason, error: error instanceof UserError ? error : undefined };
     }
-    registered.set(name, ok);
+    if (!result.ok && !result.reason) result.reason = 'it did not start (no reason given)';
+    registrations.set(name, result);
   }
-  return registered.get(name)!;
+  return registrations.get(name)!;
 }
 
 /** The engines that load on this machine, fastest first. */
 export async function availableBackends(): Promise<EngineName[]> {
   const out: EngineName[] = [];
-  for (const name of ENGINES) if (await register(name)) out.push(name);
+  for (const name of ENGINES) if ((await register(name)).ok) out.push(name);
   return out;
 }
 
@@ -53,36 +69,30 @@ export function isEngineName(name: string): name is EngineName {
 
 /**
  * Makes `name` the active TensorFlow.js backend ('auto': the fastest available) and returns the
- * engine in use. Throws when the engine named cannot run here.
+ * engine in use. Throws when the engine named cannot run here, and, even for 'auto', when an
+ * engine's settings are invalid. When 'auto' passes over an engine it prints one line on stderr
+ * saying why.
  */
 export async function useBackend(name: EngineName | 'auto' = 'auto'): Promise<EngineName> {
   const candidates = name === 'auto' ? ENGINES : [name];
+  const skipped: string[] = [];
   for (const candidate of candidates) {
-    if ((await register(candidate)) && (await tf.setBackend(candidate))) {
-      await tf.ready();
-      return candidate;
+    const registration = await register(candidate);
+    if (registration.error) throw registration.error;
+    if (!registration.ok && name !== 'auto') throw new Error(`engine '${name}' is not available on this machine: ${registration.reason}`);
+    if (!registration.ok) {
+      skipped.push(`'${candidate}' is not available: ${registration.reason}`);
+      continue;
     }
+    if (!(await tf.setBackend(candidate))) {
+      skipped.push(`'${candidate}' did not start`);
+      continue;
+    }
+    await tf.ready();
+    if (skipped.length > 0) console.warn(`resnet: using engine '${candidate}': ${skipped.join('; ')}`);
+    return candidate;
   }
-  throw new Error(
-    name === 'auto'
-      ? 'no TensorFlow.js engine could be started'
-      : `engine '${name}' is not available on this machine` +
-          (name === 'native' ? ' (the oneDNN addon is not built: see README, "The native engine")' : ''),
-  );
-}
-
-/** What the convolutions multiply in: float32, or bfloat16 mixed precision (native engine only). */
-export type Precision = 'float32' | 'bfloat16';
-export const PRECISIONS: readonly Precision[] = ['float32', 'bfloat16'];
-
-export function isPrecision(name: string): name is Precision {
-  return (PRECISIONS as readonly string[]).includes(name);
-}
-
-/** `value` as a Precision, or a UserError naming the option (for the CLI and the trainer's options). */
-export function parsePrecision(value: string): Precision {
-  if (!isPrecision(value)) throw new UserError(`--precision must be one of ${PRECISIONS.join(', ')}; got '${value}'`);
-  return value;
+  throw new Error(name === 'auto' ? `no TensorFlow.js engine could be started: ${skipped.join('; ')}` : `engine '${name}' did not start`);
 }
 
 /**
@@ -105,15 +115,13 @@ export async function usePrecision(engine: EngineName, precision: Precision): Pr
  * native engine where the CPU has AVX512_BF16).
  */
 export async function enginePrecisions(engine: EngineName): Promise<Precision[]> {
-  if (engine !== 'native' || !(await register('native'))) return ['float32'];
+  if (engine !== 'native' || !(await register('native')).ok) return ['float32'];
   return (await import('./native/backend.js')).nativePrecisions();
 }
 
-/** Why `engine` does not load here ('' when it does). */
+/** Why `engine` does not load here, in one line ('' when it does). */
 export async function engineUnavailableReason(engine: EngineName): Promise<string> {
-  if (await register(engine)) return '';
-  if (engine === 'native') return (await import('./native/backend.js')).nativeUnavailableReason();
-  return 'it did not start';
+  return (await register(engine)).reason;
 }
 
 /**

@@ -2,7 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { renderSvg } from './render.js';
 
-/** One line of history.jsonl. */
+/** One line of history.jsonl (a number may be NaN: written "NaN", train/json.ts; a NaN point is left out of the plot). */
 export interface EpochRecord {
   epoch: number;
   loss: number;

@@ -7,6 +7,8 @@ import { basename, dirname, join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import type { LoopState } from './loop.js';
+import type { EpochRecord } from '../plot/curves.js';
+import { reviveNumbers } from './json.js';
 import type { OptimizerState } from './optimizer.js';
 import '../models/registry.js'; // registers the custom layers of the model family, needed to load them
 
@@ -201,11 +203,17 @@ export async function loadOptimizerState(dir: string): Promise<OptimizerState> {
   return { name: json.name, iterations: json.iterations, tensors };
 }
 
+/** The numeric fields of a history record (history.jsonl, state.json). */
+const EPOCH_NUMBERS: ReadonlyArray<keyof EpochRecord> = ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds'];
+
 export async function loadLoopState(dir: string): Promise<LoopState> {
   const state = (await readJson(join(dir, 'state.json'), 'the loop state')) as LoopState;
   if (!Number.isInteger(state.epoch) || state.epoch < 0 || !Array.isArray(state.history)) {
     throw new UserError(`${join(dir, 'state.json')}: not a valid checkpoint state (damaged checkpoint)`);
   }
+  // Non-finite numbers are written as "NaN", "Infinity", "-Infinity" (json.ts).
+  state.history = state.history.map((r) => reviveNumbers(r, EPOCH_NUMBERS));
+  if (state.best) state.best = reviveNumbers(state.best, ['accuracy', 'loss']);
   return state;
 }
 

@@ -24,6 +24,7 @@ import {
   type ModelMetadata,
 } from './checkpoint.js';
 import { freshState, runEpochs, type LoopState } from './loop.js';
+import { toJson } from './json.js';
 import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
 import { validateOptions, type TrainOptions } from './options.js';
 import { makeProgress, type Progress } from './progress.js';
@@ -102,12 +103,12 @@ async function saveEpoch(
   improved: boolean,
   metadata: Omit<ModelMetadata, 'epoch'>,
 ): Promise<void> {
-  const stateJson = JSON.stringify(state);
+  const stateJson = toJson(state);
   const files = await modelFiles(model, { ...metadata, epoch: state.epoch });
   if (improved) await writeFolderAtomically(join(out, 'best'), { ...files, 'state.json': stateJson });
   const optimizerState = optimizerFiles(await saveOptimizerState(optimizer));
   await writeFolderAtomically(join(out, 'last'), { ...files, ...optimizerState, 'state.json': stateJson });
-  await writeFileAtomically(join(out, 'history.jsonl'), state.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  await writeFileAtomically(join(out, 'history.jsonl'), state.history.map((r) => toJson(r)).join('\n') + '\n');
   await writeFileAtomically(join(out, 'curves.svg'), await curvesSvg(state.history));
 }
 

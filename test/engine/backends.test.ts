@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../src/tf.js';
 import { UserError } from '../../src/errors.js';
-import { availableBackends, enginePrecisions, startEngine } from '../../src/engine/backends.js';
+import { enginePrecisions, startEngine } from '../../src/engine/backends.js';
 import { nativePrecision, setNativePrecision } from '../../src/engine/native/backend.js';
+import { nativeSkip } from '../support/native.js';
 
 const userError = (pattern: RegExp) => (e: Error) => e instanceof UserError && pattern.test(e.message);
 
@@ -20,8 +21,7 @@ test('bfloat16 is refused on the engines that compute in float32 only', async ()
   assert.equal(tf.getBackend(), 'cpu');
 });
 
-test('native engine: bfloat16 is granted where the CPU has it, and float32 switches it back', async (t) => {
-  if (!(await availableBackends()).includes('native')) return t.skip('native engine not built');
+test('native engine: bfloat16 is granted where the CPU has it, and float32 switches it back', { skip: nativeSkip }, async () => {
   const cpuHasBf16 = setNativePrecision('bfloat16');
   setNativePrecision('float32');
   try {
@@ -39,10 +39,9 @@ test('native engine: bfloat16 is granted where the CPU has it, and float32 switc
   }
 });
 
-test('enginePrecisions lists what each engine computes in, and leaves the native precision as it was', async (t) => {
+test('enginePrecisions lists what each engine computes in, and leaves the native precision as it was', { skip: nativeSkip }, async () => {
   assert.deepEqual(await enginePrecisions('cpu'), ['float32']);
   assert.deepEqual(await enginePrecisions('wasm'), ['float32']);
-  if (!(await availableBackends()).includes('native')) return t.skip('native engine not built');
   const cpuHasBf16 = setNativePrecision('bfloat16');
   try {
     assert.deepEqual(await enginePrecisions('native'), cpuHasBf16 ? ['float32', 'bfloat16'] : ['float32']);
@@ -52,4 +51,12 @@ test('enginePrecisions lists what each engine computes in, and leaves the native
   }
   assert.deepEqual(await enginePrecisions('native'), cpuHasBf16 ? ['float32', 'bfloat16'] : ['float32']);
   assert.equal(nativePrecision(), 'float32');
+});
+
+test('the engine choice depends on the native engine, not the reverse (the shared Precision type lives in precision.ts)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = new URL('../../src/engine/native/', import.meta.url);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.js'))) {
+    assert.doesNotMatch(readFileSync(new URL(file, dir), 'utf8'), /from '\.\.\/backends\.js'|import\('\.\.\/backends\.js'\)/, file);
+  }
 });

@@ -63,10 +63,3 @@ export function relu(x: NHWC): NHWC {
 export function add(a: NHWC, b: NHWC): NHWC {
   return { shape: a.shape, data: a.data.map((v, i) => v + b.data[i]) };
 }
-
-/** Largest |a - b| / (1 + |b|) over all elements: a relative error that stays meaningful near zero. */
-export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let worst = 0;
-  for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(actual[i] - expected[i]) / (1 + Math.abs(expected[i])));
-  return worst;
-}

@@ -57,7 +57,9 @@ export function register(program: Command): void {
         const classes = metadata.classNames;
         if (flags.json) {
           const { accuracy, loss, confusion, precision, recall } = result;
-          console.log(JSON.stringify({ accuracy, loss, images: data.shape[0], classes, confusion, precision, recall, model: path, data: data.source, engine, engine_precision: flags.precision, confusion_svg: svgPath }));
+          // NaN / Infinity (a diverged model) as the strings "NaN" / "Infinity", not null (train/json.ts).
+          const { toJson } = await import('../../train/json.js');
+          console.log(toJson({ accuracy, loss, images: data.shape[0], classes, confusion, precision, recall, model: path, data: data.source, engine, engine_precision: flags.precision, confusion_svg: svgPath }));
           return;
         }
         console.log(`model ${path} on ${data.source}: ${data.shape[0]} images, engine ${engine}`);

@@ -1,37 +1,110 @@
-// Loads the oneDNN addon (native/build/Release/tfjs_native.node), found by walking up from this
-// module to the package root, so that it works from src/ (tests) and dist/ alike.
+// The addon's boundary: every export of native/build/Release/tfjs_native.node (native/src/*.cc)
+// declared once, with its TypeScript signature, and loading, which checks that the built addon has
+// each of them (a stale build is refused with a reason, not discovered mid-step). The addon is found
+// by walking up from this module to the package root, so that it works from src/ (tests) and dist/.
+//
+// Every C++ entry point checks its arrays' lengths against the shapes and geometry it is given and
+// throws a JS RangeError (TypeError for a wrong argument type); any other C++ failure (oneDNN, a
+// failed allocation) throws a JS Error: none aborts Node (native/src/common.h, exportFunction).
+// Arrays are read and written in place: no copies.
+//
+// Adding an export: one entry in ADDON_EXPORTS below, and the C++ function registered with
+// exportFunction (common.h).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Precision } from '../backends.js';
+import type { Precision } from '../precision.js';
 
-/** What the addon exports (native/src/*.cc). Arrays are used in place: no copies. */
-export interface NativeAddon {
-  onednnVersion: string;
-  /** OpenMP threads of oneDNN's primitives and of the addon's own loops (0: unchanged); returns both. */
-  setThreads(onednn: number, loops: number): { onednn: number; loops: number };
-  /** The convolutions' compute type from now on; false (float32 kept) where the CPU lacks bf16. */
-  setConvPrecision(precision: Precision): boolean;
-  convPrecision(): Precision;
-  /** The compute types this CPU offers, float32 first. */
-  convPrecisions(): Precision[];
-  /**
-   * How convolutions are computed from now on: 'auto' (conv_gemm.cc's rule), or every
-   * geometry by matrix products over the HWIO filter ('gemm') or by oneDNN's convolution
-   * primitives ('primitive').
-   */
-  setConvAlgorithm(algorithm: 'auto' | 'gemm' | 'primitive'): void;
-  /** filterKey (0: none) and generation name the filter's data for the addon's blocked copy of it. */
-  conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
-    geometry: Int32Array, relu: boolean, filterKey?: number, generation?: number): void;
-  /** Frees the copies kept for filterKey (blocked, bfloat16); returns how many are kept. */
-  releaseFilter(filterKey: number): number;
-  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array,
-    filterKey?: number, generation?: number): void;
-  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, geometry: Int32Array): void;
-  [name: string]: unknown;
+/** An export's TypeScript type T, and what `typeof` says of it at run time. */
+interface Declared<T> {
+  readonly kind: 'function' | 'string';
+  readonly type?: T;
 }
+const fn = <T extends (...args: never[]) => unknown>(): Declared<T> => ({ kind: 'function' });
+const text = (): Declared<string> => ({ kind: 'string' });
+
+type F32 = Float32Array;
+/** Per-channel statistics or parameters (C floats), or null where the kernel takes none. */
+type Channels = Float32Array | null;
+
+/** Every export of the addon. */
+const ADDON_EXPORTS = {
+  /** oneDNN's version, e.g. '2.7.3'. */
+  onednnVersion: text(),
+  /** OpenMP threads of oneDNN's primitives and of the addon's own loops (0: unchanged, at most 1024); returns both. */
+  setThreads: fn<(onednn: number, loops: number) => { onednn: number; loops: number }>(),
+
+  // conv.cc, conv_gemm.cc. geometry: the 17 ints of conv.h's Geometry (conv.ts builds it).
+  /** The convolutions' compute type from now on; false (float32 kept) where the CPU lacks bf16. */
+  setConvPrecision: fn<(precision: Precision) => boolean>(),
+  convPrecision: fn<() => Precision>(),
+  /** The compute types this CPU offers, float32 first. */
+  convPrecisions: fn<() => Precision[]>(),
+  /**
+   * How convolutions are computed from now on: 'auto' (conv_gemm.cc's rule), or every geometry by
+   * matrix products over the HWIO filter ('gemm') or by oneDNN's convolution primitives ('primitive').
+   */
+  setConvAlgorithm: fn<(algorithm: 'auto' | 'gemm' | 'primitive') => void>(),
+  /** y = act(conv(x, filter) + bias). filterKey (0: none) and generation name the filter's data for the addon's copies of it. */
+  conv2d: fn<(x: F32, filter: F32, bias: Channels, y: F32, geometry: Int32Array, relu: boolean,
+    filterKey?: number, generation?: number) => void>(),
+  /** Frees the copies kept for filterKey (blocked, bfloat16); returns how many are kept. */
+  releaseFilter: fn<(filterKey: number) => number>(),
+  conv2dBackpropInput: fn<(dy: F32, filter: F32, dx: F32, geometry: Int32Array, filterKey?: number,
+    generation?: number) => void>(),
+  conv2dBackpropFilter: fn<(x: F32, dy: F32, dfilter: F32, geometry: Int32Array) => void>(),
+
+  // matmul.cc
+  /** out[b] = act(op(a[b]) op(b[b]) + bias); dims = [batch, M, N, K]. */
+  matMul: fn<(a: F32, b: F32, bias: Channels, out: F32, dims: Int32Array, transposeA: boolean, transposeB: boolean,
+    relu: boolean) => void>(),
+
+  // pool.cc. geometry: [N, H, W, C, OH, OW, KH, KW, strideH, strideW, padTop, padLeft].
+  maxPool: fn<(x: F32, y: F32, geometry: Int32Array) => void>(),
+  maxPoolGrad: fn<(dy: F32, x: F32, dx: F32, geometry: Int32Array) => void>(),
+  avgPool: fn<(x: F32, y: F32, geometry: Int32Array) => void>(),
+  avgPoolGrad: fn<(dy: F32, dx: F32, geometry: Int32Array) => void>(),
+
+  // elementwise.cc. op: the codes of its enums Binary / Unary (elementwise.ts).
+  /** out = a op b; each of a, b has out's length or divides it (one of them a scalar when neither has it). */
+  binary: fn<(op: number, a: F32, b: F32, out: F32) => void>(),
+  /** out = (a + b) * step(y): the ReLU gradient of a sum, in one pass. */
+  addReluGrad: fn<(a: F32, b: F32, y: F32, out: F32) => void>(),
+  /** out = op(x); alpha is Step's value for x <= 0. */
+  unary: fn<(op: number, x: F32, out: F32, alpha: number) => void>(),
+  tile: fn<(x: F32, out: F32, shape: Int32Array, reps: Int32Array) => void>(),
+  /** One of a, b has out's length, the other one value per row of `repeat` outputs. */
+  binaryRows: fn<(op: number, a: F32, b: F32, out: F32, repeat: number) => void>(),
+  softmax: fn<(logits: F32, out: F32, rowLength: number) => void>(),
+
+  // reduce.cc: x viewed as [batch, reduced, kept].
+  /** out[b, k] = scale * sum_r x[b, r, k]. */
+  reduce: fn<(x: F32, out: F32, batch: number, reduced: number, kept: number, scale: number) => void>(),
+  /** out[b, r, k] = scale * dy[b, k]. */
+  spread: fn<(dy: F32, out: F32, batch: number, reduced: number, kept: number, scale: number) => void>(),
+
+  // normalization.cc: C channels innermost.
+  /** y = (x - mean) scale / sqrt(variance + epsilon) + offset, then + residual, then ReLU, in one pass. */
+  batchNorm: fn<(x: F32, mean: F32, variance: F32, scale: Channels, offset: Channels, y: F32, epsilon: number,
+    relu?: boolean, residual?: Float32Array | null) => void>(),
+  batchNormGrad: fn<(x: F32, mean: F32, variance: F32, scale: Channels, dy: F32, epsilon: number, dx: F32,
+    dmean: F32, dvariance: F32, dscale: F32, doffset: F32) => void>(),
+  /** The gradient of batch norm with the batch's own statistics; dxSums (optional) receives dx's per-channel sums. */
+  batchNormTrainingGrad: fn<(x: F32, mean: F32, variance: F32, scale: Channels, dy: F32, epsilon: number, dx: F32,
+    dscale: F32, doffset: F32, dxSums?: Float32Array | null) => void>(),
+  moments: fn<(x: F32, mean: F32, variance: F32, sumDeviation: F32) => void>(),
+  momentsGrad: fn<(x: F32, mean: F32, sumDeviation: F32, dmean: F32, dvariance: F32, dx: F32) => void>(),
+
+  // optimizer.cc
+  /** Adam in place; hyper = [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */
+  adam: fn<(value: F32, gradient: F32, m: F32, v: F32, hyper: F32) => void>(),
+} as const;
+
+/** What the addon exports (ADDON_EXPORTS's types). */
+export type NativeAddon = {
+  -readonly [K in keyof typeof ADDON_EXPORTS]: (typeof ADDON_EXPORTS)[K] extends Declared<infer T> ? T : never;
+};
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'tfjs_native.node');
 
@@ -47,10 +120,15 @@ export function findAddon(): string | null {
   }
 }
 
+/** The declared exports that `loaded` lacks or has with another type (a build older than this code). */
+export function missingExports(loaded: object): string[] {
+  return Object.entries(ADDON_EXPORTS).filter(([name, d]) => typeof (loaded as Record<string, unknown>)[name] !== d.kind).map(([name]) => name);
+}
+
 let loaded: NativeAddon | null | undefined;
 let loadError = '';
 
-/** The addon, or null (never throws) when it is not built or cannot load (e.g. libdnnl missing). */
+/** The addon, or null (never throws) when it is not built, cannot load (e.g. libdnnl missing) or is stale. */
 export function loadAddon(): NativeAddon | null {
   if (loaded === undefined) {
     const path = findAddon();
@@ -66,10 +144,13 @@ export function loadAddon(): NativeAddon | null {
       // Read by libgomp when the addon loads it.
       if (process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT ??= '300000';
       try {
-        loaded = createRequire(import.meta.url)(path) as NativeAddon;
+        const exports = createRequire(import.meta.url)(path) as Record<string, unknown>;
+        const missing = missingExports(exports);
+        if (missing.length > 0) throw new Error(`it is older than this code (no ${missing.join(', ')}): run \`npm run build:native\``);
+        loaded = exports as NativeAddon;
       } catch (e) {
         loaded = null;
-        loadError = `${path} did not load: ${(e as Error).message}`;
+        loadError = `${path} did not load: ${(e as Error).message.split('\n')[0]}`;
       }
     }
   }

@@ -2,9 +2,11 @@
 // ResNet training replaced by oneDNN / OpenMP ones from the addon in native/ (see docs/native-engine.md).
 import * as tf from '../../tf.js';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { BufferPool } from './buffers.js';
+import { BufferPool, defaultPoolLimitBytes } from './buffers.js';
+import { isMainThread } from 'node:worker_threads';
+import { UserError } from '../../errors.js';
 import { addonLoadError, loadAddon, type NativeAddon } from './addon.js';
-import type { Precision } from '../backends.js';
+import type { Precision } from '../precision.js';
 import { convKernels, releaseFilter } from './conv.js';
 import { disposeDeferred } from './deferred.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -20,6 +22,8 @@ import { installNativeBatchNormLayer } from './batch_norm_layer.js';
 import { installFusedAdam } from './optimizer.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
+import { readNativeSettings, type NativeSettings } from './settings.js';
+import { missingInternals, runningTfjsVersions, tfjsVersionRefusal } from './tfjs_internals.js';
 
 export const NATIVE_BACKEND_NAME = 'native';
 /** Priority among registered backends: below 'cpu' (1), so nothing picks it unless asked. */
@@ -74,20 +78,13 @@ export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc>
 }
 
 let registered = false;
+/** Why the engine was refused ('' until a registration fails). */
+let refusal = '';
 
-/**
- * Thread counts from the environment: RESNET_NATIVE_THREADS for oneDNN's convolutions (default:
- * OpenMP's, all cores) and RESNET_NATIVE_LOOP_THREADS for the memory-bound element-wise loops
- * (default: the same count; on a machine busy with other work one thread is often faster, as
- * waiting for a descheduled second thread costs more than it saves; see docs/native-engine.md).
- */
-function configureThreads(addon: NativeAddon): void {
-  const count = (name: string): number => {
-    const n = Number(process.env[name] ?? 0);
-    return Number.isInteger(n) && n > 0 ? n : 0;
-  };
-  const onednn = count('RESNET_NATIVE_THREADS');
-  addon.setThreads(onednn, count('RESNET_NATIVE_LOOP_THREADS') || onednn || addon.setThreads(0, 0).onednn);
+/** Applies the thread settings (0: OpenMP's default for oneDNN; the loops default to oneDNN's count). */
+function configureThreads(addon: NativeAddon, settings: NativeSettings): void {
+  const onednn = settings.threads;
+  addon.setThreads(onednn, settings.loopThreads || onednn || addon.setThreads(0, 0).onednn);
 }
 
 /**
@@ -121,16 +118,40 @@ export function nativeThreads(): { onednn: number; loops: number } | null {
 }
 
 /**
- * Registers the 'native' backend. Returns false (never throws) when the addon is not built or
- * cannot load; `nativeUnavailableReason()` then says why.
+ * Why the native engine cannot run in this process, checked in this order ('' when it can):
+ * a worker thread (the addon's state is process-wide: docs/native-engine.md, "One thread"), a
+ * TensorFlow.js other than the pinned version or without the internals the engine patches, the
+ * addon not built or not loading.
+ */
+function refusalReason(): string {
+  if (!isMainThread) {
+    return 'it runs on the main thread only (its oneDNN caches and scratch buffers are process-wide), not in a worker_threads Worker; use wasm or cpu there';
+  }
+  const versions = tfjsVersionRefusal(runningTfjsVersions());
+  if (versions) return versions;
+  const missing = missingInternals();
+  if (missing.length > 0) return `TensorFlow.js lacks internals it patches: ${missing.join(', ')}`;
+  return addonLoadError();
+}
+
+/**
+ * Registers the 'native' backend. Returns false when it cannot run here (see refusalReason;
+ * `nativeUnavailableReason()` says why, in one line). Throws a UserError when one of its
+ * environment variables is set to a value it cannot use (settings.ts, buffers.ts).
  */
 export function registerNativeBackend(): boolean {
   if (registered) return true;
+  if (refusal) return false;
+  refusal = refusalReason();
+  const addon = refusal ? null : loadAddon();
+  if (!addon) return false;
+  const settings = readNativeSettings();
+  defaultPoolLimitBytes(); // checks RESNET_NATIVE_POOL_MB now rather than when the backend starts
+  if (settings.precision !== null && !addon.setConvPrecision(settings.precision)) {
+    throw new UserError(`RESNET_NATIVE_PRECISION=${settings.precision} is not available: this CPU has no bfloat16 instructions (AVX512_BF16)`);
+  }
   try {
-    const addon = loadAddon();
-    if (!addon) return false;
-    configureThreads(addon);
-    if (process.env.RESNET_NATIVE_PRECISION === 'bfloat16') addon.setConvPrecision('bfloat16');
+    configureThreads(addon, settings);
     tf.registerBackend(NATIVE_BACKEND_NAME, () => new NativeBackend(addon), BACKEND_PRIORITY);
     const natives = nativeKernels(addon);
     for (const config of tf.getKernelsForBackend('cpu')) {
@@ -144,14 +165,15 @@ export function registerNativeBackend(): boolean {
     installNativeFusedConv(NATIVE_BACKEND_NAME);
     installCheapSavedTensors(NATIVE_BACKEND_NAME);
     installNativeBatchNormLayer(NATIVE_BACKEND_NAME);
-    registered = true;
-    return true;
-  } catch {
+  } catch (error) {
+    refusal = `its registration failed: ${(error as Error).message.split('\n')[0] || (error as Error).name}`;
     return false;
   }
+  registered = true;
+  return true;
 }
 
-/** Why registerNativeBackend() returned false ('' when the addon loads). */
+/** Why registerNativeBackend() returned false, in one line ('' when it registered or was not tried). */
 export function nativeUnavailableReason(): string {
-  return addonLoadError();
+  return registered ? '' : refusal || refusalReason();
 }

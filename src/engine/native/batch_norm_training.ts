@@ -17,13 +17,7 @@ import type { NativeAddon } from './addon.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { recordChannelSums } from './channel_sums.js';
 import { momentsOf } from './moments.js';
-import { deferredBatchNorm, type NormalizationAddon } from './normalization.js';
-
-export interface BatchNormTrainingAddon {
-  batchNormTrainingGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    dy: Float32Array, epsilon: number, dx: Float32Array, dscale: Float32Array, doffset: Float32Array,
-    dxSums?: Float32Array | null): void;
-}
+import { deferredBatchNorm } from './normalization.js';
 
 const BATCH_NORM_TRAINING = 'NativeBatchNormTraining';
 const BATCH_NORM_TRAINING_GRAD = 'NativeBatchNormTrainingGrad';
@@ -36,7 +30,6 @@ let installed = false;
 export function installNativeBatchNormTraining(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const n = addon as NativeAddon & NormalizationAddon & BatchNormTrainingAddon;
 
   // Inputs: x, scale (ones when the layer has none), offset?, and the statistics as plain arrays in
   // attrs (not tape inputs). Outputs: y, and copies of mean and variance that the gradient saves.
@@ -46,7 +39,7 @@ export function installNativeBatchNormTraining(addon: NativeAddon, backendName: 
       const { x, scale, offset } = inputs;
       const ss = f32(backend, scale)!, os = offset ? f32(backend, offset)! : null;
       const mean = attrs!.mean as unknown as Float32Array, variance = attrs!.variance as unknown as Float32Array;
-      const y = deferredBatchNorm(backend, n, x, mean, variance, ss, os, attrs!.varianceEpsilon as number);
+      const y = deferredBatchNorm(backend, addon, x, mean, variance, ss, os, attrs!.varianceEpsilon as number);
       const channels = [mean.length];
       return [y, backend.makeTensorInfo(channels, 'float32', Float32Array.from(mean)),
         backend.makeTensorInfo(channels, 'float32', Float32Array.from(variance))];
@@ -59,7 +52,7 @@ export function installNativeBatchNormTraining(addon: NativeAddon, backendName: 
       const [xs, ms, vs, ss, dys] = [x, mean, variance, scale, dy].map((t) => f32(backend, t)!);
       const dscale = new Float32Array(ms.length), doffset = new Float32Array(ms.length), dxSums = new Float32Array(ms.length);
       const dx = output(backend, x.shape, (out) =>
-        n.batchNormTrainingGrad(xs, ms, vs, ss, dys, attrs!.varianceEpsilon as number, out, dscale, doffset, dxSums));
+        addon.batchNormTrainingGrad(xs, ms, vs, ss, dys, attrs!.varianceEpsilon as number, out, dscale, doffset, dxSums));
       recordChannelSums(dx.dataId, dxSums); // the bias gradient of the convolution before (channel_sums.ts)
       return [dx, backend.makeTensorInfo(mean.shape, 'float32', dscale), backend.makeTensorInfo(mean.shape, 'float32', doffset)];
     }) as unknown as tf.KernelFunc,

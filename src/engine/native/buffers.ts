@@ -4,17 +4,25 @@
 // last tensor data entry using their buffer is disposed, and are never recycled once they may be
 // visible outside the backend (read by readSync/read: dataSync() returns the array itself).
 import { totalmem } from 'node:os';
+import { UserError } from '../../errors.js';
 
 /**
  * Default for the most bytes kept on the free lists (beyond it, released arrays are left to the
  * GC): 1/8 of the machine's memory, at least 512 MiB. A ResNet-50 step at 64x64, batch 32
  * releases ~1.4 GB of arrays; with a 512 MiB pool 0.8 GB a step were fresh allocations (page
- * faults, GC), about a quarter of the step's CPU time. RESNET_NATIVE_POOL_MB overrides it.
+ * faults, GC), about a quarter of the step's CPU time. RESNET_NATIVE_POOL_MB (MiB, >= 0) overrides
+ * it; any other value set is a UserError.
  */
 export function defaultPoolLimitBytes(env: NodeJS.ProcessEnv = process.env, memoryBytes = totalmem()): number {
   const MIB = 1024 * 1024;
-  const requested = Number(env.RESNET_NATIVE_POOL_MB);
-  if (env.RESNET_NATIVE_POOL_MB !== undefined && Number.isFinite(requested) && requested >= 0) return requested * MIB;
+  const value = env.RESNET_NATIVE_POOL_MB;
+  if (value !== undefined && value !== '') {
+    const requested = Number(value);
+    if (!(Number.isFinite(requested) && requested >= 0 && value.trim() !== '')) {
+      throw new UserError(`RESNET_NATIVE_POOL_MB must be a number of MiB >= 0; got '${value}'`);
+    }
+    return requested * MIB;
+  }
   return Math.max(512 * MIB, Math.floor(memoryBytes / 8));
 }
 /** Arrays shorter than this are left to V8's allocator (cheap; pooling them costs more). */

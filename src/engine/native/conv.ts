@@ -28,12 +28,25 @@ export function releaseFilter(addon: NativeAddon, dataId: tf.DataId): void {
 type Pad = 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 
-/** The 17 integers conv.cc expects (see Geometry there). */
-function geometry(c: tf.backend_util.Conv2DInfo): Int32Array {
+/**
+ * The 17 integers conv.cc expects (see Geometry there), or null for a geometry it refuses: an empty
+ * tensor, or an output size other than oneDNN's (H + pads - extent) / stride + 1 (tfjs's 'ceil'
+ * rounding of explicit pads can give one more); the cpu kernel runs those.
+ */
+function geometry(c: tf.backend_util.Conv2DInfo): Int32Array | null {
+  const { top, bottom, left, right } = c.padInfo;
+  const outSize = (size: number, pads: number, k: number, dilation: number, stride: number) =>
+    Math.floor((size + pads - ((k - 1) * dilation + 1)) / stride) + 1;
+  const sizes = [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outChannels, c.filterHeight, c.filterWidth];
+  if (sizes.some((d) => !(d > 0)) || [top, bottom, left, right].some((p) => !(p >= 0)) ||
+      c.outHeight !== outSize(c.inHeight, top + bottom, c.filterHeight, c.dilationHeight, c.strideHeight) ||
+      c.outWidth !== outSize(c.inWidth, left + right, c.filterWidth, c.dilationWidth, c.strideWidth)) {
+    return null;
+  }
   return Int32Array.from([
     c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outChannels, c.filterHeight, c.filterWidth,
     c.outHeight, c.outWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
-    c.padInfo.top, c.padInfo.bottom, c.padInfo.left, c.padInfo.right,
+    top, bottom, left, right,
   ]);
 }
 
@@ -53,11 +66,12 @@ export function convKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
     const activation = withBiasAndActivation ? (attrs!.activation as string) : 'linear';
     if (activation !== 'linear' && activation !== 'relu') return null;
     const c = convInfo(x.shape, filter.shape, attrs!);
+    const g = c && geometry(c);
     const xs = f32(backend, x), fs = f32(backend, filter);
     const bs = withBiasAndActivation && bias ? f32(backend, bias) : null;
-    if (!c || !xs || !fs || (bias && withBiasAndActivation && (!bs || bs.length !== c.outChannels))) return null;
+    if (!c || !g || !xs || !fs || (bias && withBiasAndActivation && (!bs || bs.length !== c.outChannels))) return null;
     return output(backend, c.outShape, (y) =>
-      addon.conv2d(xs, fs, bs, y, geometry(c), activation === 'relu', filterKey(filter.dataId), inPlaceUpdates()));
+      addon.conv2d(xs, fs, bs, y, g, activation === 'relu', filterKey(filter.dataId), inPlaceUpdates()));
   };
   return {
     Conv2D: withFallback('Conv2D', (args) => forward(args, false)),
@@ -65,18 +79,20 @@ export function convKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
     Conv2DBackpropInput: withFallback('Conv2DBackpropInput', ({ inputs, backend, attrs }) => {
       const { dy, filter } = inputs;
       const c = convInfo(attrs!.inputShape as number[], filter.shape, { ...attrs, dilations: 1 });
+      const g = c && geometry(c);
       const dys = f32(backend, dy), fs = f32(backend, filter);
-      if (!c || !dys || !fs) return null;
+      if (!c || !g || !dys || !fs) return null;
       return output(backend, c.inShape, (dx) =>
-        addon.conv2dBackpropInput(dys, fs, dx, geometry(c), filterKey(filter.dataId), inPlaceUpdates()));
+        addon.conv2dBackpropInput(dys, fs, dx, g, filterKey(filter.dataId), inPlaceUpdates()));
     }),
     Conv2DBackpropFilter: withFallback('Conv2DBackpropFilter', ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs;
       const filterShape = attrs!.filterShape as number[];
       const c = convInfo(x.shape, filterShape, { ...attrs, dilations: 1 });
+      const g = c && geometry(c);
       const xs = f32(backend, x), dys = f32(backend, dy);
-      if (!c || !xs || !dys) return null;
-      return output(backend, filterShape, (dw) => addon.conv2dBackpropFilter(xs, dys, dw, geometry(c)));
+      if (!c || !g || !xs || !dys) return null;
+      return output(backend, filterShape, (dw) => addon.conv2dBackpropFilter(xs, dys, dw, g));
     }),
   };
 }

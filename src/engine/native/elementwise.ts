@@ -17,16 +17,6 @@ const UNARY = {
   Relu: 0, Sqrt: 1, Rsqrt: 2, Square: 3, Neg: 4, Exp: 5, Log: 6, Abs: 7, Step: 8, Reciprocal: 9, Relu6: 10, Sigmoid: 11,
 } as const;
 
-export interface ElementwiseAddon {
-  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
-  /** out = (a + b) * step(y): the ReLU gradient of a sum, in one pass. */
-  addReluGrad(a: Float32Array, b: Float32Array, y: Float32Array, out: Float32Array): void;
-  unary(op: number, x: Float32Array, out: Float32Array, alpha: number): void;
-  tile(x: Float32Array, out: Float32Array, shape: Int32Array, reps: Int32Array): void;
-  binaryRows(op: number, a: Float32Array, b: Float32Array, out: Float32Array, repeat: number): void;
-  softmax(logits: Float32Array, out: Float32Array, rowLength: number): void;
-}
-
 /**
  * True when `shape` is the output's shape or broadcasts to it along trailing dimensions only
  * (leading dimensions of 1, then the output's own trailing dimensions): the addon then reads it
@@ -57,7 +47,7 @@ export function rowRepeat(shape: number[], outShape: number[]): number {
  * computed in the batch norm's own pass, without reading that operand (which would compute it).
  * Null when neither is, or the shapes differ.
  */
-function residualAdd(addon: NativeAddon & ElementwiseAddon, backend: KernelArgs['backend'], a: tf.TensorInfo,
+function residualAdd(addon: NativeAddon, backend: KernelArgs['backend'], a: tf.TensorInfo,
   b: tf.TensorInfo): tf.TensorInfo | null {
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || !tf.util.arraysEqual(a.shape, b.shape) || tf.util.sizeFromShape(a.shape) === 0) {
     return null;
@@ -73,7 +63,7 @@ function residualAdd(addon: NativeAddon & ElementwiseAddon, backend: KernelArgs[
   });
 }
 
-function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
+function binaryKernel(addon: NativeAddon, op: number) {
   return ({ inputs, backend }: KernelArgs): tf.TensorInfo | null => {
     const { a, b } = inputs;
     const fused = op === BINARY.Add ? residualAdd(addon, backend, a, b) : null;
@@ -100,7 +90,7 @@ function binaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
   };
 }
 
-function unaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
+function unaryKernel(addon: NativeAddon, op: number) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null => {
     const fused = op === UNARY.Relu ? withRelu(backend, inputs.x) : null;
     if (fused) return output(backend, inputs.x.shape, fused);
@@ -112,16 +102,15 @@ function unaryKernel(addon: NativeAddon & ElementwiseAddon, op: number) {
 }
 
 export function elementwiseKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  const ew = addon as NativeAddon & ElementwiseAddon;
   const kernels: Record<string, tf.KernelFunc> = {};
-  for (const [name, op] of Object.entries(BINARY)) kernels[name] = withFallback(name, binaryKernel(ew, op));
-  for (const [name, op] of Object.entries(UNARY)) kernels[name] = withFallback(name, unaryKernel(ew, op));
+  for (const [name, op] of Object.entries(BINARY)) kernels[name] = withFallback(name, binaryKernel(addon, op));
+  for (const [name, op] of Object.entries(UNARY)) kernels[name] = withFallback(name, unaryKernel(addon, op));
   kernels.Softmax = withFallback('Softmax', ({ inputs, backend, attrs }) => {
     const xs = f32(backend, inputs.logits);
     const rank = inputs.logits.shape.length;
     const dim = attrs!.dim as number;
     if (!xs || rank === 0 || xs.length === 0 || (dim !== -1 && dim !== rank - 1)) return null;
-    return output(backend, inputs.logits.shape, (out) => ew.softmax(xs, out, inputs.logits.shape[rank - 1]));
+    return output(backend, inputs.logits.shape, (out) => addon.softmax(xs, out, inputs.logits.shape[rank - 1]));
   });
   kernels.Tile = withFallback('Tile', ({ inputs, backend, attrs }) => {
     const xs = f32(backend, inputs.x);
@@ -129,7 +118,7 @@ export function elementwiseKernels(addon: NativeAddon): Record<string, tf.Kernel
     if (!xs || inputs.x.shape.length === 0 || reps.length !== inputs.x.shape.length) return null;
     const outShape = inputs.x.shape.map((d, i) => d * reps[i]);
     return output(backend, outShape, (out) =>
-      ew.tile(xs, out, Int32Array.from(inputs.x.shape), Int32Array.from(reps)));
+      addon.tile(xs, out, Int32Array.from(inputs.x.shape), Int32Array.from(reps)));
   });
   return kernels;
 }

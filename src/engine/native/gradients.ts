@@ -5,17 +5,10 @@
 import * as tf from '../../tf.js';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
-import type { ElementwiseAddon } from './elementwise.js';
-import { reductionLayout, type ReduceAddon, type ReductionLayout } from './reduce.js';
+import { reductionLayout, type ReductionLayout } from './reduce.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { deferredAddends } from './deferred.js';
 import { gradientIsFinal } from './tape.js';
-
-export interface GradientAddon {
-  batchNormGrad(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    dy: Float32Array, epsilon: number, dx: Float32Array, dmean: Float32Array, dvariance: Float32Array,
-    dscale: Float32Array, doffset: Float32Array): void;
-}
 
 const BATCH_NORM_GRAD = 'NativeFusedBatchNormGrad';
 const MEAN_GRAD = 'NativeMeanGrad';
@@ -30,7 +23,7 @@ const ELEMENTWISE_GRADIENTS = [
 /** TensorFlow.js's default variance epsilon of FusedBatchNorm. */
 const DEFAULT_VARIANCE_EPSILON = 0.001;
 
-function batchNormGradKernel(addon: GradientAddon) {
+function batchNormGradKernel(addon: NativeAddon) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const { x, mean, variance, scale, dy } = inputs;
     const [xs, ms, vs, dys] = [x, mean, variance, dy].map((t) => f32(backend, t)!);
@@ -55,6 +48,23 @@ type GradFunc = tf.GradConfig['gradFunc'];
 /** Whether a gradient computed now may use a native kernel: on this backend, and not itself differentiated (tape.ts). */
 const nativeGradientNow = (backendName: string) => tf.getBackend() === backendName && gradientIsFinal();
 
+/** tfjs-core's own gradients that these replace, by kernel name (kept for tfjsGradient). */
+const replaced = new Map<string, tf.GradConfig>();
+
+/**
+ * tfjs-core's own gradient of `kernelName` as it was before the native engine replaced it, or
+ * undefined (tests compare the two; re-registering it restores tfjs-core's behaviour).
+ */
+export function tfjsGradient(kernelName: string): tf.GradConfig | undefined {
+  return replaced.get(kernelName);
+}
+
+/** Registers `config` in place of tfjs-core's gradient of its kernel, keeping that one. */
+function registerReplacement(config: tf.GradConfig): void {
+  if (!replaced.has(config.kernelName)) replaced.set(config.kernelName, tf.getGradient(config.kernelName)!);
+  tf.registerGradient(config);
+}
+
 /**
  * Replaces the gradient of `kernelName` with `native` while the backend named `backendName` is
  * active (outside nested gradients); where `native` returns null (a case it does not cover) the
@@ -63,7 +73,7 @@ const nativeGradientNow = (backendName: string) => tf.getBackend() === backendNa
 function replaceGradient(kernelName: string, backendName: string,
   native: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => ReturnType<GradFunc> | null): void {
   const original = tf.getGradient(kernelName)!;
-  tf.registerGradient({
+  registerReplacement({
     ...original,
     gradFunc: (dy, saved, attrs) =>
       (nativeGradientNow(backendName) ? native(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs),
@@ -76,10 +86,9 @@ let installed = false;
 export function installNativeGradients(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const g = addon as NativeAddon & GradientAddon & ElementwiseAddon & ReduceAddon;
   const backend = () => tf.backend() as MathBackendCPU;
 
-  tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(g) as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: BATCH_NORM_GRAD, backendName, kernelFunc: batchNormGradKernel(addon) as unknown as tf.KernelFunc });
   replaceGradient('FusedBatchNorm', backendName, (dy, saved, attrs) => {
     const [x, mean, variance, scale] = saved;
     if (!batchNormFits(backend(), x, mean, variance, scale) || f32(backend(), dy) === null) return null;
@@ -98,7 +107,7 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       const dys = f32(backend, inputs.dy)!;
       const layout = attrs!.layout as unknown as ReductionLayout;
       return output(backend, attrs!.shape as number[], (out) =>
-        g.spread(dys, out, layout.batch, layout.reduced, layout.kept, 1 / layout.reduced));
+        addon.spread(dys, out, layout.batch, layout.reduced, layout.kept, 1 / layout.reduced));
     }) as unknown as tf.KernelFunc,
   });
   replaceGradient('Mean', backendName, (dy, saved, attrs) => {
@@ -115,9 +124,9 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
       kernelFunc: (({ inputs, backend }: KernelArgs) => {
         const xs = f32(backend, inputs.x)!;
         const sum = forward === 'Relu' ? deferredAddends(backend, inputs.dy) : null;
-        if (sum) return output(backend, inputs.x.shape, (out) => g.addReluGrad(sum[0], sum[1], xs, out));
+        if (sum) return output(backend, inputs.x.shape, (out) => addon.addReluGrad(sum[0], sum[1], xs, out));
         const dys = f32(backend, inputs.dy)!;
-        return output(backend, inputs.x.shape, (out) => g.binary(op, dys, xs, out));
+        return output(backend, inputs.x.shape, (out) => addon.binary(op, dys, xs, out));
       }) as unknown as tf.KernelFunc,
     });
     if (forward === 'Relu') continue; // below
@@ -131,7 +140,7 @@ export function installNativeGradients(addon: NativeAddon, backendName: string):
   // Relu's gradient from its output y instead of its input x (tfjs-core saves x): y > 0 exactly
   // where x > 0, and a NaN x gives a NaN y, so dy * step(y) = dy * step(x) everywhere. Saving y
   // lets the input be a deferred output that nothing ever computes (deferred.ts).
-  tf.registerGradient({
+  registerReplacement({
     kernelName: 'Relu', outputsToSave: [true],
     gradFunc: (dy, saved) => {
       const [y] = saved;

@@ -6,12 +6,7 @@ import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
 
-export interface MatMulAddon {
-  matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, out: Float32Array, dims: Int32Array,
-    transposeA: boolean, transposeB: boolean, relu: boolean): void;
-}
-
-function matMul(addon: MatMulAddon, { inputs, backend, attrs }: KernelArgs, fused: boolean): tf.TensorInfo | null {
+function matMul(addon: NativeAddon, { inputs, backend, attrs }: KernelArgs, fused: boolean): tf.TensorInfo | null {
   const { a, b, bias, preluActivationWeights } = inputs;
   const activation = fused ? ((attrs!.activation as string | undefined) ?? 'linear') : 'linear';
   if ((activation !== 'linear' && activation !== 'relu') || preluActivationWeights) return null;
@@ -23,16 +18,15 @@ function matMul(addon: MatMulAddon, { inputs, backend, attrs }: KernelArgs, fuse
   if (!tf.util.arraysEqual(batchShape, b.shape.slice(0, -2))) return null;
   const M = a.shape[rank - (transposeA ? 1 : 2)], K = a.shape[rank - (transposeA ? 2 : 1)];
   const N = b.shape[rank - (transposeB ? 2 : 1)];
-  if (b.shape[rank - (transposeB ? 1 : 2)] !== K || (biases && biases.length !== N) || M * N * K === 0) return null;
+  if (b.shape[rank - (transposeB ? 1 : 2)] !== K || (biases && biases.length !== N) || M * N * K === 0 || tf.util.sizeFromShape(batchShape) === 0) return null;
   const dims = Int32Array.of(tf.util.sizeFromShape(batchShape), M, N, K);
   return output(backend, [...batchShape, M, N], (out) =>
     addon.matMul(as, bs, biases, out, dims, transposeA, transposeB, activation === 'relu'));
 }
 
 export function matMulKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  const m = addon as NativeAddon & MatMulAddon;
   return {
-    BatchMatMul: withFallback('BatchMatMul', (args) => matMul(m, args, false)),
-    _FusedMatMul: withFallback('_FusedMatMul', (args) => matMul(m, args, true)),
+    BatchMatMul: withFallback('BatchMatMul', (args) => matMul(addon, args, false)),
+    _FusedMatMul: withFallback('_FusedMatMul', (args) => matMul(addon, args, true)),
   };
 }

@@ -12,12 +12,6 @@ import type { NativeAddon } from './addon.js';
 import { f32, output, type KernelArgs } from './kernel_util.js';
 import { differentiatedAtMostOnce } from './tape.js';
 
-export interface MomentsAddon {
-  moments(x: Float32Array, mean: Float32Array, variance: Float32Array, sumDeviation: Float32Array): void;
-  momentsGrad(x: Float32Array, mean: Float32Array, sumDeviation: Float32Array, dmean: Float32Array,
-    dvariance: Float32Array, dx: Float32Array): void;
-}
-
 const MOMENTS = 'NativeMoments';
 const MOMENTS_GRAD = 'NativeMomentsGrad';
 
@@ -47,14 +41,13 @@ let installed = false;
 export function installNativeMoments(addon: NativeAddon, backendName: string): void {
   if (installed) return;
   installed = true;
-  const m = addon as NativeAddon & MomentsAddon;
   tf.registerKernel({
     kernelName: MOMENTS, backendName,
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
       const xs = f32(backend, inputs.x)!;
       const channels = inputs.x.shape[inputs.x.shape.length - 1];
       const stats = [0, 1, 2].map(() => new Float32Array(channels));
-      m.moments(xs, stats[0], stats[1], stats[2]);
+      addon.moments(xs, stats[0], stats[1], stats[2]);
       return stats.map((s) => backend.makeTensorInfo([channels], 'float32', s));
     }) as unknown as tf.KernelFunc,
   });
@@ -63,7 +56,7 @@ export function installNativeMoments(addon: NativeAddon, backendName: string): v
     kernelFunc: (({ inputs, backend }: KernelArgs) => {
       const [xs, ms, sums, dms, dvs] = ['x', 'mean', 'sumDeviation', 'dmean', 'dvariance']
         .map((name) => f32(backend, inputs[name])!);
-      return output(backend, inputs.x.shape, (dx) => m.momentsGrad(xs, ms, sums, dms, dvs, dx));
+      return output(backend, inputs.x.shape, (dx) => addon.momentsGrad(xs, ms, sums, dms, dvs, dx));
     }) as unknown as tf.KernelFunc,
   });
   tf.registerGradient({
@@ -78,7 +71,7 @@ export function installNativeMoments(addon: NativeAddon, backendName: string): v
   const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as { moments: Moments };
   const original = core.moments;
   core.moments = (x, axis = null, keepDims = false) => {
-    if (tf.getBackend() === backendName && differentiatedAtMostOnce() && x instanceof tf.Tensor && x.dtype === 'float32' && !keepDims &&
+    if (tf.getBackend() === backendName && differentiatedAtMostOnce() && x instanceof tf.Tensor && x.dtype === 'float32' && x.size > 0 && !keepDims &&
         reducesAllButChannels(axis, x.rank) && f32(tf.backend() as KernelArgs['backend'], x) !== null) {
       const [mean, variance, sumDeviation] = tf.engine().runKernel(MOMENTS, { x }, {}) as tf.Tensor[];
       sumDeviation.dispose(); // the gradient keeps its own saved copy

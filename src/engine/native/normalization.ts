@@ -6,18 +6,12 @@ import type { NativeAddon } from './addon.js';
 import { deferredOutput } from './deferred.js';
 import { f32, withFallback, type KernelArgs } from './kernel_util.js';
 
-export interface NormalizationAddon {
-  /** residual: y + residual, then relu: max(0, y), in the same pass. */
-  batchNorm(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array | null,
-    offset: Float32Array | null, y: Float32Array, epsilon: number, relu?: boolean, residual?: Float32Array | null): void;
-}
-
 /**
  * Batch norm of x (NHWC) as a deferred output (deferred.ts), so that a following ReLU folds into
  * it. The per-channel arrays are copied: the deferred computation may run after the optimizer
  * updated scale and offset in place.
  */
-export function deferredBatchNorm(backend: KernelArgs['backend'], addon: NormalizationAddon, x: tf.TensorInfo,
+export function deferredBatchNorm(backend: KernelArgs['backend'], addon: NativeAddon, x: tf.TensorInfo,
   mean: Float32Array, variance: Float32Array, scale: Float32Array | null, offset: Float32Array | null,
   epsilon: number): tf.TensorInfo {
   const xs = f32(backend, x)!;
@@ -31,18 +25,17 @@ export function deferredBatchNorm(backend: KernelArgs['backend'], addon: Normali
 const DEFAULT_VARIANCE_EPSILON = 0.001;
 
 export function normalizationKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  const n = addon as NativeAddon & NormalizationAddon;
   return {
     FusedBatchNorm: withFallback('FusedBatchNorm', ({ inputs, backend, attrs }) => {
       const { x, mean, variance, scale, offset } = inputs;
       const xs = f32(backend, x), ms = f32(backend, mean), vs = f32(backend, variance);
       const ss = scale ? f32(backend, scale) : null, os = offset ? f32(backend, offset) : null;
-      if (!xs || !ms || !vs || (scale && !ss) || (offset && !os) || x.shape.length === 0) return null;
+      if (!xs || !ms || !vs || (scale && !ss) || (offset && !os) || x.shape.length === 0 || xs.length === 0) return null;
       const channels = x.shape[x.shape.length - 1];
       const fits = (s: Float32Array | null) => s === null || s.length === channels || s.length === 1;
       if (![ms, vs, ss, os].every(fits)) return null;
       const epsilon = (attrs?.varianceEpsilon as number | undefined) ?? DEFAULT_VARIANCE_EPSILON;
-      return deferredBatchNorm(backend, n, x, ms, vs, ss, os, epsilon);
+      return deferredBatchNorm(backend, addon, x, ms, vs, ss, os, epsilon);
     }),
   };
 }

@@ -8,11 +8,6 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from './addon.js';
 import { f32 } from './kernel_util.js';
 
-export interface OptimizerAddon {
-  /** hyper = [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */
-  adam(value: Float32Array, gradient: Float32Array, m: Float32Array, v: Float32Array, hyper: Float32Array): void;
-}
-
 /** The AdamOptimizer fields the update reads (they are protected in tfjs-core's typings). */
 interface AdamState {
   learningRate: number; beta1: number; beta2: number; epsilon: number;
@@ -29,7 +24,7 @@ function ownStorage(backend: MathBackendCPU, t: tf.Tensor): Float32Array | null 
   return values && backend.data.get(t.dataId).refCount === 1 ? values : null;
 }
 
-function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: OptimizerAddon, backend: MathBackendCPU): boolean {
+function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: NativeAddon, backend: MathBackendCPU): boolean {
   const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
   const updateList: Array<[Float32Array, Float32Array, Float32Array, Float32Array]> = [];
   for (const [i, name] of names.entries()) {
@@ -82,7 +77,7 @@ export function installFusedAdam(addon: NativeAddon, backendName: string): void 
   const original = proto.applyGradients;
   proto.applyGradients = function (this: AdamState, gradients: Gradients): void {
     const backend = tf.backend() as MathBackendCPU;
-    if (tf.getBackend() === backendName && fusedAdamStep(this, gradients, addon as NativeAddon & OptimizerAddon, backend)) return;
+    if (tf.getBackend() === backendName && fusedAdamStep(this, gradients, addon, backend)) return;
     original.call(this, gradients);
   };
 }

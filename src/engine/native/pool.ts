@@ -3,20 +3,16 @@ import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
 
-export interface PoolAddon {
-  maxPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
-  maxPoolGrad(dy: Float32Array, x: Float32Array, dx: Float32Array, geometry: Int32Array): void;
-  avgPool(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
-  avgPoolGrad(dy: Float32Array, dx: Float32Array, geometry: Int32Array): void;
-}
-
 /** The 12 integers pool.cc expects, or null for cases it does not cover (dilation). */
 function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): { info: tf.backend_util.Conv2DInfo; geometry: Int32Array } | null {
   const info = tf.backend_util.computePool2DInfo(
     xShape as [number, number, number, number], attrs.filterSize as [number, number],
     attrs.strides as [number, number], 1, attrs.pad as 'same' | 'valid' | number,
     attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined);
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1 || tf.util.sizeFromShape(info.outShape) === 0 ||
+      tf.util.sizeFromShape(info.inShape) === 0) {
+    return null;
+  }
   const geometry = Int32Array.from([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth,
     info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left,
@@ -25,7 +21,6 @@ function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): { info: tf.back
 }
 
 export function poolKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  const p = addon as NativeAddon & PoolAddon;
   const forward = (run: (x: Float32Array, y: Float32Array, g: Int32Array) => void) =>
     ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null => {
       const xs = f32(backend, inputs.x);
@@ -34,19 +29,19 @@ export function poolKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
       return output(backend, pool.info.outShape, (y) => run(xs, y, pool.geometry));
     };
   return {
-    MaxPool: withFallback('MaxPool', forward((x, y, g) => p.maxPool(x, y, g))),
-    AvgPool: withFallback('AvgPool', forward((x, y, g) => p.avgPool(x, y, g))),
+    MaxPool: withFallback('MaxPool', forward((x, y, g) => addon.maxPool(x, y, g))),
+    AvgPool: withFallback('AvgPool', forward((x, y, g) => addon.avgPool(x, y, g))),
     MaxPoolGrad: withFallback('MaxPoolGrad', ({ inputs, backend, attrs }) => {
       const dys = f32(backend, inputs.dy), xs = f32(backend, inputs.input);
       const pool = poolGeometry(inputs.input.shape, attrs!);
       if (!dys || !xs || !pool) return null;
-      return output(backend, inputs.input.shape, (dx) => p.maxPoolGrad(dys, xs, dx, pool.geometry));
+      return output(backend, inputs.input.shape, (dx) => addon.maxPoolGrad(dys, xs, dx, pool.geometry));
     }),
     AvgPoolGrad: withFallback('AvgPoolGrad', ({ inputs, backend, attrs }) => {
       const dys = f32(backend, inputs.dy);
       const pool = poolGeometry(inputs.input.shape, attrs!);
       if (!dys || !pool) return null;
-      return output(backend, inputs.input.shape, (dx) => p.avgPoolGrad(dys, dx, pool.geometry));
+      return output(backend, inputs.input.shape, (dx) => addon.avgPoolGrad(dys, dx, pool.geometry));
     }),
   };
 }

@@ -5,13 +5,6 @@ import * as tf from '../../tf.js';
 import type { NativeAddon } from './addon.js';
 import { f32, output, withFallback, type KernelArgs } from './kernel_util.js';
 
-export interface ReduceAddon {
-  /** out[b, k] = scale * sum_r x[b, r, k]. */
-  reduce(x: Float32Array, out: Float32Array, batch: number, reduced: number, kept: number, scale: number): void;
-  /** out[b, r, k] = scale * dy[b, k]. */
-  spread(dy: Float32Array, out: Float32Array, batch: number, reduced: number, kept: number, scale: number): void;
-}
-
 /** x viewed as [batch, reduced, kept], the reduced dimensions one contiguous block; null otherwise. */
 export type ReductionLayout = { batch: number; reduced: number; kept: number };
 
@@ -26,7 +19,7 @@ export function reductionLayout(shape: number[], axes: number[]): ReductionLayou
   return { batch: product(0, lead), reduced: product(lead, lead + mid), kept: product(lead + mid, dims.length) };
 }
 
-function reduceKernel(addon: NativeAddon & ReduceAddon, mean: boolean) {
+function reduceKernel(addon: NativeAddon, mean: boolean) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo | null => {
     const { x } = inputs;
     const xs = f32(backend, x);
@@ -43,6 +36,5 @@ function reduceKernel(addon: NativeAddon & ReduceAddon, mean: boolean) {
 }
 
 export function reduceKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
-  const r = addon as NativeAddon & ReduceAddon;
-  return { Sum: withFallback('Sum', reduceKernel(r, false)), Mean: withFallback('Mean', reduceKernel(r, true)) };
+  return { Sum: withFallback('Sum', reduceKernel(addon, false)), Mean: withFallback('Mean', reduceKernel(addon, true)) };
 }

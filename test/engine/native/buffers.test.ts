@@ -35,12 +35,15 @@ test('BufferPool keeps at most limitBytes on its free lists; the rest is left to
   assert.equal(pool.pooledBytes, 0);
 });
 
-test('the default pool limit is 1/8 of memory, at least 512 MiB, or RESNET_NATIVE_POOL_MB', () => {
+test('the default pool limit is 1/8 of memory, at least 512 MiB, or RESNET_NATIVE_POOL_MB; an invalid value is an error', () => {
   const MIB = 1024 * 1024, GIB = 1024 * MIB;
   assert.equal(defaultPoolLimitBytes({}, 16 * GIB), 2 * GIB);
   assert.equal(defaultPoolLimitBytes({}, 2 * GIB), 512 * MIB);
   assert.equal(defaultPoolLimitBytes({ RESNET_NATIVE_POOL_MB: '100' }, 16 * GIB), 100 * MIB);
-  assert.equal(defaultPoolLimitBytes({ RESNET_NATIVE_POOL_MB: 'lots' }, 16 * GIB), 2 * GIB);
+  assert.equal(defaultPoolLimitBytes({ RESNET_NATIVE_POOL_MB: '' }, 16 * GIB), 2 * GIB);
+  for (const bad of ['lots', '-1', ' ', 'NaN']) {
+    assert.throws(() => defaultPoolLimitBytes({ RESNET_NATIVE_POOL_MB: bad }, 16 * GIB), /^Error: RESNET_NATIVE_POOL_MB must be a number of MiB >= 0|RESNET_NATIVE_POOL_MB must be a number of MiB >= 0/, bad);
+  }
 });
 
 test('values read with dataSync stay intact after the tensor is disposed and the size is reused', { skip }, async () => {

@@ -1,13 +1,17 @@
-// Shared by the native-engine tests: registration (with the reason to skip when the addon is not
-// built), running one computation on a given backend, and comparing results with a tolerance.
+// Shared by the native-engine tests: registration (test/support/native.ts: the reason to skip when
+// the engine is not available, or a failure under RESNET_REQUIRE_NATIVE=1), running one computation
+// on a given backend, and comparing results within a stated tolerance (test/support/tolerance.ts).
 import assert from 'node:assert/strict';
 import * as tf from '../../../src/tf.js';
 import '@tensorflow/tfjs-backend-cpu';
-import { nativeUnavailableReason, registerNativeBackend } from '../../../src/engine/native/backend.js';
+import { assertClose, type Tolerance } from '../../support/tolerance.js';
+import { bf16Skip, nativeSkip } from '../../support/native.js';
 
-const available = registerNativeBackend();
-/** `false` when the native engine loads, else the reason the tests are skipped. */
-export const skip: false | string = available ? false : `native addon not built: ${nativeUnavailableReason()}`;
+export { assertClose, EXACT, type Tolerance } from '../../support/tolerance.js';
+/** `false` when the native engine runs here, else the reason its tests are skipped. */
+export const skip = nativeSkip;
+/** `false` when the native engine computes in bfloat16 here, else the reason those tests are skipped. */
+export const skipBf16 = bf16Skip;
 
 /** Runs `f` on `backend` and returns its outputs' values (the tensors are freed). */
 export async function runOn(backend: 'cpu' | 'native', f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
@@ -30,26 +34,10 @@ export function randomValues(size: number, seed: number): Float32Array {
   return out;
 }
 
-/**
- * Asserts |actual - expected| <= relTol * max(1, max |expected|) elementwise: float32 sums in a
- * different order differ by a few ulps of the largest magnitude involved.
- */
-export function assertClose(actual: Float32Array, expected: Float32Array, relTol: number, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 1;
-  for (const v of expected) scale = Math.max(scale, Math.abs(v));
-  let worst = 0, at = -1;
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
-  }
-  assert.ok(worst <= relTol * scale, `${what}: |diff| ${worst} at ${at} > ${relTol} * ${scale}`);
-}
-
-/** Compares `f` on the native backend with the cpu backend, output by output. */
-export async function assertMatchesCpu(f: () => tf.Tensor | tf.Tensor[], relTol: number, what: string): Promise<void> {
+/** Compares `f` on the native backend with the cpu backend, output by output, within `tol` (support/tolerance.ts). */
+export async function assertMatchesCpu(f: () => tf.Tensor | tf.Tensor[], tol: Tolerance, what: string): Promise<void> {
   const expected = await runOn('cpu', f);
   const actual = await runOn('native', f);
   assert.equal(actual.length, expected.length);
-  expected.forEach((e, i) => assertClose(actual[i], e, relTol, `${what} [output ${i}]`));
+  expected.forEach((e, i) => assertClose(actual[i], e, tol, `${what} [output ${i}]`));
 }

@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '../../../src/tf.js';
-import { assertMatchesCpu, randomValues, runOn, skip } from './helpers.js';
+import { assertMatchesCpu, EXACT, randomValues, runOn, skip } from './helpers.js';
 
-const EXACT = 0;
 
 const cases: Array<{ shape: number[]; paddings: Array<[number, number]>; value: number }> = [
   { shape: [2, 5, 4, 3], paddings: [[0, 0], [3, 3], [3, 3], [0, 0]], value: 0 },
