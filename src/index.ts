@@ -26,4 +26,6 @@ export { makeOptimizer, type TrainOptimizer } from './train/optimizer.js';
 export { evaluateModel, predictProbabilities, type Evaluation } from './train/evaluate.js';
 export { modelFiles, modelArtifacts, modelFromArtifacts, checkModelJson, type ModelJson } from './train/model-folder.js';
 export type { ModelMetadata } from './train/checkpoint.js';
+export { gradCam, gradCamParts, overlay, upsample, turbo, type GradCamResult, type GradCamParts, type GradCamOptions } from './explain/gradcam.js';
+export { lastFeatureLayer, lastStageInput, headInput, softmaxHead, modelAfter, modelUntil } from './models/cut.js';
 export { UserError } from './errors.js';

@@ -8,3 +8,4 @@ export { useBackend, usePrecision, availableBackends, ENGINES, PRECISIONS, type 
 export { loadDataset, loadImages } from './data/node.js';
 export { trainRun, resumeRun, type RunResult } from './train/run.js';
 export { loadModelFolder } from './train/checkpoint.js';
+export { explainFiles, type Explained } from './explain/files.js';

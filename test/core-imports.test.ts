@@ -33,6 +33,8 @@ export const CORE_MODULES = [
   'engine/browser.js',
   'engine/wasm/kernels.js',
   'train/model-folder.js',
+  'explain/gradcam.js',
+  'models/cut.js',
 ];
 
 /** Packages that exist only in Node (native code, file system, processes). */
