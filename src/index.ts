@@ -28,4 +28,7 @@ export { modelFiles, modelArtifacts, modelFromArtifacts, checkModelJson, type Mo
 export type { ModelMetadata } from './train/checkpoint.js';
 export { gradCam, gradCamParts, overlay, upsample, turbo, type GradCamResult, type GradCamParts, type GradCamOptions } from './explain/gradcam.js';
 export { lastFeatureLayer, lastStageInput, headInput, softmaxHead, modelAfter, modelUntil } from './models/cut.js';
+export { buildClassifier, HEAD_SEED, type Classifier } from './transfer/classifier.js';
+export { extractFeatures, FeatureStore } from './transfer/features.js';
+export { fitClassifier, DEFAULT_FIT, type FitOptions, type FitHooks, type FitResult, type StepReport, type EpochReport } from './transfer/fit.js';
 export { UserError } from './errors.js';

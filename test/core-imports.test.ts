@@ -35,6 +35,9 @@ export const CORE_MODULES = [
   'train/model-folder.js',
   'explain/gradcam.js',
   'models/cut.js',
+  'transfer/classifier.js',
+  'transfer/features.js',
+  'transfer/fit.js',
 ];
 
 /** Packages that exist only in Node (native code, file system, processes). */
