@@ -33,6 +33,7 @@ export const CORE_MODULES = [
   'engine/browser.js',
   'engine/wasm/kernels.js',
   'train/model-folder.js',
+  '../web/main.js',
   'explain/gradcam.js',
   'models/cut.js',
   'transfer/classifier.js',

@@ -103,3 +103,25 @@ export function modelAfter(model: tf.LayersModel, from: tf.SymbolicTensor, to: t
 export function modelUntil(model: tf.LayersModel, to: tf.SymbolicTensor, name = `${model.name}_until_cut`): tf.LayersModel {
   return tf.model({ inputs: model.inputs, outputs: to, name });
 }
+
+/**
+ * Frees the weights of every layer of `models`, each once, however the models share layers. Use it
+ * for models made with modelAfter and their source (Container.dispose counts layer uses per
+ * symbolic call, so it frees shared weights too early or never).
+ */
+export function disposeModels(...models: tf.LayersModel[]): void {
+  const seen = new Set<tf.LayerVariable>();
+  for (const model of models) {
+    for (const layer of model.layers) {
+      for (const weight of layer.weights) {
+        if (seen.has(weight)) continue;
+        seen.add(weight);
+        try {
+          weight.dispose();
+        } catch {
+          // already freed
+        }
+      }
+    }
+  }
+}

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import * as tf from '../../src/tf.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { buildModel } from '../../src/models/registry.js';
-import { headInput, lastStageInput, modelAfter, modelUntil } from '../../src/models/cut.js';
+import { disposeModels, headInput, lastStageInput, modelAfter, modelUntil } from '../../src/models/cut.js';
 
 test('backbone then top equals the whole model, at the last stage and at the head', async () => {
   await tf.setBackend('cpu');
@@ -37,4 +37,16 @@ test("the course ResNet-50's last stage starts at stage 4's output; tiny-resnet'
   const inside = tiny.getLayer('block_conv_a').output as tf.SymbolicTensor;
   assert.throws(() => modelAfter(tiny, inside), /reads a tensor from before the cut/);
   tiny.dispose();
+});
+
+test('disposeModels frees a model and the parts cut from it, each weight once', async () => {
+  await tf.setBackend('cpu');
+  const before = tf.memory().numTensors;
+  const model = buildModel('resnet18', { inputShape: [32, 32, 3], classes: 4 });
+  const top = modelAfter(model, lastStageInput(model));
+  const head = tf.layers.dense({ units: 2 });
+  const other = tf.model({ inputs: top.inputs, outputs: head.apply(top.outputs[0]) as tf.SymbolicTensor });
+  assert.ok(tf.memory().numTensors > before);
+  disposeModels(model, top, other);
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -8,7 +8,8 @@ import { register as evaluate } from './evaluate.js';
 import { register as predict } from './predict.js';
 import { register as gradients } from './gradients.js';
 import { register as explain } from './explain.js';
+import { register as serve } from './serve.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, explain, gradients];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, explain, serve, gradients];
