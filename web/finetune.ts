@@ -201,7 +201,7 @@ export class FineTunePanel {
           entry.thumbs.append(thumb);
         });
         added += pictures.length;
-        entry.count.textContent = `${entry.photos.length} photos`;
+        entry.count.textContent = `${entry.photos.length} photo${entry.photos.length === 1 ? "" : "s"}`;
         setStatus(this.status, `Added ${added} of ${total} photos to ${entry.name.value}.`);
         await yieldToPage();
       }

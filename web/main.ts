@@ -2,7 +2,7 @@
 // web/build.mjs into dist/app (one bundle, split per engine; no CDN), served by `resnet serve` or
 // any static host. `window.resnetPage` exposes the loaded model and the engine to the browser tests
 // and the benchmark (bench/web.mjs).
-import { tf, engineReport, setWasmBase, useBackend, type EngineName, type EngineStatus } from '../src/index.js';
+import { tf, engineReport, setWasmBase, useBackend, wasmThreads, type EngineName, type EngineStatus } from '../src/index.js';
 import { classify, heatmapCanvas, resultCard } from './classify.js';
 import { byId, dropTarget, el, message, setStatus } from './dom.js';
 import { FineTunePanel } from './finetune.js';
@@ -69,7 +69,8 @@ async function showEngines(statuses: EngineStatus[]): Promise<void> {
     ),
   );
   engineSelect.value = engine ?? '';
-  const threads = engine === 'wasm' ? ` · ${crossOriginIsolated ? 'threads' : 'one thread (page not cross-origin isolated)'}` : '';
+  const count = engine === 'wasm' ? await wasmThreads() : null;
+  const threads = count === null ? '' : ` · ${count} thread${count === 1 ? '' : 's'}${crossOriginIsolated ? '' : ' (page not cross-origin isolated)'}`;
   byId('engine-note').textContent = engine ? `running on ${engine}${threads}` : '';
 }
 
@@ -201,7 +202,16 @@ async function toggleCamera(): Promise<void> {
 
 declare global {
   interface Window {
-    resnetPage: { tf: typeof tf; active(): LoadedModel | null; engine(): EngineName | null; ready: Promise<void>; idle(): Promise<unknown> };
+    resnetPage: {
+      tf: typeof tf;
+      active(): LoadedModel | null;
+      engine(): EngineName | null;
+      /** Switches the engine as the select does; resolves with the engine in use. */
+      useEngine(name: EngineName | 'auto'): Promise<EngineName | null>;
+      wasmThreads(): Promise<number | null>;
+      ready: Promise<void>;
+      idle(): Promise<unknown>;
+    };
   }
 }
 
@@ -221,4 +231,12 @@ async function start(): Promise<void> {
   }
 }
 
-window.resnetPage = { tf, active: () => active, engine: () => engine, ready: queue(start), idle: () => busy };
+window.resnetPage = {
+  tf,
+  active: () => active,
+  engine: () => engine,
+  useEngine: (name) => queue(() => startEngine(name)).then(() => engine),
+  wasmThreads,
+  ready: queue(start),
+  idle: () => busy,
+};

@@ -161,3 +161,12 @@ export function engineReport(): Promise<EngineStatus[]> {
 export function isBrowserEngine(name: string): name is BrowserEngine {
   return (BROWSER_ENGINES as readonly string[]).includes(name);
 }
+
+/** Threads of the wasm engine once it has started (1 without cross-origin isolation), else null. */
+export async function wasmThreads(): Promise<number | null> {
+  try {
+    return (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+  } catch {
+    return null;
+  }
+}

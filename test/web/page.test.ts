@@ -127,7 +127,8 @@ describe('the web page in headless Chromium', { skip, timeout: 600_000 }, () => 
     const trained = runCli('train', '--data', join(SIGNS, 'train'), '--model', 'tiny-resnet', '--epochs', '2', '--limit', '240', '--batch-size', '16', '--lr', '0.01', '--out', run);
     assert.equal(trained.status, 0, trained.stderr);
     server = await serve(run);
-    browser = await launchChromium();
+    // A fake camera (a test pattern) stands in for a webcam.
+    browser = await launchChromium(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream']);
     page = await browser.context.newPage();
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('pageerror', (e) => consoleErrors.push(`page error: ${e.message}`));
@@ -284,6 +285,44 @@ describe('the web page in headless Chromium', { skip, timeout: 600_000 }, () => 
       await other.close();
       plain.close();
     }
+  });
+
+  test('keyboard: Tab reaches the engine, the model choice, the photo input and Add a class; Enter adds one', async () => {
+    // Start from the top of the page (the title), as after loading it.
+    await page.evaluate(() => {
+      const title = document.querySelector('h1')!;
+      title.tabIndex = -1;
+      title.focus();
+    });
+    const reached: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      await page.keyboard.press('Tab');
+      const id = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.testid ?? document.activeElement?.id ?? '');
+      reached.push(id);
+      if (id === 'class-add') break;
+    }
+    for (const hook of ['engine', 'model-select', 'image-input', 'class-add']) assert.ok(reached.includes(hook), `Tab order ${reached.join(' ')} misses ${hook}`);
+    const before = await page.getByTestId('class').count();
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getByTestId('class').count(), before + 1);
+    assert.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.testid), 'class-name', 'focus moves to the new class name');
+  });
+
+  test('webcam (a fake camera): a frame is classified, and another becomes a class photo', async () => {
+    await page.click('#results-clear');
+    await page.click('#camera-toggle');
+    await page.waitForFunction(() => {
+      const ready = (document.getElementById('camera') as HTMLVideoElement).readyState >= 2 && !(document.getElementById('camera-classify') as HTMLButtonElement).disabled;
+      return ready || document.getElementById('model-status')!.classList.contains('error');
+    });
+    assert.doesNotMatch((await page.textContent('#model-status')) ?? '', /webcam did not start/);
+    await page.click('#camera-classify');
+    await page.waitForFunction(() => document.querySelectorAll('#results [data-testid=prediction]').length === 1);
+    assert.equal(await page.getByTestId('heatmap').count(), 1);
+    const lastClass = page.getByTestId('class').last();
+    await lastClass.locator('.capture').click();
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=class-count]')].pop()?.textContent === '1 photo');
+    await page.click('#camera-toggle');
   });
 
   test('no errors in the browser console', () => {
