@@ -1,7 +1,8 @@
 // Prediction throughput of the course ResNet-50 (64x64x3, 6 classes, batch 32, inference mode) in
 // the web page, per engine, in headless Chromium (test/web/chromium.ts), side by side with the wasm
-// engine in Node: pairs alternate (page wasm, Node wasm) `--pairs` times, ratio = page / Node,
-// median reported (../shared/spec/benchmark.md). The page is served by `resnet serve`'s server, so
+// engine in Node: rounds alternate (page wasm with one thread per core, Node wasm, page wasm with
+// TF.js's default threads) `--pairs` times, ratios = page / Node, medians reported
+// (../shared/spec/benchmark.md). The page is served by `resnet serve`'s server, so
 // it is cross-origin isolated and its wasm engine runs threads with SIMD; WebGL here is
 // software-rendered (SwiftShader, no GPU) and measured with fewer batches; WebGPU is measured where
 // a GPU adapter exists and reported as skipped (with the reason) elsewhere. One JSON line.
@@ -82,14 +83,20 @@ const { startServer } = await import('../src/serve/server.js');
 const { launchChromium } = await import('../test/web/chromium.js');
 const server = await startServer({ models: [folder], port: 0, host: '127.0.0.1' });
 const browser = await launchChromium();
-const page = await browser.context.newPage();
 const errors: string[] = [];
-page.on('pageerror', (e) => errors.push(e.message));
-await page.goto(server.url);
-await page.evaluate(() => window.resnetPage.ready);
+async function openPage(query = '') {
+  const p = await browser.context.newPage();
+  p.on('pageerror', (e) => errors.push(e.message));
+  await p.goto(server.url + query);
+  await p.evaluate(() => window.resnetPage.ready);
+  return p;
+}
+const page = await openPage();
+// TF.js's own default: a thread pool of half the logical cores.
+const defaultThreadsPage = await openPage('?wasmThreads=1');
 
-const inPage = (engine: string, n: number) =>
-  page.evaluate(
+const inPage = (engine: string, n: number, p = page) =>
+  p.evaluate(
     async ({ engine, n, source, batch, shape, warmup }) => {
       const used = await window.resnetPage.useEngine(engine as 'wasm');
       if (used !== engine) return { skipped: `the page runs ${used} instead` };
@@ -114,23 +121,35 @@ const result: Record<string, unknown> = {
   chromium: browser.context.browser()?.version() ?? (await page.evaluate(() => navigator.userAgent)),
   cross_origin_isolated: await page.evaluate(() => crossOriginIsolated),
 };
-const pairsOut: { page_wasm: number; node_wasm: number; ratio: number }[] = [];
+const pairsOut: { page_wasm: number; node_wasm: number; ratio: number; page_wasm_default_threads: number; ratio_default_threads: number }[] = [];
 let pageThreads: number | null = null;
+let defaultThreads: number | null = null;
 let nodeInfo: { threads: number; simd: boolean } | null = null;
 if (engines.includes('wasm')) {
   for (let i = 0; i < pairs; i++) {
     const p = (await inPage('wasm', batches)) as Rate & { threads: number | null };
     const n = inNode();
+    const d = (await inPage('wasm', batches, defaultThreadsPage)) as Rate & { threads: number | null };
     pageThreads = p.threads;
+    defaultThreads = d.threads;
     nodeInfo = { threads: n.threads, simd: n.simd };
-    pairsOut.push({ page_wasm: p.predict_images_per_sec, node_wasm: n.predict_images_per_sec, ratio: p.predict_images_per_sec / n.predict_images_per_sec });
+    pairsOut.push({
+      page_wasm: p.predict_images_per_sec,
+      node_wasm: n.predict_images_per_sec,
+      ratio: p.predict_images_per_sec / n.predict_images_per_sec,
+      page_wasm_default_threads: d.predict_images_per_sec,
+      ratio_default_threads: d.predict_images_per_sec / n.predict_images_per_sec,
+    });
   }
   result.wasm = {
     pairs: pairsOut,
     page_wasm_median: median(pairsOut.map((p) => p.page_wasm)),
     node_wasm_median: median(pairsOut.map((p) => p.node_wasm)),
     ratio_median: median(pairsOut.map((p) => p.ratio)),
+    page_wasm_default_threads_median: median(pairsOut.map((p) => p.page_wasm_default_threads)),
+    ratio_default_threads_median: median(pairsOut.map((p) => p.ratio_default_threads)),
     page_threads: pageThreads,
+    page_default_threads: defaultThreads,
     node_threads: nodeInfo?.threads,
     node_simd: nodeInfo?.simd,
   };
@@ -145,6 +164,7 @@ for (const engine of ['webgl', 'webgpu'].filter((e) => engines.includes(e))) {
 }
 result.page_errors = errors;
 console.log(JSON.stringify(result));
+await defaultThreadsPage.close();
 await browser.close();
 await server.close();
 rmSync(folder, { recursive: true, force: true });

@@ -15,7 +15,7 @@ export { resnet50, type ResNet50Options } from './models/resnet50.js';
 export { buildResNet, buildFamilyModel, familyNames, applyBasicBlock, applyBottleneckBlock, applyStack } from './models/resnet.js';
 export type { Architecture, ResNetOptions } from './models/resnet.js';
 export { buildModel, modelNames, registerModel, type ModelOptions } from './models/registry.js';
-export { useBackend, availableBackends, engineReport, engineRegistry, setWasmBase, wasmThreads, BROWSER_ENGINES as ENGINES } from './engine/browser.js';
+export { useBackend, availableBackends, engineReport, engineRegistry, setWasmBase, setWasmThreads, wasmThreads, BROWSER_ENGINES as ENGINES } from './engine/browser.js';
 export type { BrowserEngine as EngineName, EngineStatus } from './engine/browser.js';
 export { summarize, formatSummary, type ModelSummary, type SummaryRow } from './inspect/summary.js';
 export { measureThroughput, profileKernels, type ThroughputOptions, type ThroughputResult } from './inspect/throughput.js';

@@ -2,15 +2,17 @@
 // web/build.mjs into dist/app (one bundle, split per engine; no CDN), served by `resnet serve` or
 // any static host. `window.resnetPage` exposes the loaded model and the engine to the browser tests
 // and the benchmark (bench/web.mjs).
-import { tf, engineReport, setWasmBase, useBackend, wasmThreads, type EngineName, type EngineStatus } from '../src/index.js';
+import { tf, engineReport, setWasmBase, setWasmThreads, useBackend, wasmThreads, type EngineName, type EngineStatus } from '../src/index.js';
 import { classify, heatmapCanvas, resultCard } from './classify.js';
 import { byId, dropTarget, el, message, setStatus } from './dom.js';
 import { FineTunePanel } from './finetune.js';
 import { describe, loadFromFiles, loadFromUrl, servedModels, type LoadedModel } from './models.js';
 import { frameOf, pictureOf, pictureOfFile } from './pictures.js';
 
-// The wasm engine's .wasm files are served next to the page.
+// The wasm engine's .wasm files are served next to the page; ?wasmThreads=N sets its threads.
 setWasmBase(new URL('./', document.baseURI).href);
+const threadsWanted = Number(new URLSearchParams(location.search).get('wasmThreads'));
+if (Number.isInteger(threadsWanted) && threadsWanted > 0) setWasmThreads(threadsWanted);
 
 const engineSelect = byId<HTMLSelectElement>('engine');
 const modelSelect = byId<HTMLSelectElement>('model-select');

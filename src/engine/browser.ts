@@ -42,6 +42,42 @@ export function setWasmBase(url: string): void {
   wasmBase = url.endsWith('/') ? url : `${url}/`;
 }
 
+/** Threads of the wasm engine in a cross-origin isolated page; unset: one per logical core. */
+let wasmThreadCount: number | undefined;
+
+/**
+ * Sets the wasm engine's threads (call before it starts). TF.js 4.22 caps its thread pool at half
+ * of navigator.hardwareConcurrency, assuming two hyperthreads per core (one thread on a 2-core
+ * machine); this module's default is one thread per logical core.
+ */
+export function setWasmThreads(count: number): void {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`wasm threads must be a positive integer, got ${count}`);
+  wasmThreadCount = count;
+}
+
+/**
+ * The engine's C++ start-up reads navigator.hardwareConcurrency once and allows half of it as
+ * threads. While its backend starts, navigator reports twice the threads wanted, so the cap lets
+ * them through; afterwards the real value is back (the override is an own property, deleted).
+ */
+function liftThreadCap(navigator: { hardwareConcurrency?: number }, threads: number): void {
+  const factory = tf.findBackendFactory('wasm');
+  if (!factory) return;
+  tf.removeBackend('wasm');
+  tf.registerBackend(
+    'wasm',
+    async () => {
+      Object.defineProperty(navigator, 'hardwareConcurrency', { value: 2 * threads, configurable: true });
+      try {
+        return await factory();
+      } finally {
+        delete (navigator as { hardwareConcurrency?: number }).hardwareConcurrency;
+      }
+    },
+    2,
+  );
+}
+
 interface GpuLike {
   requestAdapter(): Promise<unknown>;
 }
@@ -76,6 +112,13 @@ export const BROWSER_REGISTRARS: Record<BrowserEngine, Registrar> = {
   wasm: async () => {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     if (wasmBase !== undefined) wasm.setWasmPaths(wasmBase);
+    // Threads need SharedArrayBuffer, i.e. a cross-origin isolated page (COOP/COEP headers).
+    const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
+    if (g.crossOriginIsolated === true && g.navigator) {
+      const threads = wasmThreadCount ?? g.navigator.hardwareConcurrency ?? 1;
+      wasm.setThreadsCount(threads);
+      liftThreadCap(g.navigator, threads);
+    }
     (await import('./wasm/kernels.js')).registerWasmTrainingKernels();
     return { reason: '' };
   },

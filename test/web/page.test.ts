@@ -157,6 +157,11 @@ describe('the web page in headless Chromium', { skip, timeout: 600_000 }, () => 
     if (webgpu[1]) assert.notEqual(engine, 'webgpu');
     assert.match(String(webgpu[2]), webgpu[1] ? /unavailable: .*(WebGPU|adapter)/ : /webgpu/);
     assert.ok(['webgpu', 'webgl', 'wasm'].includes(engine), engine);
+    if (engine === 'wasm') {
+      const threads = await page.evaluate(async () => [await window.resnetPage.wasmThreads(), navigator.hardwareConcurrency]);
+      assert.equal(threads[0], threads[1], 'one wasm thread per logical core (TF.js alone would allow half)');
+      assert.match((await page.textContent('#engine-note')) ?? '', new RegExp(`running on wasm · ${threads[0]} thread`));
+    }
   });
 
   test('SIGNS test photos: same top-1 as resnet predict, probabilities within 1e-3, a heatmap each', async () => {
