@@ -239,6 +239,8 @@ export class FineTunePanel {
     const lastStage = this.lastStage();
     this.training = true;
     this.stopRequested = false;
+    this.status.dataset.holdoutAccuracy = '';
+    setStatus(this.status, 'Preparing the training…');
     this.refresh();
     let classifier: Classifier | null = null;
     let copy: tf.LayersModel | null = null;

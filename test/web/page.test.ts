@@ -202,7 +202,7 @@ describe('the web page in headless Chromium', { skip, timeout: 600_000 }, () => 
     await page.waitForFunction((e) => window.resnetPage.engine() === e, before);
   });
 
-  test('fine-tuning in the page: two classes of photos, a few epochs, the loss falls', async () => {
+  test('fine-tuning in the page: two classes of photos; Stop stops; a few epochs lower the loss', async () => {
     await page.getByTestId('class-add').click();
     await page.getByTestId('class-add').click();
     const names = page.getByTestId('class-name');
@@ -213,6 +213,18 @@ describe('the web page in headless Chromium', { skip, timeout: 600_000 }, () => 
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-count]')[0]?.textContent === '10 photos');
     await inputs.nth(1).setInputFiles(trainPhotos('5', 10));
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=class-count]')[1]?.textContent === '10 photos');
+    // Stop: a long training stops after the current step.
+    await page.fill('#epochs', '200');
+    await page.getByTestId('train-start').click();
+    await page.waitForFunction(() => document.querySelector<HTMLProgressElement>('[data-testid=train-progress]')!.value >= 2);
+    await page.click('#train-stop');
+    await page.waitForFunction(() => /^(Done|Stopped)/.test(document.getElementById('train-status')!.textContent ?? ''), null, { timeout: 180_000 });
+    assert.match((await page.textContent('#train-status')) ?? '', /^Stopped after \d+ epochs/);
+    assert.ok(await page.evaluate(() => {
+      const p = document.querySelector<HTMLProgressElement>('[data-testid=train-progress]')!;
+      return p.value < p.max;
+    }));
+
     await page.fill('#epochs', '8');
     await page.selectOption('#lr', '0.01');
     await page.getByTestId('train-start').click();

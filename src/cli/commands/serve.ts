@@ -20,17 +20,19 @@ export function register(program: Command): void {
         if (port > 65535) fail(`--port must be at most 65535, got '${flags.port}'`);
         const { startServer } = await import('../../serve/server.js');
         const running = await startServer({ models, port, host: flags.host });
-        const names = running.models.map((m) => m.id).join(', ');
-        console.log(`resnet serve: ${running.url}  (${running.models.length === 0 ? 'no model folders: load one in the page' : `models: ${names}`})`);
-        if (running.url.includes('127.0.0.1') === false && running.url.includes('[::1]') === false) {
-          console.log(`resnet serve: listening on ${flags.host}: other machines on the network can load these models`);
-        }
-        console.log('Ctrl-C stops it.');
-        await new Promise<void>((resolve) => {
+        // Ctrl-C or a TERM signal closes the server (handlers first: a signal may follow the first line at once).
+        const stopped = new Promise<void>((resolve) => {
           const stop = () => void running.close().then(resolve);
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        const names = running.models.map((m) => m.id).join(', ');
+        console.log(`resnet serve: ${running.url}  (${running.models.length === 0 ? 'no model folders: load one in the page' : `models: ${names}`})`);
+        if (!running.url.includes('127.0.0.1') && !running.url.includes('[::1]')) {
+          console.log(`resnet serve: listening on ${flags.host}: other machines on the network can load these models`);
+        }
+        console.log('Ctrl-C stops it.');
+        await stopped;
       }),
     );
 }
