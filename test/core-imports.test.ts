@@ -28,6 +28,17 @@ export const CORE_MODULES = [
   'train/evaluate.js',
   'inspect/summary.js',
   'inspect/flops.js',
+  // The browser entry point and what the web page imports.
+  'index.js',
+  'engine/browser.js',
+  'engine/wasm/kernels.js',
+  'train/model-folder.js',
+  '../web/main.js',
+  'explain/gradcam.js',
+  'models/cut.js',
+  'transfer/classifier.js',
+  'transfer/features.js',
+  'transfer/fit.js',
 ];
 
 /** Packages that exist only in Node (native code, file system, processes). */
@@ -70,6 +81,20 @@ for (const entry of CORE_MODULES) {
     assert.equal(chain, null, `${entry} reaches a Node-only import: ${chain?.join(' -> ')}`);
   });
 }
+
+test("package.json's browser entry point is a checked core module, and Node's entry is not", () => {
+  const pkg = JSON.parse(readFileSync(resolve(SRC, '../../package.json'), 'utf8')) as {
+    browser: string;
+    exports: Record<string, Record<string, { default: string }>>;
+  };
+  const entry = (path: string) => relative(SRC, resolve(SRC, '../..', path));
+  assert.equal(entry(pkg.exports['.'].browser.default), 'index.js');
+  assert.equal(entry(pkg.exports['.'].default.default), 'index.js');
+  assert.equal(entry(pkg.browser), 'index.js');
+  assert.ok(CORE_MODULES.includes('index.js'));
+  assert.equal(entry(pkg.exports['.'].node.default), 'node.js');
+  assert.ok(nodeOnlyChain('node.js'), 'the Node entry point reaches the readers and the native engine');
+});
 
 test('the checker itself finds a Node-only import (it can fail)', () => {
   assert.ok(nodeOnlyChain('data/node.js'), 'data/node.js imports sharp and node:fs, and the walk must see it');

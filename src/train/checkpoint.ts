@@ -10,7 +10,9 @@ import type { LoopState } from './loop.js';
 import type { EpochRecord } from '../plot/curves.js';
 import { reviveNumbers } from './json.js';
 import type { OptimizerState } from './optimizer.js';
-import '../models/registry.js'; // registers the custom layers of the model family, needed to load them
+import { modelArtifacts, modelFromArtifacts, type Files } from './model-folder.js';
+
+export { modelFiles } from './model-folder.js';
 
 /** What a model folder says about its model, stored as model.json's userDefinedMetadata. */
 export interface ModelMetadata {
@@ -22,29 +24,6 @@ export interface ModelMetadata {
   inputShape: [number, number, number];
   /** Epochs completed when this was saved. */
   epoch: number;
-}
-
-type Files = Record<string, string | Uint8Array>;
-
-/** Serialises a model (topology + weights) into the two files of a TF.js model folder. */
-export async function modelFiles(model: tf.LayersModel, metadata: ModelMetadata): Promise<Files> {
-  let files: Files = {};
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weightData = tf.io.concatenateArrayBuffers(artifacts.weightData ?? []);
-      const modelJson = {
-        format: 'layers-model',
-        generatedBy: artifacts.generatedBy,
-        convertedBy: null,
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-        userDefinedMetadata: metadata,
-      };
-      files = { 'model.json': JSON.stringify(modelJson), 'weights.bin': new Uint8Array(weightData) };
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weightData.byteLength } };
-    }),
-  );
-  return files;
 }
 
 /** Optimiser state as optimizer.json (names, shapes, step count) + optimizer.bin (float32, in order). */
@@ -109,17 +88,6 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
-
-interface ModelJson {
-  modelTopology: object;
-  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  userDefinedMetadata?: ModelMetadata;
-}
-
 /** Finds model.json in `dir`; a run folder without a final model falls back to its best/ checkpoint. */
 export function modelJsonPath(dir: string): string {
   if (!existsSync(dir)) throw new UserError(`model folder '${dir}' does not exist`);
@@ -132,48 +100,14 @@ export function modelJsonPath(dir: string): string {
 export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersModel; metadata: ModelMetadata; path: string }> {
   const jsonPath = modelJsonPath(dir);
   const folder = dirname(jsonPath);
-  const json = (await readJson(jsonPath, 'the model description')) as ModelJson;
-  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || !Array.isArray(json.weightsManifest)) {
-    throw new UserError(`${jsonPath}: not a TensorFlow.js layers model (no modelTopology / weightsManifest)`);
-  }
-  const metadata = json.userDefinedMetadata;
-  if (!metadata || !Array.isArray(metadata.classNames) || !Array.isArray(metadata.inputShape) || metadata.inputShape.length !== 3) {
-    throw new UserError(`${jsonPath}: no class names / input shape in userDefinedMetadata (not written by 'resnet train')`);
-  }
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: ArrayBuffer[] = [];
-  for (const group of json.weightsManifest) {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) throw new UserError(`${jsonPath}: damaged weightsManifest`);
-    for (const file of group.paths) {
-      const path = join(folder, file);
-      const bytes = await readFile(path).catch(() => {
-        throw new UserError(`${path}: weights file missing (the model folder is incomplete)`);
-      });
-      buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-    }
-    specs.push(...group.weights);
-  }
-  const weightData = tf.io.concatenateArrayBuffers(buffers);
-  const expected = specs.reduce((n, s) => n + (BYTES_PER_ELEMENT[s.dtype] ?? 4) * s.shape.reduce((a, b) => a * b, 1), 0);
-  if (weightData.byteLength !== expected) {
-    throw new UserError(`${folder}: weights hold ${weightData.byteLength} bytes, model.json describes ${expected} (damaged or mismatched files)`);
-  }
-  try {
-    const model = await tf.loadLayersModel({
-      load: async () => ({
-        modelTopology: json.modelTopology,
-        weightSpecs: specs,
-        weightData,
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? undefined,
-        userDefinedMetadata: json.userDefinedMetadata as unknown as { [key: string]: {} },
-      }),
+  const json = await readJson(jsonPath, 'the model description');
+  const read = (file: string) =>
+    readFile(join(folder, file)).catch(() => {
+      throw new UserError(`${join(folder, file)}: weights file missing (the model folder is incomplete)`);
     });
-    return { model, metadata, path: folder };
-  } catch (error) {
-    throw new UserError(`${jsonPath}: cannot build the model (${(error as Error).message.split('\n')[0]})`);
-  }
+  const { artifacts, metadata } = await modelArtifacts(json, jsonPath, read, folder);
+  const model = await modelFromArtifacts(artifacts, jsonPath);
+  return { model, metadata, path: folder };
 }
 
 /** Reads a checkpoint's optimiser state, or throws a UserError naming what is missing or damaged. */

@@ -1,0 +1,11 @@
+// resnet-ts in Node: everything of the browser-safe core (src/index.ts) plus what needs Node — the
+// engines of this machine (the native oneDNN addon first), the data readers (image folders, HDF5,
+// MNIST; sharp and h5wasm), whole training runs with their files, and model folders on disk.
+// `import ... from 'resnet-ts'` in Node resolves here (package.json "exports", "node" condition).
+export * from './index.js';
+// Node's engine choice (native, wasm, cpu) takes the place of the browser's under the same names.
+export { useBackend, usePrecision, availableBackends, ENGINES, PRECISIONS, type EngineName, type Precision } from './engine/backends.js';
+export { loadDataset, loadImages } from './data/node.js';
+export { trainRun, resumeRun, type RunResult } from './train/run.js';
+export { loadModelFolder } from './train/checkpoint.js';
+export { explainFiles, type Explained } from './explain/files.js';
