@@ -185,7 +185,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const progress = hooks.progress ?? makeProgress();
   progress.log(
-    `training ${o.model} (${config.model.parameters} parameters) on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images, ` +
+    `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images, ` +
       `${h}x${w}x${c}, ${all.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
+import { DEFAULT_RECIPE, RECIPES } from '../../train/recipes.js';
 import type { ResumeOverrides } from '../../train/run.js';
 
 export interface TrainFlags {
+  recipe?: string;
   data?: string;
   model?: string;
   epochs?: string;
@@ -40,10 +42,12 @@ function num(flag: string, value: string): number {
   return n;
 }
 
-/** `--augment` alone: the defaults; `--augment shift=0.1,rotation=15,flip` overrides some of them. */
-export function parseAugment(value: string | boolean): AugmentSettings {
+/** `--augment` alone: the defaults; `--augment shift=0.1,rotation=15,flip` overrides some of them;
+ *  `--augment off` (or `none`) turns off a recipe's augmentation. */
+export function parseAugment(value: string | boolean): AugmentSettings | null {
   const settings = { ...DEFAULT_AUGMENT };
   if (value === true) return settings;
+  if (value === false || value === 'off' || value === 'none') return null;
   for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, raw] = part.split('=');
     if (key === 'flip') settings.flip = raw === undefined || raw === 'true' || raw === '1';
@@ -57,7 +61,7 @@ export function parseAugment(value: string | boolean): AugmentSettings {
 }
 
 export function optionsFromFlags(f: TrainFlags): TrainOptions {
-  const o = defaultOptions(f.data);
+  const o = defaultOptions(f.data, f.recipe ?? DEFAULT_RECIPE);
   if (f.model !== undefined) o.model = f.model;
   if (f.epochs !== undefined) o.epochs = num('epochs', f.epochs);
   if (f.batchSize !== undefined) o.batchSize = num('batch-size', f.batchSize);
@@ -79,6 +83,8 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
+  // A shorter run than the recipe's keeps its warm-up inside the run, unless one was asked for.
+  if (f.epochs !== undefined && f.warmupEpochs === undefined && o.warmupEpochs > o.epochs) o.warmupEpochs = o.epochs;
   return o;
 }
 
@@ -99,20 +105,21 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train a model; writes a run folder with the model, checkpoints, history.jsonl and curves.svg')
+    .option('--recipe <name>', `named defaults for the optimiser, schedule, regularisation and epochs, which other flags override: ${Object.entries(RECIPES).map(([name, r]) => `${name} (${r.summary})`).join('; ')} (default: ${DEFAULT_RECIPE})`)
     .option('--data <path>', 'image folder (one sub-folder per class) or .h5 file; default: the embedded MNIST digits')
     .option('--model <name>', `architecture (see \`resnet models\`); default: ${DEFAULT_DATA_MODEL} with --data, ${DEFAULT_MNIST_MODEL} on MNIST`)
-    .option('--epochs <n>', 'passes over the training split (default: 2 on MNIST, 10 with --data)')
-    .option('--batch-size <n>', 'images per step (default: 32)')
-    .option('--lr <rate>', 'peak learning rate (default: 0.001)')
-    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: adam)')
+    .option('--epochs <n>', 'passes over the training split (default: from the recipe)')
+    .option('--batch-size <n>', 'images per step (default: from the recipe)')
+    .option('--lr <rate>', 'peak learning rate (default: from the recipe)')
+    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: from the recipe)')
     .option('--momentum <m>', 'SGD momentum (default: 0.9)')
-    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: 0)')
-    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: constant)')
-    .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: 0)')
-    .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
-    .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: 0 = off)')
+    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: from the recipe)')
+    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: from the recipe)')
+    .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: from the recipe)')
+    .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: from the recipe)')
+    .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: from the recipe)')
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
-    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip`)
+    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip; 'off' for none (default: from the recipe)`)
     .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
     .option('--seed <n>', 'seed of the split, shuffles and augmentation (default: 0)')
     .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
