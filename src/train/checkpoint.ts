@@ -6,6 +6,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import type { ResizeMode } from '../data/types.js';
 import type { LoopState } from './loop.js';
 import type { OptimizerState } from './optimizer.js';
 import '../models/registry.js'; // registers the custom layers of the model family, needed to load them
@@ -20,6 +21,9 @@ export interface ModelMetadata {
   inputShape: [number, number, number];
   /** Epochs completed when this was saved. */
   epoch: number;
+  /** How images were brought to the input size in training (predict and evaluate do the same);
+   *  absent in folders written before resize modes existed: 'squash'. */
+  resize?: { mode: ResizeMode; size: [number, number] };
 }
 
 type Files = Record<string, string | Uint8Array>;

@@ -1,6 +1,7 @@
 // Every knob of a training run, with its unit, its default and its validation. The CLI parses strings
 // into this shape; the library (`trainRun`) takes it directly.
 import { parsePrecision } from '../engine/backends.js';
+import { RESIZE_MODES, type ResizeMode } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_RECIPE, findRecipe, recipeNames, RECIPES, type RecipeName } from './recipes.js';
 
@@ -32,6 +33,9 @@ export interface AugmentSettings {
   /** Random horizontal flips (off by default: they change the meaning of digits and hand signs). */
   flip: boolean;
 }
+
+/** More batch workers than this only compete with the training step for the cores. */
+export const MAX_DATA_WORKERS = 16;
 
 export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
 
@@ -80,8 +84,19 @@ export interface TrainOptions {
   bnRecalibration: number;
   /** Use only the first N images of the data (after loading); undefined = all. */
   limit?: number;
-  /** Resize images to this side, in pixels; undefined = the data's own size. */
+  /** Resize images to this side, in pixels; undefined = the model's input size (resnet50: 64), else
+   *  the data's most common size. */
   imageSize?: number;
+  /** How images of another size are resized: 'squash' (default), 'crop' or 'pad' (src/data/types.ts). */
+  resize?: ResizeMode;
+  /** Folder of the decoded-data cache; undefined = $XDG_CACHE_HOME/resnet-ts; '' = no cache. */
+  cacheDir?: string;
+  /** Largest decoded data set kept in memory, in MB (2^20 bytes); larger ones stream from the cache
+   *  file. undefined = half of the machine's memory. */
+  maxMemory?: number;
+  /** Worker threads assembling and augmenting batches (src/data/pipeline.ts); undefined = 1; 0 = on
+   *  the training thread, between steps (data in memory only). */
+  dataWorkers?: number;
 }
 
 export function defaultModelFor(data: string | undefined): string {
@@ -154,4 +169,10 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--limit must be a positive integer, got '${o.limit}'`);
   if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0))
     bad(`--image-size must be a positive integer, got '${o.imageSize}'`);
+  if (o.resize !== undefined && !(RESIZE_MODES as readonly string[]).includes(o.resize))
+    bad(`--resize must be one of ${RESIZE_MODES.join(', ')}, got '${o.resize}'`);
+  if (o.maxMemory !== undefined && !(o.maxMemory > 0 && Number.isFinite(o.maxMemory)))
+    bad(`--max-memory must be a positive number of megabytes, got '${o.maxMemory}'`);
+  if (o.dataWorkers !== undefined && !(Number.isInteger(o.dataWorkers) && o.dataWorkers >= 0 && o.dataWorkers <= MAX_DATA_WORKERS))
+    bad(`--data-workers must be an integer from 0 to ${MAX_DATA_WORKERS}, got '${o.dataWorkers}'`);
 }

@@ -104,10 +104,28 @@ describe('train options', () => {
     rejects({ augment: 'rotation=-5' }, /--augment rotation must be a non-negative number/);
   });
 
-  test('--resume accepts only --epochs, --backend and --precision besides itself', () => {
+  test('--resume accepts only --epochs, --backend, --precision and the data runtime (cache, memory, workers) besides itself', () => {
     assert.deepEqual(resumeOverrides({ resume: 'r', epochs: '4', backend: 'cpu' }), { epochs: 4, backend: 'cpu', precision: undefined });
     assert.deepEqual(resumeOverrides({ resume: 'r', precision: 'bfloat16' }), { epochs: undefined, backend: undefined, precision: 'bfloat16' });
-    assert.throws(() => resumeOverrides({ resume: 'r', lr: '1', batchSize: '2' }), /only --epochs, --backend and --precision .*\(got --lr, --batch-size\)/);
+    assert.deepEqual(resumeOverrides({ resume: 'r', cache: false, maxMemory: '64', dataWorkers: '2' }), {
+      epochs: undefined, backend: undefined, precision: undefined, cacheDir: '', maxMemory: 64, dataWorkers: 2,
+    });
+    assert.throws(() => resumeOverrides({ resume: 'r', lr: '1', batchSize: '2' }), /only --epochs, --backend, --precision, .*\(got --lr, --batch-size\)/);
+    assert.throws(() => resumeOverrides({ resume: 'r', resize: 'crop' }), /\(got --resize\)/);
+  });
+
+  test('data options: --resize, --cache-dir / --no-cache, --max-memory, --data-workers', () => {
+    const o = optionsFromFlags({ data: 'd', resize: 'pad', cacheDir: '/tmp/c', maxMemory: '512', dataWorkers: '2' });
+    assert.equal(o.resize, 'pad');
+    assert.equal(o.cacheDir, '/tmp/c');
+    assert.equal(o.maxMemory, 512);
+    assert.equal(o.dataWorkers, 2);
+    assert.equal(optionsFromFlags({ data: 'd', cache: false }).cacheDir, '');
+    rejects({ resize: 'stretch' }, /--resize must be one of squash, crop, pad, got 'stretch'/);
+    rejects({ maxMemory: '0' }, /--max-memory must be a positive number of megabytes/);
+    rejects({ maxMemory: 'lots' }, /--max-memory must be a number/);
+    rejects({ dataWorkers: '-1' }, /--data-workers must be an integer from 0 to 16/);
+    rejects({ dataWorkers: '1.5' }, /--data-workers must be an integer from 0 to 16/);
   });
 
   test('--precision is validated with the other options', () => {

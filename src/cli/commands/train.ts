@@ -32,6 +32,12 @@ export interface TrainFlags {
   resume?: string;
   limit?: string;
   imageSize?: string;
+  resize?: string;
+  cacheDir?: string;
+  /** false with --no-cache. */
+  cache?: boolean;
+  maxMemory?: string;
+  dataWorkers?: string;
   bnRecalibration?: string;
 }
 
@@ -82,23 +88,38 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.precision !== undefined) o.precision = f.precision;
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
+  if (f.resize !== undefined) o.resize = f.resize as TrainOptions['resize'];
+  Object.assign(o, dataRuntime(f));
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
   // A shorter run than the recipe's keeps its warm-up inside the run, unless one was asked for.
   if (f.epochs !== undefined && f.warmupEpochs === undefined && o.warmupEpochs > o.epochs) o.warmupEpochs = o.epochs;
   return o;
 }
 
+/** Where decoded data is cached, how much of it may stay in memory and how many threads assemble
+ *  batches: they change how a run gets its data, never its result, so --resume may change them too. */
+function dataRuntime(f: TrainFlags): Pick<TrainOptions, 'cacheDir' | 'maxMemory' | 'dataWorkers'> {
+  const o: Pick<TrainOptions, 'cacheDir' | 'maxMemory' | 'dataWorkers'> = {};
+  if (f.cacheDir !== undefined) o.cacheDir = f.cacheDir;
+  if (f.cache === false) o.cacheDir = '';
+  if (f.maxMemory !== undefined) o.maxMemory = num('max-memory', f.maxMemory);
+  if (f.dataWorkers !== undefined) o.dataWorkers = num('data-workers', f.dataWorkers);
+  return o;
+}
+
 /** With --resume the run's saved options apply; only these may be changed. */
-const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend', 'precision']);
+const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend', 'precision', 'cacheDir', 'cache', 'maxMemory', 'dataWorkers']);
 
 /** The options a resumed run may change; any other option given with --resume is an error. */
 export function resumeOverrides(flags: TrainFlags): ResumeOverrides {
   const extra = Object.keys(flags).filter((k) => !RESUME_OVERRIDABLE.has(k) && flags[k as keyof TrainFlags] !== undefined);
   if (extra.length > 0) {
     const names = extra.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
-    fail(`--resume continues a run with its saved options; only --epochs, --backend and --precision may be given with it (got ${names.join(', ')})`);
+    fail(
+      `--resume continues a run with its saved options; only --epochs, --backend, --precision, --cache-dir, --no-cache, --max-memory and --data-workers may be given with it (got ${names.join(', ')})`,
+    );
   }
-  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend, precision: flags.precision };
+  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend, precision: flags.precision, ...dataRuntime(flags) };
 }
 
 export function register(program: Command): void {
@@ -127,7 +148,12 @@ export function register(program: Command): void {
     .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine on CPUs with AVX512_BF16; weights stay float32) (default: float32)')
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
     .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
-    .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
+    .option('--image-size <pixels>', "resize images to this square size (default: the model's input size, resnet50: 64; for other models the data's most common size)")
+    .option('--resize <mode>', 'how images of another size are resized: squash (stretch), crop (centre crop to the aspect ratio) or pad (black borders) (default: squash)')
+    .option('--cache-dir <dir>', 'folder where decoded images are kept for the next run on the same files (default: $XDG_CACHE_HOME/resnet-ts or ~/.cache/resnet-ts)')
+    .option('--no-cache', 'decode the images again and keep no copy')
+    .option('--max-memory <MB>', 'largest decoded data set kept in memory, in megabytes; a larger one streams from the cache folder (default: half the RAM)')
+    .option('--data-workers <n>', 'threads that assemble and augment batches beside the training step; 0: on the training thread (default: 1)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .action(
       action(async (flags: TrainFlags) => {
