@@ -66,11 +66,11 @@ run_recipe() {
 }
 
 if [ "$RECIPE" = course ] || [ "$RECIPE" = both ]; then
-  run_recipe course last --model resnet50 --optimizer adam --lr 1e-3 --batch-size 32 \
+  run_recipe course last --recipe course --model resnet50 --optimizer adam --lr 1e-3 --batch-size 32 \
     --epochs "${EPOCHS:-10}" --val-split 0 --seed "$SEED"
 fi
 if [ "$RECIPE" = strong ] || [ "$RECIPE" = both ]; then
-  run_recipe strong best --model resnet50 --optimizer adamw --lr 1e-3 --weight-decay 0.05 --batch-size 32 \
+  run_recipe strong best --recipe strong --model resnet50 --optimizer adamw --lr 1e-3 --weight-decay 0.05 --batch-size 32 \
     --epochs "${EPOCHS:-30}" --schedule cosine --warmup-epochs "$([ "${EPOCHS:-30}" -ge 2 ] && echo 1 || echo 0)" \
     --label-smoothing 0.1 --augment shift=0.08,rotation=10,brightness=0.1,contrast=0.1 --clip-norm 1 \
     --val-split 0.1 --seed "$SEED"

@@ -14,13 +14,14 @@ export type { BlockOptions, ConvolutionalBlockOptions, Filters, Initializer, Ker
 export { resnet50, type ResNet50Options } from './models/resnet50.js';
 export { buildResNet, buildFamilyModel, familyNames, applyBasicBlock, applyBottleneckBlock, applyStack } from './models/resnet.js';
 export type { Architecture, ResNetOptions } from './models/resnet.js';
-export { buildModel, modelNames, registerModel, type ModelOptions } from './models/registry.js';
+export { buildModel, modelNames, modelInputSize, registerModel, type ModelOptions } from './models/registry.js';
 export { useBackend, availableBackends, engineReport, engineRegistry, setWasmBase, setWasmThreads, wasmThreads, BROWSER_ENGINES as ENGINES } from './engine/browser.js';
 export type { BrowserEngine as EngineName, EngineStatus } from './engine/browser.js';
 export { summarize, formatSummary, type ModelSummary, type SummaryRow } from './inspect/summary.js';
 export { measureThroughput, profileKernels, type ThroughputOptions, type ThroughputResult } from './inspect/throughput.js';
-export { stratifiedSplit, shuffledIndices, makeBatch, augment, DataError } from './data/index.js';
-export type { ImageDataset, AugmentOptions } from './data/index.js';
+export { stratifiedSplit, stratifiedSplitIndices, shuffledIndices, makeBatch, augment, memorySource, DataError } from './data/index.js';
+export type { ImageDataset, AugmentOptions, BatchSource, BatchRequest, Batch } from './data/index.js';
+export { RECIPES, DEFAULT_RECIPE, recipeNames, type Recipe } from './train/recipes.js';
 export { trainStep } from './train/loop.js';
 export { makeOptimizer, type TrainOptimizer } from './train/optimizer.js';
 export { evaluateModel, predictProbabilities, type Evaluation } from './train/evaluate.js';

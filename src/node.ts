@@ -5,7 +5,8 @@
 export * from './index.js';
 // Node's engine choice (native, wasm, cpu) takes the place of the browser's under the same names.
 export { useBackend, usePrecision, availableBackends, ENGINES, PRECISIONS, type EngineName, type Precision } from './engine/backends.js';
-export { loadDataset, loadImages } from './data/node.js';
+export { loadDataset, openDataset, loadImages, defaultCacheDir } from './data/node.js';
+export { BatchWorkers } from './data/pipeline.js';
 export { trainRun, resumeRun, type RunResult } from './train/run.js';
 export { loadModelFolder } from './train/checkpoint.js';
 export { explainFiles, type Explained } from './explain/files.js';

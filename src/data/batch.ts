@@ -1,5 +1,7 @@
 // Batches as tensors for training and evaluation.
 import * as tf from '../tf.js';
+import { assembleBatch, gatherImages } from './assemble.js';
+import type { Batch } from './assemble.js';
 import type { ImageDataset } from './types.js';
 
 export interface BatchOptions {
@@ -7,23 +9,27 @@ export interface BatchOptions {
   labelSmoothing?: number;
 }
 
-/** Copies the images/labels at `indices` into xs [b, H, W, C] and one-hot ys [b, classes]; the caller disposes both. */
+/** Copies the images/labels at `indices` into xs [b, H, W, C] (pixels / 255) and one-hot ys
+ *  [b, classes]; the caller disposes both. */
 export function makeBatch(ds: ImageDataset, indices: ArrayLike<number>, options: BatchOptions = {}): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`makeBatch: labelSmoothing must be in [0, 1), got ${smoothing}`);
-  const [n, height, width, channels] = ds.shape;
-  const classes = ds.classNames.length;
-  const imageLength = height * width * channels;
-  const pixels = new Float32Array(indices.length * imageLength);
-  const targets = new Float32Array(indices.length * classes).fill(smoothing / classes);
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i];
-    if (!Number.isInteger(index) || index < 0 || index >= n) throw new RangeError(`makeBatch: index ${index} is outside 0..${n - 1}`);
-    pixels.set(ds.images.subarray(index * imageLength, (index + 1) * imageLength), i * imageLength);
-    targets[i * classes + ds.labels[index]] = 1 - smoothing + smoothing / classes;
+  const [, height, width, channels] = ds.shape;
+  let levels: Uint8Array;
+  try {
+    levels = gatherImages(ds.images, height * width * channels, indices);
+  } catch (error) {
+    throw new RangeError(`makeBatch: ${(error as Error).message}`);
   }
+  const labels = Int32Array.from(indices, (i) => ds.labels[i]);
+  const classes = ds.classNames.length;
+  return batchTensors(assembleBatch(levels, labels, [height, width, channels], classes, { labelSmoothing: smoothing }), [height, width, channels], classes);
+}
+
+/** An assembled batch (assemble.ts) as tensors; the caller disposes both. */
+export function batchTensors(batch: Batch, imageShape: readonly [number, number, number], classes: number): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   return {
-    xs: tf.tensor4d(pixels, [indices.length, height, width, channels]),
-    ys: tf.tensor2d(targets, [indices.length, classes]),
+    xs: tf.tensor4d(batch.pixels, [batch.size, ...imageShape]),
+    ys: tf.tensor2d(batch.targets, [batch.size, classes]),
   };
 }

@@ -1,17 +1,31 @@
 // Reads a folder of images laid out as <root>/<class name>/<image>.jpg|png (Keras's
 // image_dataset_from_directory layout). Class names are the sub-folder names in code-point order
 // (Python's sorted()), so label i is the i-th name.
-import { readdir } from 'node:fs/promises';
-import { extname, join } from 'node:path';
-import { checkImageOptions, convertChannels, decodeImageFile, IMAGE_EXTENSIONS, isImageFile, mapConcurrent, writeScaled } from './images.js';
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
+import { cacheKey, CacheWriter, findCached, readPixels } from './cache.js';
+import {
+  checkImageOptions,
+  decodeImage,
+  describeImage,
+  headerSize,
+  IMAGE_EXTENSIONS,
+  isImageFile,
+  mapConcurrent,
+  readImageBytes,
+  readStoredSize,
+  sharedLevels,
+} from './images.js';
 import { balancedSelection } from './select.js';
-import { DataError, type ImageDataset } from './types.js';
+import type { ReadOptions, SizeChoice, StoredDataset } from './store.js';
+import { DataError } from './types.js';
 
-export interface FolderOptions {
-  imageSize?: [number, number];
-  channels?: number;
-  limit?: number;
-}
+/** The size chosen from the data itself (no --image-size, no model size) is at most this many
+ *  pixels on its longer side: a folder of phone photos trains at a size a CPU can afford. */
+export const AUTO_SIZE_MAX = 256;
+/** Files whose size (or header) is read at the same time. */
+const STAT_CONCURRENCY = 64;
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -45,36 +59,141 @@ async function listImageFiles(root: string): Promise<{ classNames: string[]; fil
 }
 
 /**
- * Decodes every image of the folder. Without options.imageSize all images must have the first
- * image's size (a mismatch is a DataError naming both files); without options.channels the first
- * image decides between greyscale (1) and RGB (3).
+ * The most common [height, width] among `sizes` (ties: the first seen), scaled down to
+ * AUTO_SIZE_MAX pixels on its longer side when larger, with the reason said in the notice.
  */
-export async function readImageFolder(root: string, options: FolderOptions = {}): Promise<ImageDataset> {
-  checkImageOptions(options.imageSize, options.channels);
+export function dominantSize(sizes: readonly [number, number][]): SizeChoice {
+  const counts = new Map<string, number>();
+  let best: [number, number] = sizes[0];
+  let bestCount = 0;
+  for (const size of sizes) {
+    const key = `${size[0]}x${size[1]}`;
+    const count = (counts.get(key) ?? 0) + 1;
+    counts.set(key, count);
+    if (count > bestCount) [best, bestCount] = [size, count];
+  }
+  const longer = Math.max(...best);
+  if (longer <= AUTO_SIZE_MAX) return { size: best, reason: 'the most common size' };
+  const scaled: [number, number] = [Math.max(1, Math.round((best[0] * AUTO_SIZE_MAX) / longer)), Math.max(1, Math.round((best[1] * AUTO_SIZE_MAX) / longer))];
+  return { size: scaled, reason: `the most common size, ${best[0]}x${best[1]}, scaled to ${AUTO_SIZE_MAX} pixels on its longer side` };
+}
+
+const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 24 ? 1 : 0)} MB`;
+
+/**
+ * Decodes every image of the folder to one size: options.imageSize, else options.defaultSize (the
+ * model's input size), else the most common stored size (dominantSize). Images of another size are
+ * resized by options.resize, and one notice line (options.log) says how many. Without
+ * options.channels the first image decides between greyscale (1) and RGB (3).
+ *
+ * With options.cacheDir the decoded pixels are kept there, keyed on the files (paths, sizes,
+ * modification times) and the options, and read back by the next call instead of decoding. When they
+ * take more than options.maxMemory bytes they stay in the cache file (the store is a file) and are
+ * never all in memory: not while decoding, not after.
+ */
+export async function readImageFolder(root: string, options: ReadOptions = {}): Promise<StoredDataset> {
+  checkImageOptions(options.imageSize, options.channels, options.resize);
+  const mode = options.resize ?? 'squash';
+  const log = options.log ?? (() => {});
+  const maxMemory = options.maxMemory ?? Infinity;
   const listing = await listImageFiles(root);
   const chosen = balancedSelection(listing.labels, listing.classNames.length, options.limit);
   const files = chosen.map((i) => listing.files[i]);
-  // The first image fixes the size and channel count that all the others are held to.
-  const first = await decodeImageFile(files[0], options.imageSize);
-  const [height, width] = [first.height, first.width];
-  const channels = options.channels ?? first.channels;
-  const imageLength = height * width * channels;
-  const images = new Float32Array(files.length * imageLength);
-  await mapConcurrent(files, async (file, i) => {
-    const image = i === 0 ? first : await decodeImageFile(file, options.imageSize);
-    if (image.height !== height || image.width !== width) {
-      throw new DataError(
-        `${file}: image is ${image.height}x${image.width} but ${files[0]} is ${height}x${width}; ` +
-          'images of different sizes need an image size (--image-size) to resize them all to',
-      );
+  const labels = Int32Array.from(chosen, (i) => listing.labels[i]);
+  const classNames = listing.classNames;
+
+  let key: string | undefined;
+  if (options.cacheDir !== undefined) {
+    const stats = await mapConcurrent(files, (file) => stat(file), STAT_CONCURRENCY);
+    key = cacheKey({
+      root: resolve(root),
+      files: files.map((file, i) => [relative(root, file), stats[i].size, Math.floor(stats[i].mtimeMs)]), // whole milliseconds, as utimes sets them
+      options: { imageSize: options.imageSize, defaultSize: options.imageSize ? undefined : options.defaultSize?.size, resize: mode, channels: options.channels },
+      decoder: { sharp: sharp.versions },
+    });
+    const started = performance.now();
+    const hit = await findCached(options.cacheDir, key);
+    if (hit) {
+      const [n, h, w, c] = hit.entry.shape;
+      const bytes = n * h * w * c;
+      if (hit.entry.notice) log(hit.entry.notice);
+      const store = bytes > maxMemory ? ({ kind: 'file', path: hit.pixels, offset: 0 } as const) : { kind: 'memory' as const, levels: await readPixels(hit.pixels, bytes, sharedLevels(bytes)) };
+      log(`${root}: ${n} decoded images (${megabytes(bytes)}) ${store.kind === 'file' ? 'streamed' : `read in ${((performance.now() - started) / 1000).toFixed(1)} s`} from the cache ${hit.pixels}`);
+      return { store, labels: Int32Array.from(hit.entry.labels), shape: hit.entry.shape, classNames: hit.entry.classNames, source: root, resize: mode };
     }
-    writeScaled(convertChannels(image.pixels, image.channels, channels), images, i * imageLength);
-  });
-  return {
-    images,
-    labels: Int32Array.from(chosen, (i) => listing.labels[i]),
-    shape: [files.length, height, width, channels],
-    classNames: listing.classNames,
-    source: root,
-  };
+  }
+
+  // The size: asked for, the model's, or the data's most common one (from the headers alone).
+  let target: SizeChoice | undefined = options.imageSize ? { size: options.imageSize, reason: '' } : options.defaultSize;
+  let storedSizes: [number, number][] | undefined;
+  if (!target) {
+    storedSizes = await mapConcurrent(files, readStoredSize, STAT_CONCURRENCY);
+    target = dominantSize(storedSizes);
+  }
+  const [height, width] = target.size;
+  const channels = (options.channels ?? (await describeImage(await readImageBytes(files[0]), files[0])).channels) as 1 | 3;
+  const imageLength = height * width * channels;
+  const total = files.length * imageLength;
+
+  let writer: CacheWriter | undefined;
+  if (options.cacheDir !== undefined && key !== undefined) {
+    writer = await CacheWriter.create(options.cacheDir, key).catch((error: NodeJS.ErrnoException) => {
+      log(`cannot keep decoded images in ${options.cacheDir} (${error.code ?? error.message}); the next run decodes them again (--cache-dir chooses the folder)`);
+      return undefined;
+    });
+  }
+  const streaming = total > maxMemory;
+  if (streaming && !writer) {
+    throw new DataError(
+      `${root}: the decoded images take ${megabytes(total)}, more than the memory allowed (${megabytes(maxMemory)}, --max-memory); ` +
+        'streaming them from disk needs a writable cache folder (--cache-dir)',
+    );
+  }
+  const levels = streaming ? undefined : sharedLevels(total);
+  let resized = 0;
+  let example = -1;
+  let done = 0;
+  const started = performance.now();
+  try {
+    await mapConcurrent(files, async (file, i) => {
+      const bytes = await readImageBytes(file);
+      const stored = storedSizes?.[i] ?? headerSize(bytes);
+      if (stored && (stored[0] !== height || stored[1] !== width)) {
+        resized++;
+        if (example < 0 || i < example) example = i;
+      }
+      const image = await decodeImage(bytes, file, channels, [height, width], mode);
+      if (image.height !== height || image.width !== width) throw new Error(`${file}: decoded at ${image.height}x${image.width}, not ${height}x${width}`);
+      if (levels) levels.set(image.pixels, i * imageLength);
+      else await writer!.write(image.pixels, i * imageLength);
+      options.onProgress?.(++done, files.length);
+    });
+  } catch (error) {
+    await writer?.abort();
+    throw error;
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+
+  let notice: string | undefined;
+  if (!options.imageSize && resized > 0) {
+    const size = (storedSizes?.[example] ?? headerSize(await readImageBytes(files[example])) ?? []).join('x');
+    notice =
+      `resizing ${resized} of ${files.length} images to ${height}x${width}, ${target.reason} (--resize ${mode}; e.g. ${files[example]} is ${size}); ` +
+      '--image-size chooses the size';
+    log(notice);
+  }
+  let store: StoredDataset['store'] = { kind: 'memory', levels: levels! };
+  if (writer) {
+    try {
+      if (levels) await writer.write(levels, 0);
+      const path = await writer.commit({ shape: [files.length, height, width, channels], labels: Array.from(labels), classNames, notice });
+      if (streaming) store = { kind: 'file', path, offset: 0 };
+      log(`${root}: decoded ${files.length} images (${megabytes(total)}) in ${seconds} s; kept in the cache ${path}${streaming ? ', streamed from there' : ''}`);
+    } catch (error) {
+      await writer.abort();
+      if (streaming) throw new DataError(`${root}: cannot write the decoded images to ${options.cacheDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+      log(`cannot keep decoded images in ${options.cacheDir} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  }
+  return { store, labels, shape: [files.length, height, width, channels], classNames, source: root, resize: mode };
 }

@@ -6,7 +6,7 @@ import { DataError, type ImageDataset } from './types.js';
 export function subsetDataset(ds: ImageDataset, indices: ArrayLike<number>): ImageDataset {
   const [n, height, width, channels] = ds.shape;
   const imageLength = height * width * channels;
-  const images = new Float32Array(indices.length * imageLength);
+  const images = new Uint8Array(indices.length * imageLength);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const index = indices[i];
@@ -28,13 +28,14 @@ export function classCounts(ds: ImageDataset): number[] {
  * Splits off round(count * valFraction) images of every class for validation: at least 1 when
  * valFraction > 0 and the class has >= 2 images, and never the class's last training image.
  * Which images go where is decided by `seed` (an integer); both parts keep the original order.
+ * Returns the positions of each part (nothing is copied).
  */
-export function stratifiedSplit(ds: ImageDataset, valFraction: number, seed: number): { train: ImageDataset; val: ImageDataset } {
+export function stratifiedSplitIndices(labels: ArrayLike<number>, classes: number, valFraction: number, seed: number): { train: Int32Array; val: Int32Array } {
   if (!(valFraction >= 0 && valFraction < 1)) throw new DataError(`validation fraction must be in [0, 1), got ${valFraction}`);
   const random = mulberry32(seed);
-  const byClass: number[][] = ds.classNames.map(() => []);
-  ds.labels.forEach((label, i) => byClass[label].push(i));
-  const isVal = new Uint8Array(ds.labels.length);
+  const byClass: number[][] = Array.from({ length: classes }, () => []);
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
+  const isVal = new Uint8Array(labels.length);
   for (const members of byClass) {
     let valCount = Math.round(members.length * valFraction);
     if (valFraction > 0 && members.length >= 2) valCount = Math.min(Math.max(valCount, 1), members.length - 1);
@@ -44,5 +45,11 @@ export function stratifiedSplit(ds: ImageDataset, valFraction: number, seed: num
   const train: number[] = [];
   const val: number[] = [];
   isVal.forEach((flag, i) => (flag ? val : train).push(i));
+  return { train: Int32Array.from(train), val: Int32Array.from(val) };
+}
+
+/** stratifiedSplitIndices, as two new data sets (copies of the images). */
+export function stratifiedSplit(ds: ImageDataset, valFraction: number, seed: number): { train: ImageDataset; val: ImageDataset } {
+  const { train, val } = stratifiedSplitIndices(ds.labels, ds.classNames.length, valFraction, seed);
   return { train: subsetDataset(ds, train), val: subsetDataset(ds, val) };
 }

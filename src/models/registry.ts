@@ -16,6 +16,15 @@ const models = new Map<string, ModelBuilder>([
   ['tiny-resnet', tinyResnet], // one residual block: fast tests and smoke runs
 ]);
 
+/** The input side, in pixels, of the models made for one size: the course ResNet-50 takes the
+ *  64x64 SIGNS photos. Others (the CIFAR and ImageNet families, tiny-resnet) take any size. */
+const INPUT_SIZES: Record<string, number> = { resnet50: 64 };
+
+/** The square input size `name` is made for, or undefined when it takes any size. */
+export function modelInputSize(name: string): number | undefined {
+  return Object.hasOwn(INPUT_SIZES, name) ? INPUT_SIZES[name] : undefined;
+}
+
 /** Adds a model name (used by the model family modules). */
 export function registerModel(name: string, builder: ModelBuilder): void {
   models.set(name, builder);

@@ -6,6 +6,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import type { ResizeMode } from '../data/types.js';
 import type { LoopState } from './loop.js';
 import type { EpochRecord } from '../plot/curves.js';
 import { reviveNumbers } from './json.js';
@@ -24,6 +25,9 @@ export interface ModelMetadata {
   inputShape: [number, number, number];
   /** Epochs completed when this was saved. */
   epoch: number;
+  /** How images were brought to the input size in training (predict and evaluate do the same);
+   *  absent in folders written before resize modes existed: 'squash'. */
+  resize?: { mode: ResizeMode; size: [number, number] };
 }
 
 /** Optimiser state as optimizer.json (names, shapes, step count) + optimizer.bin (float32, in order). */

@@ -1,5 +1,7 @@
 // Inference over a whole data set in batches: loss, accuracy, predictions and the confusion matrix.
 import * as tf from '../tf.js';
+import { levelsToUnit } from '../data/assemble.js';
+import { plainRequests, range, type BatchSource } from '../data/source.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { EPS } from './loss.js';
@@ -14,31 +16,37 @@ export interface Evaluation extends ClassMetrics {
   confusion: number[][];
 }
 
-/** Class probabilities of images [n, h, w, c] (NHWC float32), batch by batch in inference mode. */
-export function predictProbabilities(model: tf.LayersModel, images: Float32Array, shape: [number, number, number, number], batchSize: number): Float32Array {
+/** Class probabilities of images [n, h, w, c] (NHWC: float32 pixels in [0, 1], or 8-bit levels that
+ *  are divided by 255 batch by batch), batch by batch in inference mode. */
+export function predictProbabilities(model: tf.LayersModel, images: Float32Array | Uint8Array, shape: [number, number, number, number], batchSize: number): Float32Array {
   const [n, h, w, c] = shape;
   const imageLength = h * w * c;
   let out: Float32Array | null = null;
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const probs = tf.tidy(() => {
-      const xs = tf.tensor4d(images.subarray(start * imageLength, end * imageLength), [end - start, h, w, c]);
-      return model.predict(xs) as tf.Tensor;
-    });
-    const values = probs.dataSync() as Float32Array;
-    const classes = probs.shape[1]!;
-    probs.dispose();
+    const slice = images.subarray(start * imageLength, end * imageLength);
+    let pixels: Float32Array;
+    if (slice instanceof Float32Array) pixels = slice;
+    else levelsToUnit(slice, (pixels = new Float32Array(slice.length)));
+    const probs = predictBatch(model, pixels, [end - start, h, w, c]);
+    const classes = probs.length / (end - start);
     out ??= new Float32Array(n * classes);
-    out.set(values, start * classes);
+    out.set(probs, start * classes);
   }
   return out ?? new Float32Array(0);
 }
 
-/** Evaluates `model` on `ds`; `ds.labels` must index the model's outputs. */
-export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize = 64): Evaluation {
-  const n = ds.shape[0];
-  const classes = ds.classNames.length;
-  const probs = predictProbabilities(model, ds.images, ds.shape, batchSize);
+/** The model's class probabilities for one batch of float32 pixels. */
+function predictBatch(model: tf.LayersModel, pixels: Float32Array, shape: [number, number, number, number]): Float32Array {
+  const probs = tf.tidy(() => model.predict(tf.tensor4d(pixels, shape)) as tf.Tensor);
+  const values = probs.dataSync() as Float32Array;
+  probs.dispose();
+  return values;
+}
+
+/** Loss, predictions and confusion matrix from probabilities [n, outputs] and true labels. */
+function score(probs: Float32Array, labels: ArrayLike<number>, classes: number): Evaluation {
+  const n = labels.length;
   const outputs = n === 0 ? classes : probs.length / n;
   const predicted = new Int32Array(n);
   let lossSum = 0;
@@ -47,10 +55,34 @@ export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize
     let best = 0;
     for (let k = 1; k < outputs; k++) if (row[k] > row[best]) best = k;
     predicted[i] = best;
-    lossSum -= Math.log(Math.min(1 - EPS, Math.max(EPS, row[ds.labels[i]])));
+    lossSum -= Math.log(Math.min(1 - EPS, Math.max(EPS, row[labels[i]])));
   }
-  const confusion = confusionMatrix(ds.labels, predicted, Math.max(classes, outputs));
+  const confusion = confusionMatrix(labels, predicted, Math.max(classes, outputs));
   return { loss: n === 0 ? 0 : lossSum / n, predicted, confusion, ...metricsFromConfusion(confusion) };
+}
+
+/** Evaluates `model` on `ds`; `ds.labels` must index the model's outputs. */
+export function evaluateModel(
+  model: tf.LayersModel,
+  ds: Pick<ImageDataset, 'labels' | 'shape' | 'classNames'> & { images: Float32Array | Uint8Array },
+  batchSize = 64,
+): Evaluation {
+  return score(predictProbabilities(model, ds.images, ds.shape, batchSize), ds.labels, ds.classNames.length);
+}
+
+/** evaluateModel over a batch source (every image, in order); its labels must index the model's outputs. */
+export async function evaluateSource(model: tf.LayersModel, source: BatchSource, batchSize = 64): Promise<Evaluation> {
+  const [h, w, c] = source.imageShape;
+  let probs: Float32Array | null = null;
+  let done = 0;
+  for await (const batch of source.batches(plainRequests(range(source.size), batchSize))) {
+    const values = predictBatch(model, batch.pixels, [batch.size, h, w, c]);
+    const classes = values.length / batch.size;
+    probs ??= new Float32Array(source.size * classes);
+    probs.set(values, done * classes);
+    done += batch.size;
+  }
+  return score(probs ?? new Float32Array(0), source.labels, source.classNames.length);
 }
 
 /**

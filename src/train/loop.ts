@@ -4,10 +4,10 @@
 // replays exactly the batches an uninterrupted one would have seen.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
-import { augment, makeBatch, shuffledIndices } from '../data/index.js';
-import type { ImageDataset } from '../data/types.js';
+import { shuffledIndices } from '../data/random.js';
+import type { BatchRequest, BatchSource } from '../data/source.js';
 import type { EpochRecord } from '../plot/curves.js';
-import { evaluateModel } from './evaluate.js';
+import { evaluateSource } from './evaluate.js';
 import { correctCount, crossEntropy } from './loss.js';
 import type { TrainOptions } from './options.js';
 import type { TrainOptimizer } from './optimizer.js';
@@ -64,8 +64,9 @@ export function earlyStopped(state: LoopState, patience: number): boolean {
 export interface LoopContext {
   model: tf.LayersModel;
   optimizer: TrainOptimizer;
-  train: ImageDataset;
-  val: ImageDataset | null;
+  /** Where the batches come from (src/data/source.ts): in memory, or the Node worker pipeline. */
+  train: BatchSource;
+  val: BatchSource | null;
   options: TrainOptions;
   state: LoopState;
   progress: Progress;
@@ -103,11 +104,26 @@ export function trainStep(
   return { loss: value, correct: correct! };
 }
 
+/** The batches of epoch `epoch` (0-based) over `n` training images: a seeded shuffle, then
+ *  consecutive slices, each with its own augmentation seed. A pure function of (options, epoch). */
+export function* epochRequests(options: TrainOptions, epoch: number, n: number): Generator<BatchRequest> {
+  const order = shuffledIndices(n, seedFor(options.seed, epoch));
+  for (let step = 0; step * options.batchSize < n; step++) {
+    yield {
+      indices: order.subarray(step * options.batchSize, Math.min(n, (step + 1) * options.batchSize)),
+      labelSmoothing: options.labelSmoothing,
+      augment: options.augment ? { options: options.augment, seed: seedFor(options.seed, epoch, step, 1) } : null,
+    };
+  }
+}
+
 /** Runs epochs state.epoch+1 .. options.epochs (or until early stopping); returns why it ended. */
 export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-stopped' | 'interrupted'> {
   const { model, optimizer, train, val, options, state, progress } = ctx;
-  const n = train.shape[0];
+  const n = train.size;
   const stepsPerEpoch = Math.ceil(n / options.batchSize);
+  const [h, w, c] = train.imageShape;
+  const classes = train.classNames.length;
   // Kernels (conv and dense weights) get weight decay; biases and BatchNormalization parameters do not.
   const decayed = model.trainableWeights.map((w) => /kernel$/.test(w.originalName));
   let epochsThisCall = 0;
@@ -116,30 +132,30 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
     if (ctx.stopAfterEpochs !== undefined && epochsThisCall >= ctx.stopAfterEpochs) return 'interrupted';
     const epoch = state.epoch; // 0-based index of the epoch being run
     const started = performance.now();
-    const order = shuffledIndices(n, seedFor(options.seed, epoch));
     progress.startEpoch(epoch + 1, options.epochs, stepsPerEpoch);
     let lossSum = 0;
     let correctSum = 0;
     let seen = 0;
     let lr = options.lr;
-    for (let step = 0; step < stepsPerEpoch; step++) {
-      const indices = order.subarray(step * options.batchSize, Math.min(n, (step + 1) * options.batchSize));
-      const { xs, ys } = makeBatch(train, indices, { labelSmoothing: options.labelSmoothing });
-      const inputs = options.augment ? augment(xs, options.augment, seedFor(options.seed, epoch, step, 1)) : xs;
+    let step = 0;
+    for await (const batch of train.batches(epochRequests(options, epoch, n))) {
+      const xs = tf.tensor4d(batch.pixels, [batch.size, h, w, c]);
+      const ys = tf.tensor2d(batch.targets, [batch.size, classes]);
       lr = learningRateAt(options, epoch, step, stepsPerEpoch);
       optimizer.setLearningRate(lr);
-      const { loss, correct } = trainStep(model, optimizer, inputs, ys, decayed, options.clipNorm ?? 0);
+      const { loss, correct } = trainStep(model, optimizer, xs, ys, decayed, options.clipNorm ?? 0);
       const [lossValue, correctValue] = [(await loss.data())[0], (await correct.data())[0]];
-      tf.dispose([xs, ys, inputs, loss, correct]);
+      tf.dispose([xs, ys, loss, correct]);
       if (!Number.isFinite(lossValue)) throw new UserError(`training diverged: loss is ${lossValue} at epoch ${epoch + 1}, step ${step + 1} (try a lower --lr)`);
-      lossSum += lossValue * indices.length;
+      lossSum += lossValue * batch.size;
       correctSum += correctValue;
-      seen += indices.length;
-      progress.step(step + 1, lossSum / seen, correctSum / seen);
+      seen += batch.size;
+      step++;
+      progress.step(step, lossSum / seen, correctSum / seen);
     }
     // Old run folders (before this option existed) resume with the moving averages alone.
-    recalibrateBatchNorm(model, train, options.bnRecalibration ?? 0, options.batchSize, seedFor(options.seed, epoch, 2));
-    const evaluation = val && val.shape[0] > 0 ? evaluateModel(model, val, Math.max(options.batchSize, 64)) : null;
+    await recalibrateBatchNorm(model, train, options.bnRecalibration ?? 0, options.batchSize, seedFor(options.seed, epoch, 2));
+    const evaluation = val && val.size > 0 ? await evaluateSource(model, val, Math.max(options.batchSize, 64)) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       loss: lossSum / seen,

@@ -1,7 +1,9 @@
 // Every knob of a training run, with its unit, its default and its validation. The CLI parses strings
 // into this shape; the library (`trainRun`) takes it directly.
 import { parsePrecision } from '../engine/backends.js';
+import { RESIZE_MODES, type ResizeMode } from '../data/types.js';
 import { UserError } from '../errors.js';
+import { DEFAULT_RECIPE, findRecipe, recipeNames, RECIPES, type RecipeName } from './recipes.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
@@ -32,9 +34,15 @@ export interface AugmentSettings {
   flip: boolean;
 }
 
+/** More batch workers than this only compete with the training step for the cores. */
+export const MAX_DATA_WORKERS = 16;
+
 export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
 
 export interface TrainOptions {
+  /** Name of the recipe (src/train/recipes.ts) the defaults came from; explicit options override it.
+   *  Absent in run folders written before recipes existed (they ran the course recipe). */
+  recipe?: string;
   /** Image folder or HDF5 file; undefined = the embedded MNIST digits. */
   data?: string;
   /** Registry name of the architecture. */
@@ -76,43 +84,55 @@ export interface TrainOptions {
   bnRecalibration: number;
   /** Use only the first N images of the data (after loading); undefined = all. */
   limit?: number;
-  /** Resize images to this side, in pixels; undefined = the data's own size. */
+  /** Resize images to this side, in pixels; undefined = the model's input size (resnet50: 64), else
+   *  the data's most common size. */
   imageSize?: number;
+  /** How images of another size are resized: 'squash' (default), 'crop' or 'pad' (src/data/types.ts). */
+  resize?: ResizeMode;
+  /** Folder of the decoded-data cache; undefined = $XDG_CACHE_HOME/resnet-ts; '' = no cache. */
+  cacheDir?: string;
+  /** Largest decoded data set kept in memory, in MB (2^20 bytes); larger ones stream from the cache
+   *  file. undefined = half of the machine's memory. */
+  maxMemory?: number;
+  /** Worker threads assembling and augmenting batches (src/data/pipeline.ts); undefined = 1; 0 = on
+   *  the training thread, between steps (data in memory only). */
+  dataWorkers?: number;
 }
 
 export function defaultModelFor(data: string | undefined): string {
   return data === undefined ? DEFAULT_MNIST_MODEL : DEFAULT_DATA_MODEL;
 }
 
+/** What `resnet` alone (no --data) changes in the recipe so that it finishes in seconds: the
+ *  embedded digits are 28x28x1, too small for resnet50 (docs/training.md has the measurement). */
+export const MNIST_DEMO = { model: DEFAULT_MNIST_MODEL, epochs: 2, limit: DEFAULT_MNIST_LIMIT } as const;
+
 /**
- * Defaults chosen so that `resnet` alone (MNIST, resnet20) finishes in a few minutes on a 2-core
- * machine; see docs/training.md for the measurement.
+ * The options of a run on `data` with the recipe `recipe` (default: DEFAULT_RECIPE): the recipe's
+ * settings, the data-dependent model, and the general defaults (validation split, seed, engine).
+ * Without data the MNIST demo's model, epoch count and image limit apply (MNIST_DEMO).
  */
-export function defaultOptions(data?: string): TrainOptions {
-  return {
+export function defaultOptions(data?: string, recipe: string = DEFAULT_RECIPE): TrainOptions {
+  const found = findRecipe(recipe);
+  if (!found) throw new UserError(`--recipe must be one of ${recipeNames().join(', ')}, got '${recipe}'`);
+  const settings = { ...found.settings, augment: found.settings.augment && { ...found.settings.augment } };
+  const o: TrainOptions = {
+    recipe,
     data,
     model: defaultModelFor(data),
-    epochs: data === undefined ? 2 : 10,
-    batchSize: 32,
-    lr: 1e-3,
-    optimizer: 'adam',
-    momentum: 0.9,
-    weightDecay: 0,
-    schedule: 'constant',
-    warmupEpochs: 0,
-    labelSmoothing: 0,
-    earlyStopping: 0,
-    augment: null,
+    ...settings,
     valSplit: 0.1,
     seed: 0,
     out: defaultOutDir(),
     backend: 'auto',
     precision: 'float32',
-    clipNorm: 0,
     bnRecalibration: DEFAULT_BN_RECALIBRATION,
-    limit: data === undefined ? DEFAULT_MNIST_LIMIT : undefined,
   };
+  if (data === undefined) Object.assign(o, MNIST_DEMO, { warmupEpochs: Math.min(o.warmupEpochs, MNIST_DEMO.epochs) });
+  return o;
 }
+
+export { RECIPES, DEFAULT_RECIPE, type RecipeName };
 
 export function defaultOutDir(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
@@ -124,6 +144,7 @@ export function validateOptions(o: TrainOptions): void {
   const bad = (msg: string): never => {
     throw new UserError(msg);
   };
+  if (o.recipe !== undefined && !findRecipe(o.recipe)) bad(`--recipe must be one of ${recipeNames().join(', ')}, got '${o.recipe}'`);
   if (!Number.isInteger(o.epochs) || o.epochs <= 0) bad(`--epochs must be a positive integer, got '${o.epochs}'`);
   if (!Number.isInteger(o.batchSize) || o.batchSize <= 0) bad(`--batch-size must be a positive integer, got '${o.batchSize}'`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) bad(`--lr must be a positive number, got '${o.lr}'`);
@@ -148,4 +169,10 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--limit must be a positive integer, got '${o.limit}'`);
   if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0))
     bad(`--image-size must be a positive integer, got '${o.imageSize}'`);
+  if (o.resize !== undefined && !(RESIZE_MODES as readonly string[]).includes(o.resize))
+    bad(`--resize must be one of ${RESIZE_MODES.join(', ')}, got '${o.resize}'`);
+  if (o.maxMemory !== undefined && !(o.maxMemory > 0 && Number.isFinite(o.maxMemory)))
+    bad(`--max-memory must be a positive number of megabytes, got '${o.maxMemory}'`);
+  if (o.dataWorkers !== undefined && !(Number.isInteger(o.dataWorkers) && o.dataWorkers >= 0 && o.dataWorkers <= MAX_DATA_WORKERS))
+    bad(`--data-workers must be an integer from 0 to ${MAX_DATA_WORKERS}, got '${o.dataWorkers}'`);
 }

@@ -10,7 +10,12 @@ export interface Progress {
   endEpoch(record: EpochRecord, note: string): void;
   /** A line outside the bar. */
   log(line: string): void;
+  /** While the data is decoded: `done` of `total` images. */
+  loading?(done: number, total: number): void;
 }
+
+/** Decodes of fewer images than this finish in seconds: no progress for them. */
+const LOADING_PROGRESS_MIN = 2000;
 
 export function epochLine(r: EpochRecord, epochs: number): string {
   const val = r.val_loss === null ? '' : `  val_loss ${r.val_loss.toFixed(4)}  val_acc ${r.val_accuracy!.toFixed(4)}`;
@@ -45,13 +50,35 @@ function lineProgress(out: NodeJS.WriteStream): Progress {
     log(line) {
       out.write(`${line}\n`);
     },
+    loading(done, total) {
+      // A line at each tenth of a long decode.
+      if (total >= LOADING_PROGRESS_MIN && done < total && Math.floor((10 * done) / total) > Math.floor((10 * (done - 1)) / total)) {
+        out.write(`  decoding images: ${done}/${total}\n`);
+      }
+    },
   };
 }
 
 function barProgress(out: NodeJS.WriteStream): Progress {
   let bar: cliProgress.SingleBar | null = null;
+  let loadingBar: cliProgress.SingleBar | null = null;
   let epochs = 0;
   return {
+    loading(done, total) {
+      if (total < LOADING_PROGRESS_MIN) return;
+      if (!loadingBar) {
+        loadingBar = new cliProgress.SingleBar(
+          { stream: out, format: 'decoding images {bar} {value}/{total} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: true, etaBuffer: 500 },
+          cliProgress.Presets.shades_classic,
+        );
+        loadingBar.start(total, 0);
+      }
+      loadingBar.update(done);
+      if (done >= total) {
+        loadingBar.stop();
+        loadingBar = null;
+      }
+    },
     startEpoch(epoch, n, steps) {
       epochs = n;
       bar = new cliProgress.SingleBar(

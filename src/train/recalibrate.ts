@@ -7,7 +7,9 @@
 // after 10 epochs on SIGNS scored 0.987 on its training batches but 0.18 on the test photos in
 // inference mode; the same weights with recalibrated statistics scored 0.94.
 import * as tf from '../tf.js';
-import { makeBatch, shuffledIndices, type ImageDataset } from '../data/index.js';
+import { shuffledIndices } from '../data/random.js';
+import { memorySource, plainRequests, type BatchSource } from '../data/source.js';
+import type { ImageDataset } from '../data/types.js';
 
 /** The mutable part of TF.js's BatchNormalization layer that this needs (read at every call). */
 interface BatchNormLayer {
@@ -19,18 +21,20 @@ interface BatchNormLayer {
  * average of the batch statistics over up to `maxImages` training images (a seeded sample, in
  * batches of `batchSize`). No weight other than the moving statistics changes.
  */
-export function recalibrateBatchNorm(model: tf.LayersModel, data: ImageDataset, maxImages: number, batchSize: number, seed: number): void {
+export async function recalibrateBatchNorm(model: tf.LayersModel, data: BatchSource | ImageDataset, maxImages: number, batchSize: number, seed: number): Promise<void> {
+  const source = 'batches' in data ? data : memorySource(data);
   const layers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization') as unknown as BatchNormLayer[];
   if (layers.length === 0 || maxImages <= 0) return;
   const saved = layers.map((l) => l.momentum);
-  const sample = shuffledIndices(data.shape[0], seed).subarray(0, Math.min(maxImages, data.shape[0]));
+  const sample = shuffledIndices(source.size, seed).subarray(0, Math.min(maxImages, source.size));
+  const [h, w, c] = source.imageShape;
   try {
-    for (let start = 0, k = 1; start < sample.length; start += batchSize, k++) {
+    let k = 1;
+    for await (const batch of source.batches(plainRequests(sample, batchSize))) {
       // moving = momentum * moving + (1 - momentum) * batch, with momentum 1 - 1/k: the running mean of k batches.
-      for (const layer of layers) layer.momentum = 1 - 1 / k;
-      const { xs, ys } = makeBatch(data, sample.subarray(start, start + batchSize));
-      tf.tidy(() => void model.apply(xs, { training: true }));
-      tf.dispose([xs, ys]);
+      const momentum = 1 - 1 / k++;
+      for (const layer of layers) layer.momentum = momentum;
+      tf.tidy(() => void model.apply(tf.tensor4d(batch.pixels, [batch.size, h, w, c]), { training: true }));
     }
   } finally {
     layers.forEach((layer, i) => (layer.momentum = saved[i]));

@@ -7,10 +7,7 @@ import { join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { startEngine, type EngineName } from '../engine/backends.js';
-import { stratifiedSplit } from '../data/index.js';
-import { loadDataset } from '../data/node.js';
-import type { ImageDataset } from '../data/types.js';
-import { buildModel } from '../models/registry.js';
+import { buildModel, modelInputSize } from '../models/registry.js';
 import { curvesSvg } from '../plot/curves.js';
 import {
   loadLoopState,
@@ -23,6 +20,7 @@ import {
   writeFolderAtomically,
   type ModelMetadata,
 } from './checkpoint.js';
+import { prepareRunData, type RunData } from './data.js';
 import { freshState, runEpochs, type LoopState } from './loop.js';
 import { toJson } from './json.js';
 import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
@@ -45,7 +43,16 @@ export interface RunResult {
 /** What config.json holds. */
 export interface RunConfig {
   options: TrainOptions;
-  data: { source: string; images: number; train: number; validation: number; classNames: string[]; inputShape: [number, number, number] };
+  data: {
+    source: string;
+    images: number;
+    train: number;
+    validation: number;
+    classNames: string[];
+    inputShape: [number, number, number];
+    /** How images of another size were resized (absent in runs written before resize modes). */
+    resize?: RunData['resize'];
+  };
   model: { name: string; parameters: number; trainableParameters: number };
   engine: EngineName;
   versions: Record<string, string>;
@@ -66,16 +73,6 @@ export function versions(): Record<string, string> {
   return { 'resnet-ts': projectVersion(), 'tfjs-core': tf.version_core, 'tfjs-layers': tf.version_layers, node: process.versions.node };
 }
 
-
-async function loadSplits(o: TrainOptions): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
-  const size: [number, number] | undefined = o.imageSize ? [o.imageSize, o.imageSize] : undefined;
-  const all = await loadDataset(o.data, { imageSize: size, limit: o.limit });
-  if (all.shape[0] === 0) throw new UserError(`${o.data ?? 'mnist'}: no images`);
-  if (o.valSplit === 0) return { all, train: all, val: null };
-  const { train, val } = stratifiedSplit(all, o.valSplit, o.seed);
-  if (train.shape[0] === 0) throw new UserError(`--val-split ${o.valSplit} leaves no training images`);
-  return { all, train, val: val.shape[0] > 0 ? val : null };
-}
 
 function makeModel(o: TrainOptions, inputShape: [number, number, number], classes: number): tf.LayersModel {
   try {
@@ -126,13 +123,12 @@ async function loop(
   engine: EngineName,
   model: tf.LayersModel,
   optimizer: TrainOptimizer,
-  data: { train: ImageDataset; val: ImageDataset | null },
+  data: RunData,
   state: LoopState,
   hooks: RunHooks,
 ): Promise<RunResult> {
   const progress = hooks.progress ?? makeProgress();
-  const [, h, w, c] = data.train.shape;
-  const metadata = { model: o.model, classNames: data.train.classNames, inputShape: [h, w, c] as [number, number, number] };
+  const metadata = { model: o.model, classNames: data.classNames, inputShape: data.inputShape, resize: data.resize };
   try {
     const ended = await runEpochs({
       model,
@@ -156,6 +152,7 @@ async function loop(
   } finally {
     optimizer.dispose();
     model.dispose();
+    await data.close();
   }
 }
 
@@ -168,29 +165,43 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
   }
   const engine = await startEngine(o.backend, o.precision);
-  const { all, train, val } = await loadSplits(o);
-  const [, h, w, c] = all.shape;
-  const model = makeModel(o, [h, w, c], all.classNames.length);
+  const progress = hooks.progress ?? makeProgress();
+  const data = await prepareRunData(o, progress);
+  let model: tf.LayersModel;
+  try {
+    model = makeModel(o, data.inputShape, data.classNames.length);
+  } catch (error) {
+    await data.close();
+    throw error;
+  }
+  const [h, w, c] = data.inputShape;
+  const validation = data.val?.size ?? 0;
   const config: RunConfig = {
     options: o,
-    data: { source: all.source, images: all.shape[0], train: train.shape[0], validation: val?.shape[0] ?? 0, classNames: all.classNames, inputShape: [h, w, c] },
+    data: { source: data.source, images: data.images, train: data.train.size, validation, classNames: data.classNames, inputShape: data.inputShape, resize: data.resize },
     model: { name: o.model, parameters: countParams(model.weights), trainableParameters: countParams(model.trainableWeights) },
     engine,
     versions: versions(),
     created: new Date().toISOString(),
     resumed: [],
   };
-  await mkdir(o.out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`cannot create the output folder '${o.out}' (${error.code ?? error.message})`);
-  });
-  await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  const progress = hooks.progress ?? makeProgress();
-  progress.log(
-    `training ${o.model} (${config.model.parameters} parameters) on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images, ` +
-      `${h}x${w}x${c}, ${all.classNames.length} classes; engine ${engine}; output ${o.out}`,
-  );
   const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
-  return loop(o.out, o, engine, model, optimizer, { train, val }, freshState(), { ...hooks, progress });
+  try {
+    await mkdir(o.out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      throw new UserError(`cannot create the output folder '${o.out}' (${error.code ?? error.message})`);
+    });
+    await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  } catch (error) {
+    optimizer.dispose();
+    model.dispose();
+    await data.close();
+    throw error;
+  }
+  progress.log(
+    `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images, ` +
+      `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
+  );
+  return loop(o.out, o, engine, model, optimizer, data, freshState(), { ...hooks, progress });
 }
 
 export async function readRunConfig(dir: string): Promise<RunConfig> {
@@ -212,6 +223,9 @@ export interface ResumeOverrides {
   epochs?: number;
   backend?: string;
   precision?: string;
+  cacheDir?: string;
+  maxMemory?: number;
+  dataWorkers?: number;
 }
 
 export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, hooks: RunHooks = {}): Promise<RunResult> {
@@ -230,19 +244,31 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   const state = await loadLoopState(lastDir);
   const optimizerState = await loadOptimizerState(lastDir);
   const engine = await startEngine(o.backend, o.precision);
-  const { train, val } = await loadSplits(o);
   const { model, metadata } = await loadModelFolder(lastDir);
-  const [, h, w, c] = train.shape;
-  if (metadata.inputShape.join('x') !== [h, w, c].join('x') || metadata.classNames.length !== train.classNames.length) {
+  const progress = hooks.progress ?? makeProgress();
+  // The checkpoint's input size, unless the options give it (so the decoded-data cache is found again):
+  // a run saved before the model's own size became the default resumes at the size it had.
+  const [savedH, savedW] = metadata.inputShape;
+  const modelSize = modelInputSize(o.model);
+  const implied = o.imageSize ?? modelSize;
+  let data: RunData;
+  try {
+    data = await prepareRunData(o, progress, implied === savedH && implied === savedW ? undefined : [savedH, savedW]);
+  } catch (error) {
     model.dispose();
-    throw new UserError(`--resume: the checkpoint's model (${metadata.inputShape.join('x')}, ${metadata.classNames.length} classes) does not fit the data (${h}x${w}x${c}, ${train.classNames.length} classes)`);
+    throw error;
+  }
+  const [h, w, c] = data.inputShape;
+  if (metadata.inputShape.join('x') !== [h, w, c].join('x') || metadata.classNames.length !== data.classNames.length) {
+    model.dispose();
+    await data.close();
+    throw new UserError(`--resume: the checkpoint's model (${metadata.inputShape.join('x')}, ${metadata.classNames.length} classes) does not fit the data (${h}x${w}x${c}, ${data.classNames.length} classes)`);
   }
   const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
   await restoreOptimizerState(optimizer, optimizerState);
   config.options = o;
   config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });
   await writeFileAtomically(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  const progress = hooks.progress ?? makeProgress();
   progress.log(`resuming ${dir} after epoch ${state.epoch} of ${o.epochs}; engine ${engine}`);
-  return loop(dir, o, engine, model, optimizer, { train, val }, state, { ...hooks, progress });
+  return loop(dir, o, engine, model, optimizer, data, state, { ...hooks, progress });
 }

@@ -2,9 +2,17 @@
 // (no tensor survives a call), so hundreds of photos cost only their features' memory:
 // 8 KB per photo for the course ResNet-50's pooled features (2048 floats).
 import * as tf from '../tf.js';
-import type { ImageDataset } from '../data/types.js';
 
 /** Photos run through the backbone together (bounds the engine's working memory). */
+/** Backbone features of labelled photos: row i (features[i * rowLength ..]) has class labels[i]. */
+export interface FeatureSet {
+  features: Float32Array;
+  labels: Int32Array;
+  /** [photos, ...featureShape]. */
+  shape: [number, number, number, number];
+  classNames: string[];
+}
+
 export const FEATURE_BATCH = 16;
 
 /**
@@ -56,16 +64,15 @@ export class FeatureStore {
     return this.rows.filter((r) => r.label === label).length;
   }
 
-  /** The store as a data set whose "images" are features, for the trainer's split, batches and evaluation. */
-  dataset(classNames: string[]): ImageDataset {
+  /** The store as a feature set (one row of floats per photo) for fitClassifier. */
+  dataset(classNames: string[]): FeatureSet {
     const images = new Float32Array(this.rows.length * this.featureLength);
     this.rows.forEach((r, i) => images.set(r.features, i * this.featureLength));
     return {
-      images,
+      features: images,
       labels: Int32Array.from(this.rows, (r) => r.label),
       shape: [this.rows.length, ...this.featureShape],
       classNames,
-      source: 'fine-tune photos',
     };
   }
 }

@@ -8,9 +8,12 @@ import sharp from 'sharp';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+/** The CLI runs of the tests keep their decoded-data cache in a temporary folder, not in ~/.cache. */
+export const CLI_ENV = { ...process.env, XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'resnet-cache-')) };
+
 /** Runs `node dist/src/cli/main.js ...args` and returns its status and output. */
 export function runCli(...args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000, env: CLI_ENV });
 }
 
 export function tempDir(prefix = 'resnet-train-'): string {
@@ -60,7 +63,7 @@ export interface CliResult {
 /** Like runCli but asynchronous, so that independent invocations can overlap. */
 export function runCliAsync(...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

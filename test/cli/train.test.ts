@@ -5,10 +5,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, cpSync, truncateSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, hasStack, inBatches, runCli, runCliAsync, tempDir, writeImageFolder } from './helpers.js';
+import { CLI, CLI_ENV, hasStack, inBatches, runCli, runCliAsync, tempDir, writeImageFolder } from './helpers.js';
 import { writeH5 } from '../data/fixtures.js';
-import { recoverFolder } from '../../src/train/checkpoint.js';
+import { loadModelFolder, recoverFolder } from '../../src/train/checkpoint.js';
 import { bf16Skip } from '../support/native.js';
+import { loadImages } from '../../src/data/node.js';
+import { predictProbabilities } from '../../src/train/evaluate.js';
+import * as tf from '../../src/tf.js';
+import '@tensorflow/tfjs-backend-cpu';
+import sharp from 'sharp';
 
 let root = '';
 let data = '';
@@ -32,7 +37,10 @@ describe('resnet train -> evaluate -> predict', () => {
     assert.ok(['model.json', 'weights.bin', 'config.json', 'curves.svg', 'best', 'last'].every((f) => existsSync(join(run, f))));
     const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
     assert.equal(config.options.batchSize, 4);
-    assert.equal(config.options.optimizer, 'adam');
+    // The default recipe's settings where no flag was given.
+    assert.equal(config.options.recipe, 'strong');
+    assert.equal(config.options.optimizer, 'adamw');
+    assert.equal(config.options.clipNorm, 1);
   });
 
   test('evaluate --json: one line with accuracy, loss, classes, confusion, precision, recall; confusion.svg written', () => {
@@ -107,7 +115,7 @@ describe('resnet train -> evaluate -> predict', () => {
 
   test('a run killed mid-way resumes from its last checkpoint and keeps its best one', async () => {
     const killed = join(root, 'killed');
-    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '100', '--out', killed, ...TRAIN], { stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '100', '--out', killed, ...TRAIN], { stdio: 'ignore', env: CLI_ENV });
     const state = join(killed, 'last', 'state.json');
     let exited = false;
     const closed = new Promise((r) => child.on('close', () => r((exited = true))));
@@ -140,7 +148,7 @@ describe('resnet train -> evaluate -> predict', () => {
 describe('Ctrl-C', () => {
   test('stops at once with status 130 and says how to resume', async () => {
     const out = join(tempDir(), 'run');
-    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '1000', '--out', out, ...TRAIN], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'train', '--data', data, '--epochs', '1000', '--out', out, ...TRAIN], { stdio: ['ignore', 'ignore', 'pipe'], env: CLI_ENV });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     let status: number | null = null;
@@ -215,5 +223,54 @@ describe('bad input: one line on stderr, exit != 0, no stack trace, nothing lost
     });
     // The refused new run into an existing run folder left it untouched.
     assert.deepEqual(readFileSync(join(model, 'weights.bin')), modelBefore);
+  });
+});
+
+describe('data as users bring it', () => {
+  test('mixed photo sizes train with no size flag: one notice; the model records size and mode, and predict prepares photos the same way', async () => {
+    const base = tempDir();
+    const mixed = await writeImageFolder(join(base, 'mixed'), 4);
+    // Two stray photos of other sizes and aspect ratios among the 8x8 ones.
+    const wide = join(mixed, 'red', 'wide.png');
+    await sharp({ create: { width: 30, height: 12, channels: 3, background: { r: 220, g: 30, b: 20 } } }).png().toFile(wide);
+    await sharp({ create: { width: 20, height: 20, channels: 3, background: { r: 20, g: 30, b: 220 } } }).png().toFile(join(mixed, 'blue', 'square.png'));
+    const out = join(base, 'run');
+    const r = runCli('train', '--data', mixed, '--out', out, '--epochs', '1', '--resize', 'pad', ...TRAIN);
+    assert.equal(r.status, 0, r.stderr);
+    const notices = r.stdout.split('\n').filter((l) => l.startsWith('resizing'));
+    assert.equal(notices.length, 1, r.stdout);
+    assert.match(notices[0], /^resizing 2 of 14 images to 8x8, the most common size \(--resize pad; e\.g\. .*\.png is (12x30|20x20)\); --image-size chooses the size$/);
+    const metadata = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')).userDefinedMetadata;
+    assert.deepEqual(metadata.resize, { mode: 'pad', size: [8, 8] });
+
+    // predict letterboxes the wide photo as training did: its probabilities are the library's with 'pad'.
+    const p = runCli('predict', '--model', out, '--json', '--top', '3', '--backend', 'cpu', wide);
+    assert.equal(p.status, 0, p.stderr);
+    const top = JSON.parse(p.stdout).predictions[0].top as { class: string; probability: number }[];
+    await tf.setBackend('cpu');
+    const { model } = await loadModelFolder(out);
+    const padded = await loadImages([wide], [8, 8], 3, 'pad');
+    const squashed = await loadImages([wide], [8, 8], 3, 'squash');
+    assert.notDeepEqual(padded, squashed, 'the modes differ on this photo, so the check below can fail');
+    const probs = predictProbabilities(model, padded, [1, 8, 8, 3], 1);
+    model.dispose();
+    for (const t of top) {
+      const k = metadata.classNames.indexOf(t.class);
+      assert.ok(Math.abs(probs[k] - t.probability) < 1e-5, `${t.class}: ${t.probability} vs ${probs[k]}`);
+    }
+  });
+
+  test('--recipe course trains with the first build\'s settings; an unknown recipe is one error line', () => {
+    const out = join(tempDir(), 'course');
+    const r = runCli('train', '--data', data, '--recipe', 'course', '--out', out, '--epochs', '1', ...TRAIN);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /with the course recipe/);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.equal(config.options.optimizer, 'adam');
+    assert.equal(config.options.augment, null);
+    assert.equal(config.options.schedule, 'constant');
+    const bad = runCli('train', '--data', data, '--recipe', 'turbo');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^resnet: error: --recipe must be one of course, strong.*got 'turbo'\n$/);
   });
 });

@@ -5,9 +5,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../../src/tf.js';
 import { makeBatch, type ImageDataset } from '../../src/data/index.js';
 
-// 4 images of 1x2x1 pixels: image i holds [i / 10, i / 10 + 0.05]; labels over 3 classes.
+// 4 images of 1x2x1 pixels: image i holds the levels [20 i, 20 i + 10]; labels over 3 classes.
 const ds: ImageDataset = {
-  images: Float32Array.from([0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35]),
+  images: Uint8Array.from([0, 10, 20, 30, 40, 50, 60, 70]),
   labels: Int32Array.from([2, 0, 1, 2]),
   shape: [4, 1, 2, 1],
   classNames: ['a', 'b', 'c'],
@@ -24,7 +24,8 @@ describe('makeBatch', () => {
     const { xs, ys } = makeBatch(ds, [3, 1]);
     assert.deepEqual(xs.shape, [2, 1, 2, 1]);
     assert.deepEqual(ys.shape, [2, 3]);
-    assert.deepEqual(xs.dataSync(), Float32Array.from([0.3, 0.35, 0.1, 0.15]));
+    // Pixels are levels / 255 in float32, converted as the batch is made.
+    assert.deepEqual(xs.dataSync(), Float32Array.from([60 / 255, 70 / 255, 20 / 255, 30 / 255]));
     assert.deepEqual(Array.from(ys.dataSync()), [0, 0, 1, 1, 0, 0]);
     tf.dispose([xs, ys]);
     assert.equal(tf.memory().numTensors, before);

@@ -43,14 +43,14 @@ describe('image folder reader', () => {
     await writeFile(join(root, 'ant', '.DS_Store'), 'hidden files are ignored');
   });
 
-  it('maps sorted folder names to labels and keeps PNG pixels / 255 exactly', async () => {
+  it('maps sorted folder names to labels and keeps PNG pixels exactly (8-bit levels)', async () => {
     const ds = await loadDataset(root);
     assert.deepEqual(ds.classNames, ['Zebra', 'ant', 'mole']);
     assert.deepEqual(ds.shape, [6, H, W, 3]);
     assert.deepEqual([...ds.labels], [0, 1, 1, 2, 2, 2]);
     assert.equal(ds.source, root);
     const seedsInOrder = [3, 1, 2, 4, 5, 6];
-    const expected = Float32Array.from(seedsInOrder.flatMap((s) => [...pattern(H * W * 3, s)]), (b) => b / 255);
+    const expected = Uint8Array.from(seedsInOrder.flatMap((s) => [...pattern(H * W * 3, s)]));
     assert.deepEqual(ds.images, expected);
   });
 
@@ -60,7 +60,7 @@ describe('image folder reader', () => {
     const rgb = pattern(H * W * 3, 3); // the first image (class Zebra)
     for (let p = 0; p < H * W; p++) {
       const luma = 0.299 * rgb[3 * p] + 0.587 * rgb[3 * p + 1] + 0.114 * rgb[3 * p + 2];
-      assert.ok(Math.abs(ds.images[p] * 255 - luma) <= 1, `pixel ${p}: ${ds.images[p] * 255} vs ${luma}`);
+      assert.ok(Math.abs(ds.images[p] - luma) <= 1, `pixel ${p}: ${ds.images[p]} vs ${luma}`);
     }
   });
 
@@ -70,7 +70,7 @@ describe('image folder reader', () => {
     await writeImage(join(dir, 'a', 'x.png'), Uint8Array.from({ length: 5 * 6 * 3 }, (_, i) => colour[i % 3]), 5, 6, 3);
     const ds = await loadDataset(dir, { imageSize: [2, 3] });
     assert.deepEqual(ds.shape, [1, 2, 3, 3]);
-    ds.images.forEach((v, i) => assert.ok(Math.abs(v * 255 - colour[i % 3]) <= 1, `value ${i}: ${v * 255}`));
+    ds.images.forEach((v, i) => assert.ok(Math.abs(v - colour[i % 3]) <= 1, `value ${i}: ${v}`));
   });
 
   it('reads greyscale PNGs as 1 channel, replicates them to 3 on request, and drops alpha', async () => {
@@ -79,16 +79,16 @@ describe('image folder reader', () => {
     await writeImage(join(dir, 'g', 'a.png'), grey, H, W, 1);
     const one = await loadDataset(dir);
     assert.deepEqual(one.shape, [1, H, W, 1]);
-    assert.deepEqual(one.images, Float32Array.from(grey, (b) => b / 255));
+    assert.deepEqual(one.images, Uint8Array.from(grey));
     const three = await loadDataset(dir, { channels: 3 });
-    assert.deepEqual(three.images, Float32Array.from([...grey].flatMap((b) => [b, b, b]), (b) => b / 255));
+    assert.deepEqual(three.images, Uint8Array.from([...grey].flatMap((b) => [b, b, b])));
 
     const rgba = pattern(H * W * 4, 8);
     const alphaDir = join(await tempDir(), 'alpha');
     await writeImage(join(alphaDir, 'c', 'a.png'), rgba, H, W, 4);
     const dropped = await loadDataset(alphaDir);
     assert.deepEqual(dropped.shape, [1, H, W, 3]);
-    assert.deepEqual(dropped.images, Float32Array.from(rgba.filter((_, i) => i % 4 !== 3), (b) => b / 255));
+    assert.deepEqual(dropped.images, Uint8Array.from(rgba.filter((_, i) => i % 4 !== 3)));
   });
 
   it('reduces 16-bit PNGs to 8 bits (v / 257)', async () => {
@@ -119,7 +119,7 @@ describe('image folder reader', () => {
     await writeFile(join(dir, 'a', 'x.png'), png);
     const ds = await loadDataset(dir);
     assert.deepEqual(ds.shape, [1, 1, 2, 3]);
-    assert.deepEqual(ds.images, Float32Array.from(samples, (v) => v / 257 / 255));
+    assert.deepEqual(ds.images, Uint8Array.from(samples, (v) => v / 257));
   });
 
   it('decodes JPEGs (a flat colour within 3 grey levels)', async () => {
@@ -128,14 +128,14 @@ describe('image folder reader', () => {
     await writeImage(join(dir, 'only', 'a.jpg'), Uint8Array.from({ length: 8 * 8 * 3 }, (_, i) => colour[i % 3]), 8, 8, 3);
     const ds = await loadDataset(dir);
     assert.deepEqual(ds.shape, [1, 8, 8, 3]);
-    ds.images.forEach((v, i) => assert.ok(Math.abs(v * 255 - colour[i % 3]) <= 3, `value ${i}: ${v * 255}`));
+    ds.images.forEach((v, i) => assert.ok(Math.abs(v - colour[i % 3]) <= 3, `value ${i}: ${v}`));
   });
 
   it('limit takes images round-robin over the classes', async () => {
     const ds = await loadDataset(root, { limit: 4 });
     // Round 0: Zebra/img3, ant/img1, mole/img4; round 1: ant/img2 (Zebra has no second image).
     assert.deepEqual([...ds.labels], [0, 1, 1, 2]);
-    assert.deepEqual(ds.images.subarray(0, H * W * 3), Float32Array.from(pattern(H * W * 3, 3), (b) => b / 255));
+    assert.deepEqual(ds.images.subarray(0, H * W * 3), Uint8Array.from(pattern(H * W * 3, 3)));
     await rejectsWith(loadDataset(root, { limit: 0 }), 'limit');
   });
 
@@ -144,8 +144,10 @@ describe('image folder reader', () => {
     const pixels = await loadImages(files, [2, 2], 1);
     const ds = await loadDataset(root, { imageSize: [2, 2], channels: 1 });
     assert.equal(pixels.length, 2 * 2 * 2);
-    assert.deepEqual(pixels.subarray(0, 4), ds.images.subarray(4 * 4, 5 * 4)); // img5 is the 5th image
-    assert.deepEqual(pixels.subarray(4, 8), ds.images.subarray(0, 4));
+    // loadImages gives float32 pixels / 255, the folder reader 8-bit levels.
+    const unit = (levels: Uint8Array) => Float32Array.from(levels, (v) => v / 255);
+    assert.deepEqual(pixels.subarray(0, 4), unit(ds.images.subarray(4 * 4, 5 * 4))); // img5 is the 5th image
+    assert.deepEqual(pixels.subarray(4, 8), unit(ds.images.subarray(0, 4)));
   });
 });
 
@@ -198,13 +200,20 @@ describe('image folder errors name the path', () => {
     await rejectsWith(loadDataset(truncated), join(truncated, 'a', 'half.jpg'), 'not a readable');
   });
 
-  it('mixed sizes fail without imageSize and are resized with it', async () => {
+  it('mixed sizes: resized to the most common size with one notice line, or to imageSize without one', async () => {
     const dir = join(base, 'mixed');
     await writeImage(join(dir, 'a', '1.png'), pattern(2 * 2 * 3, 1), 2, 2, 3);
+    await writeImage(join(dir, 'a', '3.png'), pattern(2 * 2 * 3, 3), 2, 2, 3);
     await writeImage(join(dir, 'b', '2.png'), pattern(3 * 5 * 3, 2), 3, 5, 3);
-    await rejectsWith(loadDataset(dir), join(dir, 'b', '2.png'), '3x5', join(dir, 'a', '1.png'), '2x2');
-    const ds = await loadDataset(dir, { imageSize: [4, 4] });
-    assert.deepEqual(ds.shape, [2, 4, 4, 3]);
+    const lines: string[] = [];
+    const ds = await loadDataset(dir, { log: (line) => lines.push(line) });
+    assert.deepEqual(ds.shape, [3, 2, 2, 3]);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /^resizing 1 of 3 images to 2x2, the most common size \(--resize squash; e\.g\. .*2\.png is 3x5\); --image-size chooses the size$/);
+    const quiet: string[] = [];
+    const sized = await loadDataset(dir, { imageSize: [4, 4], log: (line) => quiet.push(line) });
+    assert.deepEqual(sized.shape, [3, 4, 4, 3]);
+    assert.deepEqual(quiet, []);
   });
 
   it('bad options and loadImages inputs', async () => {

@@ -23,13 +23,10 @@ describe('MNIST digits', () => {
     const seven: number[] = JSON.parse(await readFile(join(digitsFolder, '7.json'), 'utf8')).data;
     const start = counts.slice(0, 7).reduce((a, b) => a + b) * 784;
     assert.equal(seven.length, counts[7] * 784);
-    seven.forEach((v, i) => assert.ok(Math.abs(ds.images[start + i] - v) <= 0.0005, `pixel ${i}`));
+    seven.forEach((v, i) => assert.ok(Math.abs(ds.images[start + i] / 255 - v) <= 0.0005, `pixel ${i}`));
     assert.ok(ds.labels.subarray(start / 784, start / 784 + counts[7]).every((l) => l === 7));
-    // Every pixel is a whole grey level / 255.
-    for (let i = 0; i < ds.images.length; i += 97) {
-      const level = ds.images[i] * 255;
-      assert.ok(Math.abs(level - Math.round(level)) < 1e-4, `pixel ${i} = ${level} / 255`);
-    }
+    // Pixels are whole grey levels, kept as bytes.
+    assert.ok(ds.images instanceof Uint8Array);
     assert.ok(seconds < 20, `took ${seconds} s`);
   });
 
@@ -40,7 +37,6 @@ describe('MNIST digits', () => {
     for (let i = 0; i < ds.images.length; i += 3) {
       assert.ok(ds.images[i] === ds.images[i + 1] && ds.images[i] === ds.images[i + 2], 'grey replicated to RGB');
     }
-    assert.ok(ds.images.every((v) => v >= 0 && v <= 1));
-    assert.ok(ds.images.some((v) => v > 0.9), 'the digits survive resizing');
+    assert.ok(ds.images.some((v) => v > 230), 'the digits survive resizing');
   });
 });

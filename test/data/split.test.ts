@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classCounts, DataError, mulberry32, shuffledIndices, stratifiedSplit, subsetDataset, type ImageDataset } from '../../src/data/index.js';
 
-/** A 1x1x1 dataset whose pixel i is i / 1000 (so images can be traced) and labels as given. */
+/** A 1x1x1 dataset whose pixel i is the level i (so images can be traced; fewer than 256) and labels as given. */
 function tinyDataset(labels: number[], classes: number): ImageDataset {
   return {
-    images: Float32Array.from(labels, (_, i) => i / 1000),
+    images: Uint8Array.from(labels, (_, i) => i),
     labels: Int32Array.from(labels),
     shape: [labels.length, 1, 1, 1],
     classNames: Array.from({ length: classes }, (_, c) => `c${c}`),
@@ -58,7 +58,7 @@ describe('stratifiedSplit', () => {
 
   it('is a partition of the images, labels travel with their images, original order kept', () => {
     const { train, val } = stratifiedSplit(ds, 0.3, 11);
-    const ids = (part: ImageDataset) => Array.from(part.images, (v) => Math.round(v * 1000));
+    const ids = (part: ImageDataset) => Array.from(part.images);
     const all = [...ids(train), ...ids(val)].sort((a, b) => a - b);
     assert.deepEqual(all, Array.from({ length: labels.length }, (_, i) => i));
     for (const part of [train, val]) {
@@ -83,10 +83,10 @@ describe('stratifiedSplit', () => {
 
   it('subsetDataset copies images in the order given and rejects bad indices', () => {
     const sub = subsetDataset(ds, [5, 0, 5]);
-    assert.deepEqual(sub.images, Float32Array.from([0.005, 0, 0.005]));
+    assert.deepEqual(sub.images, Uint8Array.from([5, 0, 5]));
     assert.deepEqual([...sub.labels], [labels[5], labels[0], labels[5]]);
     sub.images[0] = 9;
-    assert.equal(ds.images[5], Math.fround(0.005), 'the source is untouched');
+    assert.equal(ds.images[5], 5, 'the source is untouched');
     assert.throws(() => subsetDataset(ds, [labels.length]), RangeError);
   });
 });

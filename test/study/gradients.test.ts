@@ -12,11 +12,11 @@ import { UserError } from '../../src/errors.js';
 
 await tf.setBackend('cpu');
 
-/** n random 4x4 greyscale images in [0, 1) with labels 0..classes-1 in turn (4x4: stages at 4, 2 and 1 pixels). */
+/** n random 4x4 greyscale images (levels 0..255) with labels 0..classes-1 in turn (4x4: stages at 4, 2 and 1 pixels). */
 function tinyDataset(n: number, classes = 3, seed = 1): ImageDataset {
   let s = seed;
   const random = () => ((s = (s * 16807) % 2147483647) / 2147483647);
-  const images = Float32Array.from({ length: n * 16 }, random);
+  const images = Uint8Array.from({ length: n * 16 }, () => Math.floor(random() * 256));
   return {
     images,
     labels: Int32Array.from({ length: n }, (_, i) => i % classes),
@@ -63,7 +63,7 @@ describe('gradient study', () => {
     const model = buildResNet(cifarArchitecture(8), {
       inputShape: [4, 4, 1], classes: 3, shortcut: 'A', batchNorm: false, kernelInitializer: 'he', seed: base.seed, headActivation: 'linear',
     });
-    const xs = tf.tensor4d(ds.images, ds.shape);
+    const xs = tf.tensor4d(Float32Array.from(ds.images, (v) => v / 255), ds.shape);
     const ys = tf.oneHot(tf.tensor1d(ds.labels, 'int32'), 3);
     const kernel = kernelsInOrder(model).variables.at(-1)!;
     const w0 = (kernel.dataSync() as Float32Array).slice();

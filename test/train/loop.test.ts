@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '../../src/tf.js';
 import '@tensorflow/tfjs-backend-cpu';
-import { mulberry32 } from '../../src/data/index.js';
+import { memorySource, mulberry32 } from '../../src/data/index.js';
 import type { ImageDataset } from '../../src/data/types.js';
 import { freshState, isBetter, runEpochs, seedFor } from '../../src/train/loop.js';
 import { makeOptimizer } from '../../src/train/optimizer.js';
@@ -13,7 +13,7 @@ import { tinyResnet } from '../../src/models/tiny.js';
 function randomDataset(n: number, size: number, classes: number, seed: number): ImageDataset {
   const random = mulberry32(seed);
   return {
-    images: Float32Array.from({ length: n * size * size * 3 }, random),
+    images: Uint8Array.from({ length: n * size * size * 3 }, () => Math.floor(random() * 256)),
     labels: Int32Array.from({ length: n }, (_, i) => i % classes),
     shape: [n, size, size, 3],
     classNames: Array.from({ length: classes }, (_, c) => `c${c}`),
@@ -24,7 +24,7 @@ function randomDataset(n: number, size: number, classes: number, seed: number): 
 const silent: Progress = { startEpoch() {}, step() {}, endEpoch() {}, log() {} };
 
 function options(over: Partial<TrainOptions>): TrainOptions {
-  return { ...defaultOptions('memory'), model: 'tiny-resnet', batchSize: 4, backend: 'cpu', ...over };
+  return { ...defaultOptions('memory', 'course'), model: 'tiny-resnet', batchSize: 4, backend: 'cpu', ...over };
 }
 
 describe('training loop', () => {
@@ -36,7 +36,7 @@ describe('training loop', () => {
     const state = freshState();
     const saved: number[] = [];
     const ended = await runEpochs({
-      model, optimizer: makeOptimizer('adam', o.lr, 0, 0.9), train: ds, val: randomDataset(4, 4, 2, 2), options: o, state, progress: silent,
+      model, optimizer: makeOptimizer('adam', o.lr, 0, 0.9), train: memorySource(ds), val: memorySource(randomDataset(4, 4, 2, 2)), options: o, state, progress: silent,
       onEpochEnd: async (s, improved) => void (improved && saved.push(s.epoch)),
     });
     assert.equal(ended, 'early-stopped');
@@ -53,7 +53,7 @@ describe('training loop', () => {
     const counts: number[] = [];
     const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
     await runEpochs({
-      model, optimizer, train: randomDataset(10, 6, 3, 3), val: randomDataset(5, 6, 3, 4), options: o, state: freshState(),
+      model, optimizer, train: memorySource(randomDataset(10, 6, 3, 3)), val: memorySource(randomDataset(5, 6, 3, 4)), options: o, state: freshState(),
       progress: { ...silent, endEpoch: () => counts.push(tf.memory().numTensors) },
       onEpochEnd: async () => {},
     });

@@ -44,7 +44,7 @@ describe('evaluateModel', () => {
       layers: [tf.layers.flatten({ inputShape: [2, 2, 1] }), tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: 'zeros' })],
     });
     const ds: ImageDataset = {
-      images: new Float32Array(5 * 4).map((_, i) => i / 20),
+      images: Uint8Array.from({ length: 5 * 4 }, (_, i) => i * 12),
       labels: Int32Array.from([0, 1, 2, 2, 0]),
       shape: [5, 2, 2, 1],
       classNames: ['a', 'b', 'c'],
@@ -61,7 +61,7 @@ describe('evaluateModel', () => {
   });
 
   test('alignClasses maps data classes onto the model order by name, and rejects unknown ones', () => {
-    const ds: ImageDataset = { images: new Float32Array(2), labels: Int32Array.from([0, 1]), shape: [2, 1, 1, 1], classNames: ['c', 'a'], source: 'x' };
+    const ds: ImageDataset = { images: new Uint8Array(2), labels: Int32Array.from([0, 1]), shape: [2, 1, 1, 1], classNames: ['c', 'a'], source: 'x' };
     assert.deepEqual(Array.from(alignClasses(ds, ['a', 'b', 'c']).labels), [2, 0]);
     assert.throws(() => alignClasses(ds, ['a', 'b']), /unknown: c/);
   });

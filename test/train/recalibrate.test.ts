@@ -10,10 +10,11 @@ import type { ImageDataset } from '../../src/data/types.js';
 
 await tf.setBackend('cpu');
 
-test('moving mean/variance = average over batches of the batch mean/biased variance; momentum and other weights kept', () => {
+test('moving mean/variance = average over batches of the batch mean/biased variance; momentum and other weights kept', async () => {
   const [n, h, w, c] = [8, 2, 2, 2];
-  const images = Float32Array.from({ length: n * h * w * c }, (_, i) => Math.sin(i * 1.3) * (1 + (i % 5)));
-  const data: ImageDataset = { images, labels: new Int32Array(n), shape: [n, h, w, c], classNames: ['a', 'b'], source: 'test' };
+  const levels = Uint8Array.from({ length: n * h * w * c }, (_, i) => Math.round(127.5 + 127.5 * Math.sin(i * 1.3)));
+  const images = Float32Array.from(levels, (v) => v / 255); // what the model sees
+  const data: ImageDataset = { images: levels, labels: new Int32Array(n), shape: [n, h, w, c], classNames: ['a', 'b'], source: 'test' };
   const input = tf.input({ shape: [h, w, c] });
   const bn = tf.layers.batchNormalization({ axis: 3, momentum: 0.99 });
   const output = tf.layers.dense({ units: 2 }).apply(tf.layers.flatten().apply(bn.apply(input))) as tf.SymbolicTensor;
@@ -22,7 +23,7 @@ test('moving mean/variance = average over batches of the batch mean/biased varia
   const tensorsBefore = tf.memory().numTensors;
 
   const [batchSize, seed] = [4, 5];
-  recalibrateBatchNorm(model, data, n, batchSize, seed);
+  await recalibrateBatchNorm(model, data, n, batchSize, seed);
 
   // Independent computation: per batch, per channel mean and biased variance over (N, H, W).
   const order = shuffledIndices(n, seed);

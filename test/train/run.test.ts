@@ -19,7 +19,8 @@ let root = '';
 let data = '';
 
 function options(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
-  return { ...defaultOptions(data), model: 'tiny-resnet', epochs: 2, batchSize: 4, lr: 0.01, valSplit: 0.25, backend: 'cpu', out: join(root, out), ...over };
+  const cacheDir = join(root, 'cache');
+  return { ...defaultOptions(data, 'course'), model: 'tiny-resnet', epochs: 2, batchSize: 4, lr: 0.01, valSplit: 0.25, backend: 'cpu', cacheDir, out: join(root, out), ...over };
 }
 
 const historyOf = (dir: string) => readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -39,7 +40,9 @@ describe('trainRun / resumeRun', () => {
     const config = JSON.parse(readFileSync(join(r.out, 'config.json'), 'utf8')) as RunConfig;
     assert.equal(config.options.model, 'tiny-resnet');
     assert.equal(config.options.lr, 0.01);
-    assert.deepEqual(config.data, { source: data, images: 12, train: 9, validation: 3, classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3] });
+    assert.deepEqual(config.data, {
+      source: data, images: 12, train: 9, validation: 3, classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3], resize: { mode: 'squash', size: [8, 8] },
+    });
     assert.equal(config.engine, 'cpu');
     assert.equal(config.versions['tfjs-core'], tf.version_core);
     // By hand: convs 3*3*3*8+8 + 2*(3*3*8*8+8) = 1392, 3 BN x 4*8 = 96, dense 8*3+3 = 27; the BN moving
@@ -59,7 +62,7 @@ describe('trainRun / resumeRun', () => {
     // The run folder's model is the best checkpoint.
     assert.deepEqual(readFileSync(join(r.out, 'weights.bin')), readFileSync(join(r.out, 'best', 'weights.bin')));
     const { model, metadata } = await loadModelFolder(r.out);
-    assert.deepEqual(metadata, { model: 'tiny-resnet', classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3], epoch: r.state.bestEpoch });
+    assert.deepEqual(metadata, { model: 'tiny-resnet', classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3], epoch: r.state.bestEpoch, resize: { mode: 'squash', size: [8, 8] } });
     assert.deepEqual(model.outputs[0].shape, [null, 3]);
     model.dispose();
   });
@@ -130,7 +133,7 @@ describe('trainRun / resumeRun', () => {
     await assert.rejects(startEngine('gpu'), (e: Error) => e instanceof UserError && /--backend must be one of/.test(e.message));
     await assert.rejects(loadModelFolder(join(root, 'data')), (e: Error) => e instanceof UserError && /holds no model\.json/.test(e.message));
     await assert.rejects(
-      trainRun(options('small', { model: 'resnet50' }), { progress: silent }),
+      trainRun(options('small', { model: 'resnet50', imageSize: 8 }), { progress: silent }),
       (e: Error) => e instanceof UserError && /too small for model 'resnet50'/.test(e.message),
     );
   });

@@ -45,7 +45,7 @@ export function register(program: Command): void {
         const engine = await startEngine(flags.backend, flags.precision);
         const { model, metadata, path } = await loadModelFolder(flags.model);
         const [h, w, c] = metadata.inputShape;
-        const data = alignClasses(await loadDataset(flags.data, { imageSize: [h, w], channels: c, limit }), metadata.classNames);
+        const data = alignClasses(await loadDataset(flags.data, { imageSize: [h, w], channels: c, limit, resize: metadata.resize?.mode }), metadata.classNames);
         const result = evaluateModel(model, data, batchSize);
         model.dispose();
         const outDir = flags.out ?? path;

@@ -44,7 +44,7 @@ export function register(program: Command): void {
         await startEngine(flags.backend, flags.precision);
         const { model, metadata, path } = await loadModelFolder(flags.model);
         const [h, w, c] = metadata.inputShape;
-        const pixels = await loadImages(images, [h, w], c);
+        const pixels = await loadImages(images, [h, w], c, metadata.resize?.mode);
         const probs = predictProbabilities(model, pixels, [images.length, h, w, c], 32);
         model.dispose();
         const k = Math.min(top, metadata.classNames.length);

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
+import { DEFAULT_RECIPE, RECIPES } from '../../train/recipes.js';
 import type { ResumeOverrides } from '../../train/run.js';
 
 export interface TrainFlags {
+  recipe?: string;
   data?: string;
   model?: string;
   epochs?: string;
@@ -30,6 +32,12 @@ export interface TrainFlags {
   resume?: string;
   limit?: string;
   imageSize?: string;
+  resize?: string;
+  cacheDir?: string;
+  /** false with --no-cache. */
+  cache?: boolean;
+  maxMemory?: string;
+  dataWorkers?: string;
   bnRecalibration?: string;
 }
 
@@ -40,10 +48,12 @@ function num(flag: string, value: string): number {
   return n;
 }
 
-/** `--augment` alone: the defaults; `--augment shift=0.1,rotation=15,flip` overrides some of them. */
-export function parseAugment(value: string | boolean): AugmentSettings {
+/** `--augment` alone: the defaults; `--augment shift=0.1,rotation=15,flip` overrides some of them;
+ *  `--augment off` (or `none`) turns off a recipe's augmentation. */
+export function parseAugment(value: string | boolean): AugmentSettings | null {
   const settings = { ...DEFAULT_AUGMENT };
   if (value === true) return settings;
+  if (value === false || value === 'off' || value === 'none') return null;
   for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, raw] = part.split('=');
     if (key === 'flip') settings.flip = raw === undefined || raw === 'true' || raw === '1';
@@ -57,7 +67,7 @@ export function parseAugment(value: string | boolean): AugmentSettings {
 }
 
 export function optionsFromFlags(f: TrainFlags): TrainOptions {
-  const o = defaultOptions(f.data);
+  const o = defaultOptions(f.data, f.recipe ?? DEFAULT_RECIPE);
   if (f.model !== undefined) o.model = f.model;
   if (f.epochs !== undefined) o.epochs = num('epochs', f.epochs);
   if (f.batchSize !== undefined) o.batchSize = num('batch-size', f.batchSize);
@@ -78,41 +88,59 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.precision !== undefined) o.precision = f.precision;
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
+  if (f.resize !== undefined) o.resize = f.resize as TrainOptions['resize'];
+  Object.assign(o, dataRuntime(f));
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
+  // A shorter run than the recipe's keeps its warm-up inside the run, unless one was asked for.
+  if (f.epochs !== undefined && f.warmupEpochs === undefined && o.warmupEpochs > o.epochs) o.warmupEpochs = o.epochs;
+  return o;
+}
+
+/** Where decoded data is cached, how much of it may stay in memory and how many threads assemble
+ *  batches: they change how a run gets its data, never its result, so --resume may change them too. */
+function dataRuntime(f: TrainFlags): Pick<TrainOptions, 'cacheDir' | 'maxMemory' | 'dataWorkers'> {
+  const o: Pick<TrainOptions, 'cacheDir' | 'maxMemory' | 'dataWorkers'> = {};
+  if (f.cacheDir !== undefined) o.cacheDir = f.cacheDir;
+  if (f.cache === false) o.cacheDir = '';
+  if (f.maxMemory !== undefined) o.maxMemory = num('max-memory', f.maxMemory);
+  if (f.dataWorkers !== undefined) o.dataWorkers = num('data-workers', f.dataWorkers);
   return o;
 }
 
 /** With --resume the run's saved options apply; only these may be changed. */
-const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend', 'precision']);
+const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend', 'precision', 'cacheDir', 'cache', 'maxMemory', 'dataWorkers']);
 
 /** The options a resumed run may change; any other option given with --resume is an error. */
 export function resumeOverrides(flags: TrainFlags): ResumeOverrides {
   const extra = Object.keys(flags).filter((k) => !RESUME_OVERRIDABLE.has(k) && flags[k as keyof TrainFlags] !== undefined);
   if (extra.length > 0) {
     const names = extra.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
-    fail(`--resume continues a run with its saved options; only --epochs, --backend and --precision may be given with it (got ${names.join(', ')})`);
+    fail(
+      `--resume continues a run with its saved options; only --epochs, --backend, --precision, --cache-dir, --no-cache, --max-memory and --data-workers may be given with it (got ${names.join(', ')})`,
+    );
   }
-  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend, precision: flags.precision };
+  return { epochs: flags.epochs === undefined ? undefined : num('epochs', flags.epochs), backend: flags.backend, precision: flags.precision, ...dataRuntime(flags) };
 }
 
 export function register(program: Command): void {
   program
     .command('train')
     .description('train a model; writes a run folder with the model, checkpoints, history.jsonl and curves.svg')
+    .option('--recipe <name>', `named defaults for the optimiser, schedule, regularisation and epochs, which other flags override: ${Object.entries(RECIPES).map(([name, r]) => `${name} (${r.summary})`).join('; ')} (default: ${DEFAULT_RECIPE})`)
     .option('--data <path>', 'image folder (one sub-folder per class) or .h5 file; default: the embedded MNIST digits')
     .option('--model <name>', `architecture (see \`resnet models\`); default: ${DEFAULT_DATA_MODEL} with --data, ${DEFAULT_MNIST_MODEL} on MNIST`)
-    .option('--epochs <n>', 'passes over the training split (default: 2 on MNIST, 10 with --data)')
-    .option('--batch-size <n>', 'images per step (default: 32)')
-    .option('--lr <rate>', 'peak learning rate (default: 0.001)')
-    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: adam)')
+    .option('--epochs <n>', 'passes over the training split (default: from the recipe)')
+    .option('--batch-size <n>', 'images per step (default: from the recipe)')
+    .option('--lr <rate>', 'peak learning rate (default: from the recipe)')
+    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: from the recipe)')
     .option('--momentum <m>', 'SGD momentum (default: 0.9)')
-    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: 0)')
-    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: constant)')
-    .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: 0)')
-    .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
-    .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: 0 = off)')
+    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: from the recipe)')
+    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: from the recipe)')
+    .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: from the recipe)')
+    .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: from the recipe)')
+    .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: from the recipe)')
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
-    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip`)
+    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip; 'off' for none (default: from the recipe)`)
     .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
     .option('--seed <n>', 'seed of the split, shuffles and augmentation (default: 0)')
     .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
@@ -120,7 +148,12 @@ export function register(program: Command): void {
     .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine on CPUs with AVX512_BF16; weights stay float32) (default: float32)')
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
     .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
-    .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
+    .option('--image-size <pixels>', "resize images to this square size (default: the model's input size, resnet50: 64; for other models the data's most common size)")
+    .option('--resize <mode>', 'how images of another size are resized: squash (stretch), crop (centre crop to the aspect ratio) or pad (black borders) (default: squash)')
+    .option('--cache-dir <dir>', 'folder where decoded images are kept for the next run on the same files (default: $XDG_CACHE_HOME/resnet-ts or ~/.cache/resnet-ts)')
+    .option('--no-cache', 'decode the images again and keep no copy')
+    .option('--max-memory <MB>', 'largest decoded data set kept in memory, in megabytes; a larger one streams from the cache folder (default: half the RAM)')
+    .option('--data-workers <n>', 'threads that assemble and augment batches beside the training step; 0: on the training thread (default: 1)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .action(
       action(async (flags: TrainFlags) => {
