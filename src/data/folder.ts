@@ -1,7 +1,8 @@
 // Reads a folder of images laid out as <root>/<class name>/<image>.jpg|png (Keras's
 // image_dataset_from_directory layout). Class names are the sub-folder names in code-point order
 // (Python's sorted()), so label i is the i-th name.
-import { readdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { cacheKey, CacheWriter, findCached, readPixels } from './cache.js';
@@ -24,7 +25,7 @@ import { DataError } from './types.js';
 /** The size chosen from the data itself (no --image-size, no model size) is at most this many
  *  pixels on its longer side: a folder of phone photos trains at a size a CPU can afford. */
 export const AUTO_SIZE_MAX = 256;
-/** Files whose size (or header) is read at the same time. */
+/** Files whose header is read at the same time. */
 const STAT_CONCURRENCY = 64;
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -104,7 +105,14 @@ export async function readImageFolder(root: string, options: ReadOptions = {}): 
 
   let key: string | undefined;
   if (options.cacheDir !== undefined) {
-    const stats = await mapConcurrent(files, (file) => stat(file), STAT_CONCURRENCY);
+    // Synchronous stats: 2-3x faster than 50,000 promise-based ones, and nothing else waits meanwhile.
+    const stats = files.map((file) => {
+      try {
+        return statSync(file);
+      } catch {
+        throw new DataError(`${file}: no such file`);
+      }
+    });
     key = cacheKey({
       root: resolve(root),
       files: files.map((file, i) => [relative(root, file), stats[i].size, Math.floor(stats[i].mtimeMs)]), // whole milliseconds, as utimes sets them

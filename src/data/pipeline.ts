@@ -17,6 +17,20 @@ export interface PipelineOptions {
   depth?: number;
 }
 
+/**
+ * The process's Node options minus those about the main script (`-e CODE`, `--input-type`, `-p`),
+ * which would make a worker with a script file refuse to start (e.g. under `node -e`).
+ */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i];
+    if (['-e', '--eval', '-p', '--print'].includes(arg)) i++; // and its code
+    else if (!arg.startsWith('--input-type') && !/^--(eval|print)=/.test(arg)) out.push(arg);
+  }
+  return out;
+}
+
 interface Pending {
   resolve(batch: Batch): void;
   reject(error: Error): void;
@@ -47,7 +61,7 @@ export class BatchWorkers {
     const [, h, w, c] = data.shape;
     const init: WorkerInit = { store, imageShape: [h, w, c], classes: data.classNames.length };
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL('./pipeline-worker.js', import.meta.url), { workerData: init });
+      const worker = new Worker(new URL('./pipeline-worker.js', import.meta.url), { workerData: init, execArgv: workerExecArgv() });
       const slot = { worker, inFlight: 0 };
       worker.on('message', (m: { id: number; batch?: Batch; error?: string; userError?: boolean }) => {
         slot.inFlight--;

@@ -2,11 +2,12 @@
 // memory or in a file, must give the same batches, bit for bit, for the same requests; the pipeline
 // works a bounded number of batches ahead and can be left early.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { augmentPixels, memorySource, mulberry32, plainRequests, type Batch, type BatchRequest, type ImageDataset } from '../../src/data/index.js';
-import { BatchWorkers } from '../../src/data/pipeline.js';
+import { BatchWorkers, workerExecArgv } from '../../src/data/pipeline.js';
 import type { StoredDataset } from '../../src/data/store.js';
 import { tempDir } from './fixtures.js';
 
@@ -118,6 +119,20 @@ describe('batch sources', () => {
     // The pool still serves after an abandoned iteration.
     const again = await collect(source.batches(plainRequests([0, 1, 2], 2)));
     assert.deepEqual(again.map((b) => b.size), [2, 1]);
+  });
+
+  it('workers start under `node -e` too: the options about the main script are not passed on', () => {
+    assert.deepEqual(workerExecArgv(['--input-type=module', '--max-old-space-size=4000', '-e', 'code()', '--expose-gc']), ['--max-old-space-size=4000', '--expose-gc']);
+    assert.deepEqual(workerExecArgv(['--eval=x', '-p', 'y', '--no-warnings']), ['--no-warnings']);
+    const module = JSON.stringify(new URL('../../src/data/pipeline.js', import.meta.url).href);
+    const code = `const { BatchWorkers } = await import(${module});
+      const levels = new Uint8Array(new SharedArrayBuffer(12)).fill(51);
+      const pool = new BatchWorkers({ store: { kind: 'memory', levels }, labels: Int32Array.from([0, 1, 0]), shape: [3, 2, 2, 1], classNames: ['a', 'b'], source: 'x', resize: 'squash' });
+      for await (const b of pool.source().batches([{ indices: [1, 2] }])) console.log(b.pixels[0], b.size);
+      await pool.close();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `${51 / 255 === Math.fround(51 / 255) ? 51 / 255 : Math.fround(51 / 255)} 2`);
   });
 
   it('a missing store file is a DataError naming it, not a hang', async () => {
