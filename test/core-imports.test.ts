@@ -17,6 +17,8 @@ export const CORE_MODULES = [
   'models/resnet.js',
   'models/resnet50.js',
   'models/cifar.js',
+  'models/preprocessing.js',
+  'models/keras-applications.js',
   'data/index.js',
   'train/loop.js',
   'train/optimizer.js',

@@ -2,12 +2,15 @@
 // 64×64×3 input and 6 classes. Convolutions keep their biases, as in the course's Keras code.
 import * as tf from '../tf.js';
 import { convolutionalBlock, defaultKernelInitializer, identityBlock, type Filters } from '../blocks.js';
+import { Preprocessing, type PreprocessingConfig } from './preprocessing.js';
 
 export interface ResNet50Options {
   /** [height, width, channels]; default [64, 64, 3] (the SIGNS photos). */
   inputShape?: [number, number, number];
   /** Number of classes of the softmax head; default 6. */
   classes?: number;
+  /** A per-channel affine first layer (imported weights' normalisation); default none. */
+  preprocessing?: PreprocessingConfig;
 }
 
 /** One stage: a convolutional block 'a' then identity blocks 'b', 'c', ... */
@@ -19,9 +22,10 @@ function stage(x: tf.SymbolicTensor, filters: Filters, stageNumber: number, iden
   return y;
 }
 
-export function resnet50({ inputShape = [64, 64, 3], classes = 6 }: ResNet50Options = {}): tf.LayersModel {
+export function resnet50({ inputShape = [64, 64, 3], classes = 6, preprocessing }: ResNet50Options = {}): tf.LayersModel {
   const input = tf.input({ shape: inputShape, name: 'input_1' });
-  let x = tf.layers.zeroPadding2d({ padding: [3, 3], name: 'zero_padding2d' }).apply(input) as tf.SymbolicTensor;
+  let x = preprocessing ? (new Preprocessing(preprocessing).apply(input) as tf.SymbolicTensor) : input;
+  x = tf.layers.zeroPadding2d({ padding: [3, 3], name: 'zero_padding2d' }).apply(x) as tf.SymbolicTensor;
   x = tf.layers
     .conv2d({ filters: 64, kernelSize: 7, strides: 2, name: 'conv1', kernelInitializer: defaultKernelInitializer() })
     .apply(x) as tf.SymbolicTensor;
