@@ -71,6 +71,8 @@ export interface ResNetOptions {
   batchNormMomentum?: number;
   /** A per-channel affine first layer (the normalisation pretrained weights expect); default none. */
   preprocessing?: PreprocessingConfig;
+  /** 'zeros': every kernel starts at zero instead of a random draw (weights about to be loaded); default 'random'. */
+  initialWeights?: 'random' | 'zeros';
   name?: string;
 }
 
@@ -248,7 +250,7 @@ export function buildResNet(arch: Architecture, options: ResNetOptions): tf.Laye
     convBias: options.convBias ?? 'auto',
     batchNormEpsilon: options.batchNormEpsilon ?? BN_EPSILON,
     batchNormMomentum: options.batchNormMomentum ?? BN_MOMENTUM,
-    initializer: initializerFactory(options.kernelInitializer),
+    initializer: options.initialWeights === 'zeros' ? () => tf.initializers.zeros() : initializerFactory(options.kernelInitializer),
     nextSeed: () => ++seed,
     nextShortcutSeed: () => ++shortcutSeed,
   };

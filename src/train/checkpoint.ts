@@ -20,6 +20,10 @@ export interface ModelMetadata {
   inputShape: [number, number, number];
   /** Epochs completed when this was saved. */
   epoch: number;
+  /** The input normalisation inside the model ('caffe', 'tf', 'torch', 'custom'; absent or 'none': plain [0, 1] pixels). */
+  preprocessing?: string;
+  /** Where imported weights came from (file name and format), for people. */
+  importedFrom?: string;
 }
 
 type Files = Record<string, string | Uint8Array>;
