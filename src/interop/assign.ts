@@ -35,7 +35,7 @@ export function assignWeights(model: tf.LayersModel, weights: LayerWeights, { so
     layer.weights.forEach((w, i) => {
       const wanted = w.shape as number[];
       if (!sameShape(arrays[i].shape, wanted)) {
-        const role = w.name.split('/').pop();
+        const role = (w.name.split('/').pop() ?? '').replace(/_\d+$/, '');
         problems.push(`layer '${layer.name}' ${role}: the file has shape [${arrays[i].shape.join(', ')}], the architecture needs [${wanted.join(', ')}]`);
       }
     });

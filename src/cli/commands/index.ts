@@ -8,7 +8,8 @@ import { register as evaluate } from './evaluate.js';
 import { register as predict } from './predict.js';
 import { register as gradients } from './gradients.js';
 import { register as importModel } from './import.js';
+import { register as exportModel } from './export.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, importModel, gradients];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, importModel, exportModel, gradients];
