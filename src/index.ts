@@ -19,4 +19,10 @@ export type { ImageDataset, AugmentOptions } from './data/index.js';
 export { trainRun, resumeRun, type RunResult } from './train/run.js';
 export { evaluateModel, predictProbabilities, type Evaluation } from './train/evaluate.js';
 export { loadModelFolder } from './train/checkpoint.js';
+export { Preprocessing, preprocessingPreset, PREPROCESSING_PRESETS, type PreprocessingConfig } from './models/preprocessing.js';
+export { replaceHead, initializeHead, headLayer } from './interop/head.js';
+export { onnxModelBytes } from './interop/onnx-export.js';
+// Node-only (they read and write files): importing pretrained Keras / PyTorch files, exporting model folders.
+export { importModel, writeModelFolder, type ImportOptions, type ImportResult } from './interop/import.js';
+export { exportModel, kerasArchiveBytes, EXPORT_FORMATS, type ExportFormat } from './interop/export.js';
 export { UserError } from './errors.js';

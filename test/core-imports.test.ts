@@ -30,6 +30,18 @@ export const CORE_MODULES = [
   'train/evaluate.js',
   'inspect/summary.js',
   'inspect/flops.js',
+  // The interop modules that parse, map and serialise (file access lives in interop/import, export, keras-h5, keras-archive, hdf5).
+  'interop/tensors.js',
+  'interop/assign.js',
+  'interop/head.js',
+  'interop/safetensors.js',
+  'interop/torchvision.js',
+  'interop/keras-config.js',
+  'interop/keras-mapping.js',
+  'interop/zip.js',
+  'interop/graph.js',
+  'interop/keras-export.js',
+  'interop/onnx-export.js',
 ];
 
 /** Packages that exist only in Node (native code, file system, processes). */

@@ -8,7 +8,7 @@ import type * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { buildModel } from '../models/registry.js';
 import { preprocessingPreset, type PreprocessingConfig } from '../models/preprocessing.js';
-import type { ModelMetadata } from '../train/checkpoint.js';
+import { modelFiles, writeFolderAtomically, type ModelMetadata } from '../train/checkpoint.js';
 import { assignWeights } from './assign.js';
 import { headLayer, initializeHead } from './head.js';
 import { readKerasArchive } from './keras-archive.js';
@@ -153,4 +153,9 @@ export async function importModel(path: string, options: ImportOptions = {}): Pr
     };
     return { model, metadata, format: plan.format };
   });
+}
+
+/** Writes a model and its metadata as an ordinary model folder (the format of `resnet train`'s), atomically. */
+export async function writeModelFolder(dir: string, model: tf.LayersModel, metadata: ModelMetadata): Promise<void> {
+  await writeFolderAtomically(dir, await modelFiles(model, metadata));
 }

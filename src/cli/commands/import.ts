@@ -35,15 +35,11 @@ export function register(program: Command): void {
       action(async (file: string, flags: ImportFlags) => {
         const classes = flags.classes === undefined ? undefined : positiveInt('classes', flags.classes);
         const inputSize = flags.inputSize === undefined ? undefined : parseSize(flags.inputSize);
-        const [{ importModel }, { modelFiles, writeFolderAtomically }, { startEngine }] = await Promise.all([
-          import('../../interop/import.js'),
-          import('../../train/checkpoint.js'),
-          import('../../engine/backends.js'),
-        ]);
+        const [{ importModel, writeModelFolder }, { startEngine }] = await Promise.all([import('../../interop/import.js'), import('../../engine/backends.js')]);
         await startEngine(flags.backend);
         const started = performance.now();
         const { model, metadata, format } = await importModel(file, { model: flags.model, classes, inputSize, preprocessing: flags.preprocessing });
-        await writeFolderAtomically(flags.out, await modelFiles(model, metadata));
+        await writeModelFolder(flags.out, model, metadata);
         const seconds = (performance.now() - started) / 1000;
         const parameters = model.countParams();
         model.dispose();
