@@ -104,6 +104,25 @@ describe('import a safetensors state dict', () => {
     assert.equal(JSON.parse(p.stdout).predictions[0].top.length, 3);
   });
 
+  test('the classic Keras ResNet-50 layout (conv1, bn_conv1, res2a_branch2a, ..., fc1000): the course model, caffe preprocessing, conv1 read as BGR', async () => {
+    const course = buildModel('resnet50', { inputShape: [64, 64, 3], classes: 1000 });
+    randomizeBatchNorm(course);
+    const path = join(dir, 'classic.h5');
+    await writeModelAsLegacyH5(path, course);
+    const { model, metadata } = await importModel(path);
+    assert.equal(metadata.model, 'resnet50');
+    assert.equal(metadata.preprocessing, 'caffe');
+    assert.deepEqual(metadata.inputShape, [64, 64, 3]);
+    // What the file's weights expect: Keras's caffe mode, 0..255 BGR minus the BGR ImageNet mean.
+    const input = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 9);
+    const caffe = tf.tidy(() => tf.sub(tf.mul(tf.reverse(input, -1), 255), tf.tensor1d([103.939, 116.779, 123.68])));
+    const [a, b] = [course.predict(caffe) as tf.Tensor, model.predict(input) as tf.Tensor];
+    assert.ok(maxAbsDiff(a.dataSync(), b.dataSync()) < 1e-5, `max diff ${maxAbsDiff(a.dataSync(), b.dataSync())}`);
+    tf.dispose([input, caffe, a, b]);
+    course.dispose();
+    model.dispose();
+  });
+
   test('a legacy Keras .h5 of weights maps by layer name onto --model', async () => {
     const tiny = buildModel('tiny-resnet', { inputShape: [8, 8, 3], classes: 3 });
     randomizeBatchNorm(tiny);
