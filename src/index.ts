@@ -32,4 +32,7 @@ export { lastFeatureLayer, lastStageInput, headInput, softmaxHead, modelAfter, m
 export { buildClassifier, HEAD_SEED, type Classifier } from './transfer/classifier.js';
 export { extractFeatures, FeatureStore } from './transfer/features.js';
 export { fitClassifier, DEFAULT_FIT, type FitOptions, type FitHooks, type FitResult, type StepReport, type EpochReport } from './transfer/fit.js';
+export { Preprocessing, preprocessingPreset, PREPROCESSING_PRESETS, type PreprocessingConfig } from './models/preprocessing.js';
+export { replaceHead, initializeHead, headLayer } from './interop/head.js';
+export { onnxModelBytes } from './interop/onnx-export.js';
 export { UserError } from './errors.js';

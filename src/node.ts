@@ -9,4 +9,7 @@ export { loadDataset, openDataset, loadImages, defaultCacheDir } from './data/no
 export { BatchWorkers } from './data/pipeline.js';
 export { trainRun, resumeRun, type RunResult } from './train/run.js';
 export { loadModelFolder } from './train/checkpoint.js';
+// Importing pretrained Keras / PyTorch files and exporting model folders (they read and write files).
+export { importModel, writeModelFolder, type ImportOptions, type ImportResult } from './interop/import.js';
+export { exportModel, kerasArchiveBytes, EXPORT_FORMATS, type ExportFormat } from './interop/export.js';
 export { explainFiles, type Explained } from './explain/files.js';

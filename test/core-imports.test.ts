@@ -17,6 +17,8 @@ export const CORE_MODULES = [
   'models/resnet.js',
   'models/resnet50.js',
   'models/cifar.js',
+  'models/preprocessing.js',
+  'models/keras-applications.js',
   'data/index.js',
   'data/source.js',
   'data/assemble.js',
@@ -44,6 +46,18 @@ export const CORE_MODULES = [
   'transfer/classifier.js',
   'transfer/features.js',
   'transfer/fit.js',
+  // The interop modules that parse, map and serialise (file access lives in interop/import, export, keras-h5, keras-archive, hdf5).
+  'interop/tensors.js',
+  'interop/assign.js',
+  'interop/head.js',
+  'interop/safetensors.js',
+  'interop/torchvision.js',
+  'interop/keras-config.js',
+  'interop/keras-mapping.js',
+  'interop/zip.js',
+  'interop/graph.js',
+  'interop/keras-export.js',
+  'interop/onnx-export.js',
 ];
 
 /** Packages that exist only in Node (native code, file system, processes). */

@@ -3,6 +3,8 @@ import type * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { resnet50 } from './resnet50.js';
 import { buildFamilyModel, familyNames } from './resnet.js';
+import { KERAS_APPLICATIONS, buildKerasApplication } from './keras-applications.js';
+import './preprocessing.js'; // registers the Preprocessing layer of imported models, needed to load them
 import { tinyResnet } from './tiny.js';
 import type { ModelOptions } from './options.js';
 
@@ -13,6 +15,7 @@ export type ModelBuilder = (options: ModelOptions) => tf.LayersModel;
 const models = new Map<string, ModelBuilder>([
   ['resnet50', (o) => resnet50(o)], // the course's ResNet-50 (conv biases; ../shared/spec/resnet.md)
   ...familyNames().map((name): [string, ModelBuilder] => [name, (o) => buildFamilyModel(name, o)]), // src/models/resnet.ts
+  ...Object.keys(KERAS_APPLICATIONS).map((name): [string, ModelBuilder] => [name, (o) => buildKerasApplication(name, o)]), // keras.applications' ResNets (src/models/keras-applications.ts)
   ['tiny-resnet', tinyResnet], // one residual block: fast tests and smoke runs
 ]);
 

@@ -5,12 +5,15 @@
 //     bias-free convolutions + batch norm, projection shortcuts (option B) where shapes change: the
 //     trainable parameters equal torchvision's;
 //   - CIFAR-style ResNet-6n+2 (He et al. 2015, section 4.2) with shortcut option A (zero-padding) or B;
-//   - the plain twin of each (same layers, no shortcuts) and pre-activation (v2) blocks.
+//   - the plain twin of each (same layers, no shortcuts) and pre-activation (v2) blocks;
+//   - with options (stride placement, conv biases, batch-norm constants), keras.applications' ResNet
+//     v1 and v2 layer for layer (src/models/keras-applications.ts).
 // Separate from the course ResNet-50 (src/models/resnet50.ts), which keeps Keras's conv biases.
 import * as tf from '../tf.js';
 import type { Initializer } from '../blocks.js';
 import { UserError } from '../errors.js';
 import { SubsampleZeroPad } from './cifar.js';
+import { Preprocessing, type PreprocessingConfig } from './preprocessing.js';
 
 type Sym = tf.SymbolicTensor;
 
@@ -47,6 +50,29 @@ export interface ResNetOptions {
   seed?: number;
   /** Activation of the dense head: 'softmax' (default) or 'linear' for logits (a numerically stable loss). */
   headActivation?: 'softmax' | 'linear';
+  /**
+   * Bottleneck blocks: the convolution that carries a block's stride, the 3x3 (torchvision's v1.5,
+   * default) or the first 1x1 (keras.applications' ResNet50 v1, the original paper).
+   */
+  strideOn?: '3x3' | '1x1';
+  /**
+   * The block of a stage that downsamples: the 'first' (default; stages 3, 4, 5 stride 2), or the
+   * 'last' (keras.applications' ResNetV2: stages 2, 3, 4 end with a stride-2 block).
+   */
+  strideBlock?: 'first' | 'last';
+  /**
+   * Convolution biases: 'auto' (only without batch norm, default), 'all' (keras.applications' v1), or
+   * 'unnormalized' (those that no batch norm directly follows: keras.applications' v2).
+   */
+  convBias?: 'auto' | 'all' | 'unnormalized';
+  /** Batch-norm epsilon (default 1e-5, torchvision's; Keras's applications use 1.001e-5). */
+  batchNormEpsilon?: number;
+  /** Batch-norm momentum of the moving statistics (default 0.9, torchvision's 0.1; Keras's default 0.99). */
+  batchNormMomentum?: number;
+  /** A per-channel affine first layer (the normalisation pretrained weights expect); default none. */
+  preprocessing?: PreprocessingConfig;
+  /** 'zeros': every kernel starts at zero instead of a random draw (weights about to be loaded); default 'random'. */
+  initialWeights?: 'random' | 'zeros';
   name?: string;
 }
 
@@ -66,6 +92,10 @@ export interface BuildContext {
   shortcut: ShortcutKind;
   preActivation: boolean;
   batchNorm: boolean;
+  strideOn: '3x3' | '1x1';
+  convBias: 'auto' | 'all' | 'unnormalized';
+  batchNormEpsilon: number;
+  batchNormMomentum: number;
   initializer: (seed: number) => Initializer;
   nextSeed: () => number;
   nextShortcutSeed: () => number;
@@ -82,16 +112,26 @@ function initializerFactory(choice: ResNetOptions['kernelInitializer']): (seed: 
   throw new UserError(`unknown kernel initializer '${choice}' (expected 'glorot' or 'he')`);
 }
 
-function batchNorm(x: Sym, name: string): Sym {
-  return tf.layers.batchNormalization({ axis: -1, epsilon: BN_EPSILON, momentum: BN_MOMENTUM, name }).apply(x) as Sym;
+function batchNorm(x: Sym, ctx: BuildContext, name: string): Sym {
+  return tf.layers.batchNormalization({ axis: -1, epsilon: ctx.batchNormEpsilon, momentum: ctx.batchNormMomentum, name }).apply(x) as Sym;
 }
 
 function relu(x: Sym, name: string): Sym {
   return tf.layers.activation({ activation: 'relu', name }).apply(x) as Sym;
 }
 
-/** A k x k convolution; strided ones pad explicitly by k//2 on every side (torchvision's rule, not TF's 'same'). */
-function conv(x: Sym, filters: number, kernel: number, stride: number, seed: number, ctx: BuildContext, name: string): Sym {
+/** Whether a convolution has a bias, given whether a batch norm directly follows it. */
+function hasBias(ctx: BuildContext, normalizedNext: boolean): boolean {
+  if (ctx.convBias === 'all') return true;
+  if (ctx.convBias === 'unnormalized') return !(ctx.batchNorm && normalizedNext);
+  return !ctx.batchNorm;
+}
+
+/**
+ * A k x k convolution; strided ones pad explicitly by k//2 on every side (torchvision's rule, not TF's
+ * 'same'). `normalizedNext`: a batch norm directly follows it (see ResNetOptions.convBias).
+ */
+function conv(x: Sym, filters: number, kernel: number, stride: number, seed: number, ctx: BuildContext, name: string, normalizedNext: boolean): Sym {
   const pad = Math.floor(kernel / 2);
   let input = x;
   if (stride > 1 && pad > 0) input = tf.layers.zeroPadding2d({ padding: pad, name: `${name}_pad` }).apply(x) as Sym;
@@ -101,24 +141,27 @@ function conv(x: Sym, filters: number, kernel: number, stride: number, seed: num
       kernelSize: kernel,
       strides: stride,
       padding: stride > 1 ? 'valid' : 'same',
-      useBias: !ctx.batchNorm,
+      useBias: hasBias(ctx, normalizedNext),
       kernelInitializer: ctx.initializer(seed),
       name: `${name}_conv`,
     })
     .apply(input) as Sym;
 }
 
-/** conv -> BN -> ReLU (v1), or conv alone (v2, whose BN/ReLU come before the next conv). */
-function convUnit(x: Sym, filters: number, kernel: number, stride: number, ctx: BuildContext, name: string, activate: boolean): Sym {
-  let y = conv(x, filters, kernel, stride, ctx.nextSeed(), ctx, name);
+/**
+ * conv -> BN -> ReLU (v1), or conv alone (v2, whose BN/ReLU come before the next conv; `last`: the
+ * block's last conv, which no batch norm follows).
+ */
+function convUnit(x: Sym, filters: number, kernel: number, stride: number, ctx: BuildContext, name: string, activate: boolean, last = false): Sym {
+  let y = conv(x, filters, kernel, stride, ctx.nextSeed(), ctx, name, !(ctx.preActivation && last));
   if (ctx.preActivation) return y;
-  if (ctx.batchNorm) y = batchNorm(y, `${name}_bn`);
+  if (ctx.batchNorm) y = batchNorm(y, ctx, `${name}_bn`);
   return activate ? relu(y, `${name}_relu`) : y;
 }
 
 /** BN -> ReLU ahead of a v2 convolution (ReLU alone without batch norm). */
 function preActivate(x: Sym, ctx: BuildContext, name: string): Sym {
-  return relu(ctx.batchNorm ? batchNorm(x, `${name}_bn`) : x, `${name}_relu`);
+  return relu(ctx.batchNorm ? batchNorm(x, ctx, `${name}_bn`) : x, `${name}_relu`);
 }
 
 function channelsOf(x: Sym): number {
@@ -127,14 +170,19 @@ function channelsOf(x: Sym): number {
 
 /**
  * The shortcut branch of a block whose output has `outChannels` channels at `stride`: the input
- * itself when shapes agree, else option A (subsample + zero channels) or B (1x1 projection + BN).
+ * itself when shapes agree, every `stride`-th pixel when only the size changes (a 1x1 max pool, as in
+ * keras.applications' v2), else option A (subsample + zero channels) or B (1x1 projection + BN).
  * `preact` is the pre-activated input of a v2 block (projections read it, as in He et al. 2016).
  */
 function applyShortcut(x: Sym, preact: Sym, outChannels: number, stride: number, ctx: BuildContext, name: string): Sym {
-  if (stride === 1 && channelsOf(x) === outChannels) return x;
+  if (channelsOf(x) === outChannels) {
+    if (stride === 1) return x;
+    return tf.layers.maxPooling2d({ poolSize: 1, strides: stride, name: `${name}_0_pool` }).apply(x) as Sym;
+  }
   if (ctx.shortcut === 'A') return new SubsampleZeroPad({ stride, channels: outChannels, name: `${name}_0_pad` }).apply(x) as Sym;
-  let y = conv(preact, outChannels, 1, stride, ctx.nextShortcutSeed(), ctx, `${name}_0`);
-  if (ctx.batchNorm && !ctx.preActivation) y = batchNorm(y, `${name}_0_bn`);
+  const normalized = ctx.batchNorm && !ctx.preActivation;
+  let y = conv(preact, outChannels, 1, stride, ctx.nextShortcutSeed(), ctx, `${name}_0`, normalized);
+  if (normalized) y = batchNorm(y, ctx, `${name}_0_bn`);
   return y;
 }
 
@@ -150,32 +198,34 @@ export function applyBasicBlock(x: Sym, filters: number, stride: number, ctx: Bu
   const input = ctx.preActivation ? preActivate(x, ctx, `${name}_preact`) : x;
   let y = convUnit(input, filters, 3, stride, ctx, `${name}_1`, true);
   if (ctx.preActivation) y = preActivate(y, ctx, `${name}_1`);
-  y = convUnit(y, filters, 3, 1, ctx, `${name}_2`, false);
+  y = convUnit(y, filters, 3, 1, ctx, `${name}_2`, false, true);
   return closeBlock(y, () => applyShortcut(x, input, filters, stride, ctx, name), ctx, name);
 }
 
-/** Bottleneck block: 1x1 reduce, 3x3 (carries the stride, torchvision's v1.5), 1x1 expand by 4. */
+/** Bottleneck block: 1x1 reduce, 3x3 (carries the stride in v1.5, see strideOn), 1x1 expand by 4. */
 export function applyBottleneckBlock(x: Sym, filters: number, stride: number, ctx: BuildContext, name: string): Sym {
   const input = ctx.preActivation ? preActivate(x, ctx, `${name}_preact`) : x;
-  let y = convUnit(input, filters, 1, 1, ctx, `${name}_1`, true);
+  const [stride1x1, stride3x3] = ctx.strideOn === '1x1' ? [stride, 1] : [1, stride];
+  let y = convUnit(input, filters, 1, stride1x1, ctx, `${name}_1`, true);
   if (ctx.preActivation) y = preActivate(y, ctx, `${name}_1`);
-  y = convUnit(y, filters, 3, stride, ctx, `${name}_2`, true);
+  y = convUnit(y, filters, 3, stride3x3, ctx, `${name}_2`, true);
   if (ctx.preActivation) y = preActivate(y, ctx, `${name}_2`);
-  y = convUnit(y, filters * BOTTLENECK_EXPANSION, 1, 1, ctx, `${name}_3`, false);
+  y = convUnit(y, filters * BOTTLENECK_EXPANSION, 1, 1, ctx, `${name}_3`, false, true);
   return closeBlock(y, () => applyShortcut(x, input, filters * BOTTLENECK_EXPANSION, stride, ctx, name), ctx, name);
 }
 
-/** A stage: `blocks` blocks of one kind, the first one carrying `stride`. */
-export function applyStack(x: Sym, block: BlockKind, filters: number, blocks: number, stride: number, ctx: BuildContext, name: string): Sym {
+/** A stage: `blocks` blocks of one kind, the first one (or with `strideBlock` 'last', the last one) carrying `stride`. */
+export function applyStack(x: Sym, block: BlockKind, filters: number, blocks: number, stride: number, ctx: BuildContext, name: string, strideBlock: 'first' | 'last' = 'first'): Sym {
   const apply = block === 'basic' ? applyBasicBlock : applyBottleneckBlock;
-  for (let b = 0; b < blocks; b++) x = apply(x, filters, b === 0 ? stride : 1, ctx, `${name}_block${b + 1}`);
+  const strided = strideBlock === 'first' ? 0 : blocks - 1;
+  for (let b = 0; b < blocks; b++) x = apply(x, filters, b === strided ? stride : 1, ctx, `${name}_block${b + 1}`);
   return x;
 }
 
 /** ImageNet stem: 7x7/2 conv with 64 filters, then 3x3/2 max pooling; CIFAR stem: one 3x3 conv with 16 filters. */
 function applyStem(x: Sym, stem: StemKind, ctx: BuildContext): Sym {
-  if (stem === 'cifar') return convUnit(x, STAGE_WIDTHS.cifar[0], 3, 1, ctx, 'conv1', true);
-  const y = convUnit(x, STAGE_WIDTHS.imagenet[0], 7, 2, ctx, 'conv1', true);
+  if (stem === 'cifar') return convUnit(x, STAGE_WIDTHS.cifar[0], 3, 1, ctx, 'conv1', true, true);
+  const y = convUnit(x, STAGE_WIDTHS.imagenet[0], 7, 2, ctx, 'conv1', true, true);
   const padded = tf.layers.zeroPadding2d({ padding: 1, name: 'pool1_pad' }).apply(y) as Sym;
   return tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' }).apply(padded) as Sym;
 }
@@ -196,14 +246,23 @@ export function buildResNet(arch: Architecture, options: ResNetOptions): tf.Laye
     shortcut: options.shortcut ?? (arch.stem === 'cifar' ? 'A' : 'B'),
     preActivation: options.preActivation ?? false,
     batchNorm: options.batchNorm ?? true,
-    initializer: initializerFactory(options.kernelInitializer),
+    strideOn: options.strideOn ?? '3x3',
+    convBias: options.convBias ?? 'auto',
+    batchNormEpsilon: options.batchNormEpsilon ?? BN_EPSILON,
+    batchNormMomentum: options.batchNormMomentum ?? BN_MOMENTUM,
+    initializer: options.initialWeights === 'zeros' ? () => tf.initializers.zeros() : initializerFactory(options.kernelInitializer),
     nextSeed: () => ++seed,
     nextShortcutSeed: () => ++shortcutSeed,
   };
   const input = tf.input({ shape: inputShape, name: 'input' });
-  let x = applyStem(input, arch.stem, ctx);
+  let x = options.preprocessing ? (new Preprocessing(options.preprocessing).apply(input) as Sym) : input;
+  x = applyStem(x, arch.stem, ctx);
+  // Downsampling between stages: at the start of stages 2.. ('first'), or at the end of stages ..n-1 ('last').
+  const strideBlock = options.strideBlock ?? 'first';
+  const last = arch.blocksPerStage.length - 1;
   arch.blocksPerStage.forEach((blocks, s) => {
-    x = applyStack(x, arch.block, widths[s], blocks, s === 0 ? 1 : 2, ctx, `conv${s + 2}`);
+    const stride = (strideBlock === 'first' ? s > 0 : s < last) ? 2 : 1;
+    x = applyStack(x, arch.block, widths[s], blocks, stride, ctx, `conv${s + 2}`, strideBlock);
   });
   if (ctx.preActivation) x = preActivate(x, ctx, 'post');
   x = tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(x) as Sym;

@@ -28,6 +28,10 @@ export interface ModelMetadata {
   /** How images were brought to the input size in training (predict and evaluate do the same);
    *  absent in folders written before resize modes existed: 'squash'. */
   resize?: { mode: ResizeMode; size: [number, number] };
+  /** The input normalisation inside the model ('caffe', 'tf', 'torch', 'custom'; absent or 'none': plain [0, 1] pixels). */
+  preprocessing?: string;
+  /** Where imported weights came from (file name and format), for people. */
+  importedFrom?: string;
 }
 
 /** Optimiser state as optimizer.json (names, shapes, step count) + optimizer.bin (float32, in order). */

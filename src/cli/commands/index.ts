@@ -9,7 +9,9 @@ import { register as predict } from './predict.js';
 import { register as gradients } from './gradients.js';
 import { register as explain } from './explain.js';
 import { register as serve } from './serve.js';
+import { register as importModel } from './import.js';
+import { register as exportModel } from './export.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, explain, serve, gradients];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, explain, serve, importModel, exportModel, gradients];
