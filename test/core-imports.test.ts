@@ -26,6 +26,10 @@ export const CORE_MODULES = [
   'train/clip.js',
   'train/recalibrate.js',
   'train/evaluate.js',
+  'train/finetune.js',
+  'train/freeze.js',
+  'train/phases.js',
+  'train/head.js',
   'inspect/summary.js',
   'inspect/flops.js',
 ];

@@ -2,6 +2,7 @@
 // into this shape; the library (`trainRun`) takes it directly.
 import { parsePrecision } from '../engine/backends.js';
 import { UserError } from '../errors.js';
+import { validateFinetuneOptions, type FinetuneOptions } from './finetune.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
@@ -34,7 +35,8 @@ export interface AugmentSettings {
 
 export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
 
-export interface TrainOptions {
+/** FinetuneOptions (finetune.ts): --init, --freeze and the second phase. */
+export interface TrainOptions extends FinetuneOptions {
   /** Image folder or HDF5 file; undefined = the embedded MNIST digits. */
   data?: string;
   /** Registry name of the architecture. */
@@ -148,4 +150,5 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--limit must be a positive integer, got '${o.limit}'`);
   if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0))
     bad(`--image-size must be a positive integer, got '${o.imageSize}'`);
+  validateFinetuneOptions(o);
 }

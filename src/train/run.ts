@@ -23,7 +23,10 @@ import {
   writeFolderAtomically,
   type ModelMetadata,
 } from './checkpoint.js';
-import { freshState, runEpochs, type LoopState } from './loop.js';
+import { freshState, type LoopState } from './loop.js';
+import { fitModelToData } from './head.js';
+import { openInitModel } from './init.js';
+import { runPhases } from './phases.js';
 import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
 import { validateOptions, type TrainOptions } from './options.js';
 import { makeProgress, type Progress } from './progress.js';
@@ -66,9 +69,10 @@ export function versions(): Record<string, string> {
 }
 
 
-async function loadSplits(o: TrainOptions): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
-  const size: [number, number] | undefined = o.imageSize ? [o.imageSize, o.imageSize] : undefined;
-  const all = await loadDataset(o.data, { imageSize: size, limit: o.limit });
+/** `shape`: a loaded model's input (--init), which the images are resized to unless --image-size says otherwise. */
+async function loadSplits(o: TrainOptions, shape?: [number, number, number]): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
+  const size: [number, number] | undefined = o.imageSize ? [o.imageSize, o.imageSize] : shape ? [shape[0], shape[1]] : undefined;
+  const all = await loadDataset(o.data, { imageSize: size, limit: o.limit, channels: shape?.[2] });
   if (all.shape[0] === 0) throw new UserError(`${o.data ?? 'mnist'}: no images`);
   if (o.valSplit === 0) return { all, train: all, val: null };
   const { train, val } = stratifiedSplit(all, o.valSplit, o.seed);
@@ -128,12 +132,14 @@ async function loop(
   data: { train: ImageDataset; val: ImageDataset | null },
   state: LoopState,
   hooks: RunHooks,
+  carried: Partial<ModelMetadata> = {},
 ): Promise<RunResult> {
   const progress = hooks.progress ?? makeProgress();
   const [, h, w, c] = data.train.shape;
-  const metadata = { model: o.model, classNames: data.train.classNames, inputShape: [h, w, c] as [number, number, number] };
+  // `carried`: what the --init model's folder said about it (e.g. its input preprocessing).
+  const metadata = { ...carried, model: o.model, classNames: data.train.classNames, inputShape: [h, w, c] as [number, number, number] };
   try {
-    const ended = await runEpochs({
+    const ended = await runPhases({
       model,
       optimizer,
       train: data.train,
@@ -167,9 +173,15 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
   }
   const engine = await startEngine(o.backend, o.precision);
-  const { all, train, val } = await loadSplits(o);
+  const init = o.init !== undefined ? await openInitModel(o.init) : undefined;
+  if (init) o.model = init.metadata.model; // fine-tuning (finetune.ts): the loaded architecture
+  const { all, train, val } = await loadSplits(o, init?.inputShape).catch((error) => {
+    init?.model.dispose();
+    throw error;
+  });
   const [, h, w, c] = all.shape;
-  const model = makeModel(o, [h, w, c], all.classNames.length);
+  const fitted = init ? await fitModelToData(init, { classNames: all.classNames, inputShape: [h, w, c] }, o.seed + 1) : undefined;
+  const model = fitted?.model ?? makeModel(o, [h, w, c], all.classNames.length);
   const config: RunConfig = {
     options: o,
     data: { source: all.source, images: all.shape[0], train: train.shape[0], validation: val?.shape[0] ?? 0, classNames: all.classNames, inputShape: [h, w, c] },
@@ -188,8 +200,11 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     `training ${o.model} (${config.model.parameters} parameters) on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images, ` +
       `${h}x${w}x${c}, ${all.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
+  if (init) progress.log(`starting from the weights of ${o.init}`);
+  for (const note of fitted?.notes ?? []) progress.log(note);
   const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
-  return loop(o.out, o, engine, model, optimizer, { train, val }, freshState(), { ...hooks, progress });
+  const { epoch: _, ...carried } = init?.metadata ?? {};
+  return loop(o.out, o, engine, model, optimizer, { train, val }, freshState(), { ...hooks, progress }, carried);
 }
 
 export async function readRunConfig(dir: string): Promise<RunConfig> {
@@ -229,8 +244,11 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   const state = await loadLoopState(lastDir);
   const optimizerState = await loadOptimizerState(lastDir);
   const engine = await startEngine(o.backend, o.precision);
-  const { train, val } = await loadSplits(o);
   const { model, metadata } = await loadModelFolder(lastDir);
+  const { train, val } = await loadSplits(o, o.init !== undefined ? metadata.inputShape : undefined).catch((error) => {
+    model.dispose();
+    throw error;
+  });
   const [, h, w, c] = train.shape;
   if (metadata.inputShape.join('x') !== [h, w, c].join('x') || metadata.classNames.length !== train.classNames.length) {
     model.dispose();
@@ -243,5 +261,6 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   await writeFileAtomically(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const progress = hooks.progress ?? makeProgress();
   progress.log(`resuming ${dir} after epoch ${state.epoch} of ${o.epochs}; engine ${engine}`);
-  return loop(dir, o, engine, model, optimizer, { train, val }, state, { ...hooks, progress });
+  const { epoch: _, ...carried } = metadata;
+  return loop(dir, o, engine, model, optimizer, { train, val }, state, { ...hooks, progress }, carried);
 }

@@ -31,6 +31,11 @@ export interface TrainFlags {
   limit?: string;
   imageSize?: string;
   bnRecalibration?: string;
+  init?: string;
+  freeze?: string;
+  unfreezeAfter?: string;
+  unfreezeLr?: string;
+  unfreezeBatchNorm?: boolean;
 }
 
 /** A number option (ranges are checked by validateOptions, which names the option). */
@@ -79,6 +84,13 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
+  // Fine-tuning (src/train/finetune.ts); --init brings its own architecture.
+  if (f.init !== undefined && f.model !== undefined) fail('--init and --model exclude each other: the model is the one --init loads');
+  if (f.init !== undefined) o.init = f.init;
+  if (f.freeze !== undefined) o.freeze = f.freeze as TrainOptions['freeze'];
+  if (f.unfreezeAfter !== undefined) o.unfreezeAfter = num('unfreeze-after', f.unfreezeAfter);
+  if (f.unfreezeLr !== undefined) o.unfreezeLr = num('unfreeze-lr', f.unfreezeLr);
+  if (f.unfreezeBatchNorm) o.unfreezeBatchNorm = true;
   return o;
 }
 
@@ -121,6 +133,11 @@ export function register(program: Command): void {
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoint (its saved options apply; --epochs may raise the total)')
     .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
     .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
+    .option('--init <dir>', "start from this model folder's weights (fine-tuning); a new seeded head when the data's classes differ")
+    .option('--freeze <what>', 'backbone: train only the head, batch norm frozen in inference mode (default: none)')
+    .option('--unfreeze-after <epochs>', 'with --freeze backbone: after this many epochs every layer trains (batch norm stays frozen)')
+    .option('--unfreeze-lr <rate>', 'peak learning rate after --unfreeze-after (default: --lr / 10)')
+    .option('--unfreeze-batch-norm', 'after --unfreeze-after, the batch-norm layers train too (batch statistics)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .action(
       action(async (flags: TrainFlags) => {
