@@ -70,7 +70,7 @@ export function versions(): Record<string, string> {
 
 
 /** `shape`: a loaded model's input (--init), which the images are resized to unless --image-size says otherwise. */
-async function loadSplits(o: TrainOptions, shape?: [number, number, number]): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
+export async function loadSplits(o: TrainOptions, shape?: [number, number, number]): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
   const size: [number, number] | undefined = o.imageSize ? [o.imageSize, o.imageSize] : shape ? [shape[0], shape[1]] : undefined;
   const all = await loadDataset(o.data, { imageSize: size, limit: o.limit, channels: shape?.[2] });
   if (all.shape[0] === 0) throw new UserError(`${o.data ?? 'mnist'}: no images`);
@@ -80,7 +80,7 @@ async function loadSplits(o: TrainOptions, shape?: [number, number, number]): Pr
   return { all, train, val: val.shape[0] > 0 ? val : null };
 }
 
-function makeModel(o: TrainOptions, inputShape: [number, number, number], classes: number): tf.LayersModel {
+export function makeModel(o: TrainOptions, inputShape: [number, number, number], classes: number): tf.LayersModel {
   try {
     return buildModel(o.model, { inputShape, classes });
   } catch (error) {
@@ -92,16 +92,17 @@ function makeModel(o: TrainOptions, inputShape: [number, number, number], classe
   }
 }
 
-function countParams(weights: tf.LayerVariable[]): number {
+export function countParams(weights: tf.LayerVariable[]): number {
   return weights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 }
 
 /** Writes the per-epoch files. Order matters for a kill at any point: best/ before last/ (last/'s state
- *  names the best epoch), history.jsonl and curves.svg are derived from last/'s state. */
-async function saveEpoch(
+ *  names the best epoch), history.jsonl and curves.svg are derived from last/'s state. Without an
+ *  optimizer (a run trained elsewhere, src/distributed/) last/ holds no optimizer state. */
+export async function saveEpoch(
   out: string,
   model: tf.LayersModel,
-  optimizer: TrainOptimizer,
+  optimizer: TrainOptimizer | null,
   state: LoopState,
   improved: boolean,
   metadata: Omit<ModelMetadata, 'epoch'>,
@@ -109,14 +110,14 @@ async function saveEpoch(
   const stateJson = JSON.stringify(state);
   const files = await modelFiles(model, { ...metadata, epoch: state.epoch });
   if (improved) await writeFolderAtomically(join(out, 'best'), { ...files, 'state.json': stateJson });
-  const optimizerState = optimizerFiles(await saveOptimizerState(optimizer));
+  const optimizerState = optimizer ? optimizerFiles(await saveOptimizerState(optimizer)) : {};
   await writeFolderAtomically(join(out, 'last'), { ...files, ...optimizerState, 'state.json': stateJson });
   await writeFileAtomically(join(out, 'history.jsonl'), state.history.map((r) => JSON.stringify(r)).join('\n') + '\n');
   await writeFileAtomically(join(out, 'curves.svg'), await curvesSvg(state.history));
 }
 
 /** Copies best/'s model to the run folder's top level: the model `resnet evaluate --model OUT` uses. */
-async function publishBest(out: string): Promise<void> {
+export async function publishBest(out: string): Promise<void> {
   const best = join(out, existsSync(join(out, 'best', 'model.json')) ? 'best' : 'last');
   // Weights first: a kill in between leaves the old model.json, whose size check then flags the pair.
   await writeFileAtomically(join(out, 'weights.bin'), await readFile(join(best, 'weights.bin')));
@@ -230,6 +231,7 @@ export interface ResumeOverrides {
 
 export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, hooks: RunHooks = {}): Promise<RunResult> {
   const config = await readRunConfig(dir);
+  if ('distributed' in config) throw new UserError(`--resume: '${dir}' was trained with --distributed, whose runs cannot be resumed yet`);
   const lastDir = join(dir, 'last');
   await recoverFolder(lastDir);
   await recoverFolder(join(dir, 'best'));

@@ -6,6 +6,10 @@ import type { Command } from 'commander';
 import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
 import type { ResumeOverrides } from '../../train/run.js';
+import type { DistributedOptions } from '../../distributed/options.js';
+
+/** Processes of --distributed without --processes. */
+const DEFAULT_PROCESSES = 2;
 
 export interface TrainFlags {
   data?: string;
@@ -36,6 +40,11 @@ export interface TrainFlags {
   unfreezeAfter?: string;
   unfreezeLr?: string;
   unfreezeBatchNorm?: boolean;
+  distributed?: string;
+  processes?: string;
+  coordinator?: string;
+  processId?: string;
+  threads?: string;
 }
 
 /** A number option (ranges are checked by validateOptions, which names the option). */
@@ -94,6 +103,18 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   return o;
 }
 
+/** --distributed and its companions (src/distributed/options.ts); the others need --distributed. */
+export function distributedFromFlags(f: TrainFlags): DistributedOptions {
+  if (f.distributed === undefined) fail('--processes, --coordinator, --process-id and --threads need --distributed jax');
+  return {
+    engine: f.distributed as DistributedOptions['engine'],
+    processes: f.processes === undefined ? DEFAULT_PROCESSES : num('processes', f.processes),
+    coordinator: f.coordinator,
+    processId: f.processId === undefined ? undefined : num('process-id', f.processId),
+    threads: f.threads === undefined ? undefined : num('threads', f.threads),
+  };
+}
+
 /** With --resume the run's saved options apply; only these may be changed. */
 const RESUME_OVERRIDABLE = new Set(['resume', 'epochs', 'backend', 'precision']);
 
@@ -138,6 +159,11 @@ export function register(program: Command): void {
     .option('--unfreeze-after <epochs>', 'with --freeze backbone: after this many epochs every layer trains (batch norm stays frozen)')
     .option('--unfreeze-lr <rate>', 'peak learning rate after --unfreeze-after (default: --lr / 10)')
     .option('--unfreeze-batch-norm', 'after --unfreeze-after, the batch-norm layers train too (batch statistics)')
+    .option('--distributed <engine>', 'train on another engine, data-parallel over processes: jax (Keras 3 on JAX; docs/distributed.md)')
+    .option('--processes <n>', 'with --distributed: processes in all, on every machine together (default: 2)')
+    .option('--coordinator <host:port>', "with --distributed: process 0's address (default: loopback, all processes on this machine)")
+    .option('--process-id <i>', 'with --coordinator: the one process this machine runs (0 writes the run folder)')
+    .option('--threads <n>', 'with --distributed: compute threads per process (default: cores / processes here)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .action(
       action(async (flags: TrainFlags) => {
@@ -145,6 +171,7 @@ export function register(program: Command): void {
         // TensorFlow.js, the image decoders and vega.
         const { resumeRun, trainRun } = await import('../../train/run.js');
         const overrides = flags.resume !== undefined ? resumeOverrides(flags) : undefined;
+        if (flags.distributed === undefined && [flags.processes, flags.coordinator, flags.processId, flags.threads].some((v) => v !== undefined)) distributedFromFlags(flags);
         const options = flags.resume === undefined ? optionsFromFlags(flags) : undefined;
         // Checkpoints are written atomically, so Ctrl-C can stop at once; say how to continue.
         const out = flags.resume ?? options!.out;
@@ -156,7 +183,10 @@ export function register(program: Command): void {
         process.once('SIGINT', onInterrupt);
         try {
           if (overrides) await resumeRun(flags.resume!, overrides);
-          else await trainRun(options!);
+          else if (flags.distributed !== undefined) {
+            const { trainDistributed } = await import('../../distributed/jax.js');
+            await trainDistributed(options!, distributedFromFlags(flags));
+          } else await trainRun(options!);
         } finally {
           process.off('SIGINT', onInterrupt);
         }
