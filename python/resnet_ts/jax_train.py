@@ -96,21 +96,24 @@ def run(job_dir, pid, emit):
     labels = np.load(path(job["train"]["labels"]))
     classes = job["train"]["classes"]
 
-    if pid == 0 and "probe" in job:
+    if "probe" in job:
         # The rebuilt Keras model must compute what the TF.js model computes (same weights, inference).
+        # Every process does this, so that all reach their first collective together: gloo gives up
+        # on a peer that is 30 s late to it.
         check = build_keras_model(keras, job["topology"])
         set_weights(check, manifest, init)
         probe = job["probe"]
         x = np.fromfile(path(probe["images"]), dtype="<f4").reshape(probe["shape"])
         expected = np.fromfile(path(probe["outputs"]), dtype="<f4").reshape(x.shape[0], -1)
         got = np.asarray(check.predict_on_batch(x))
-        emit("check", images=int(x.shape[0]), max_abs_diff=float(np.max(np.abs(got - expected))))
+        if pid == 0:
+            emit("check", images=int(x.shape[0]), max_abs_diff=float(np.max(np.abs(got - expected))))
         del check
 
     if processes > 1:
         keras.distribution.set_distribution(keras.distribution.DataParallel(devices=jax.devices(), auto_shard_dataset=False))
-    # The same random state on every process (process 0's check above drew from it): variables are
-    # created replicated, and JAX insists that their first values agree everywhere.
+    # The same random state on every process, whatever drew from it before: variables are created
+    # replicated, and JAX insists that their first values agree everywhere.
     keras.utils.set_random_seed(r["seed"])
     model = build_keras_model(keras, job["topology"], recipe.l2_coefficient(r))
     set_weights(model, manifest, init)
