@@ -17,6 +17,11 @@ export { stratifiedSplit, shuffledIndices, makeBatch, augment, DataError } from 
 export { loadDataset, loadImages } from './data/node.js';
 export type { ImageDataset, AugmentOptions } from './data/index.js';
 export { trainRun, resumeRun, type RunResult } from './train/run.js';
+export { defaultOptions, type TrainOptions } from './train/options.js';
+export type { FinetuneOptions } from './train/finetune.js';
+export { setTrainability, useKerasFrozenBatchNorm, headLayer, type Trainability } from './train/freeze.js';
+export { trainDistributed } from './distributed/jax.js';
+export type { DistributedOptions } from './distributed/options.js';
 export { evaluateModel, predictProbabilities, type Evaluation } from './train/evaluate.js';
 export { loadModelFolder } from './train/checkpoint.js';
 export { UserError } from './errors.js';
