@@ -27,13 +27,20 @@ function runLong(args: string[], timeoutMs: number): Promise<{ status: number | 
   });
 }
 
-test('two JAX processes on loopback train one epoch; the run folder evaluates', { skip, timeout: 900_000 }, async () => {
+/** A run folder's weights as one float32 array. */
+const weightsOf = (dir: string) => {
+  const bytes = readFileSync(join(dir, 'weights.bin'));
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+};
+
+test('two JAX processes on loopback train one epoch as one process does; the run folder evaluates', { skip, timeout: 900_000 }, async () => {
   assert.ok(!('reason' in found), `RESNET_REQUIRE_PYTHON=1 but ${'reason' in found ? found.reason : ''}`);
   const root = tempDir('resnet-jax-');
   const data = await writeImageFolder(join(root, 'data'), 8, 8);
   const out = join(root, 'run');
-  const r = await runLong(['train', '--data', data, '--model', 'resnet20', '--epochs', '1', '--batch-size', '8', '--val-split', '0.25', '--backend', 'cpu',
-    '--distributed', 'jax', '--processes', '2', '--out', out], 840_000);
+  const args = (processes: number, dir: string) => ['train', '--data', data, '--model', 'resnet20', '--epochs', '1', '--batch-size', '8', '--val-split', '0.25',
+    '--backend', 'cpu', '--distributed', 'jax', '--processes', String(processes), '--out', dir];
+  const r = await runLong(args(2, out), 840_000);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Keras on JAX, 2 processes \(here: 0, 1; coordinator 127\.0\.0\.1:\d+; /);
   // The Keras rebuild computes what the TF.js model computes, on the same weights (tolerance 1e-4, checked by the run itself).
@@ -50,6 +57,18 @@ test('two JAX processes on loopback train one epoch; the run folder evaluates', 
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal(config.distributed.processes, 2);
   for (const f of ['model.json', 'weights.bin', 'curves.svg', join('best', 'model.json'), join('last', 'model.json')]) assert.ok(existsSync(join(out, f)), f);
+
+  // The same run in one process sees the same global batches (18 = 8 + 8 + 2 images; the 2 split 1 + 1),
+  // and JAX computes each step over the global batch (batch-norm statistics included): the same loss
+  // (float32 sums in another order: 1e-4 relative) and the same weights after 3 steps (1e-3 absolute).
+  const one = await runLong(args(1, join(root, 'one')), 840_000);
+  assert.equal(one.status, 0, one.stderr + one.stdout);
+  const single = JSON.parse(readFileSync(join(root, 'one', 'history.jsonl'), 'utf8').trim());
+  assert.ok(Math.abs(single.loss - history[0].loss) <= 1e-4 * single.loss, `${single.loss} vs ${history[0].loss}`);
+  const [a, b] = [weightsOf(out), weightsOf(join(root, 'one'))];
+  assert.equal(a.length, b.length);
+  const largest = a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  assert.ok(largest <= 1e-3, `weights differ by ${largest}`);
 
   const e = runCli('evaluate', '--model', out, '--data', data, '--backend', 'cpu', '--json');
   assert.equal(e.status, 0, e.stderr);
