@@ -58,7 +58,7 @@ async function rebuildForData(
     const inputs = layers.filter((l) => l.class_name === 'InputLayer');
     if (inputs.length !== 1) throw new UserError(`model '${model.name}' has ${inputs.length} inputs; only one-input models can take another image size`);
     inputs[0].config.batch_input_shape = [null, h, w, c];
-    notes.push(`input ${init.inputShape[0]}x${init.inputShape[1]} -> ${h}x${w} (the loaded weights do not depend on the image size)`);
+    notes.push(`input ${init.inputShape[0]}x${init.inputShape[1]} -> ${h}x${w} (the same layers and weights on the new size)`);
   }
   let headName = head.name;
   if (!sameClasses) {
@@ -77,11 +77,22 @@ async function rebuildForData(
         `replaces '${head.name}' (${init.classNames.length} classes: ${names(init.classNames)})`,
     );
   }
-  const rebuilt = await tf.models.modelFromJSON(json as unknown as Parameters<typeof tf.models.modelFromJSON>[0]);
+  const sizeHint = sameSize ? '' : `; train at the model's own size with --image-size ${init.inputShape[0]}`;
+  const rebuilt = await tf.models.modelFromJSON(json as unknown as Parameters<typeof tf.models.modelFromJSON>[0]).catch((error: Error) => {
+    throw new UserError(`model '${model.name}' cannot be rebuilt for ${h}x${w}x${c} images (${error.message.split('\n')[0]})${sizeHint}`);
+  });
   for (const layer of rebuilt.layers) {
     if (!sameClasses && layer.name === headName) continue;
-    const source = model.getLayer(layer.name);
-    const weights = source.getWeights();
+    const weights = model.getLayer(layer.name).getWeights();
+    const misfit = layer.weights.findIndex((v, i) => v.shape.join('x') !== weights[i]?.shape.join('x'));
+    if (misfit >= 0 || layer.weights.length !== weights.length) {
+      rebuilt.dispose();
+      const i = Math.max(misfit, 0);
+      // (The course ResNet-50 flattens its last feature map: its head depends on the image size.)
+      throw new UserError(
+        `the loaded weights of layer '${layer.name}' (${weights[i]?.shape.join('x') ?? 'none'}) do not fit ${h}x${w} images (${layer.weights[i]?.shape.join('x') ?? 'none'})${sizeHint}`,
+      );
+    }
     layer.setWeights(weights);
     layer.trainable = true;
   }
