@@ -24,6 +24,9 @@ export type { ImageDataset, AugmentOptions, BatchSource, BatchRequest, Batch } f
 export { RECIPES, DEFAULT_RECIPE, recipeNames, type Recipe } from './train/recipes.js';
 export { trainStep } from './train/loop.js';
 export { makeOptimizer, type TrainOptimizer } from './train/optimizer.js';
+export { defaultOptions, type TrainOptions } from './train/options.js';
+export type { FinetuneOptions } from './train/finetune.js';
+export { setTrainability, useKerasFrozenBatchNorm, type Trainability } from './train/freeze.js';
 export { evaluateModel, predictProbabilities, type Evaluation } from './train/evaluate.js';
 export { modelFiles, modelArtifacts, modelFromArtifacts, checkModelJson, type ModelJson } from './train/model-folder.js';
 export type { ModelMetadata } from './train/checkpoint.js';

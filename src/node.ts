@@ -8,6 +8,9 @@ export { useBackend, usePrecision, availableBackends, ENGINES, PRECISIONS, type 
 export { loadDataset, openDataset, loadImages, defaultCacheDir } from './data/node.js';
 export { BatchWorkers } from './data/pipeline.js';
 export { trainRun, resumeRun, type RunResult } from './train/run.js';
+// Training on Keras 3 + JAX, data-parallel over processes (a Python child process per worker).
+export { trainDistributed } from './distributed/jax.js';
+export type { DistributedOptions } from './distributed/options.js';
 export { loadModelFolder } from './train/checkpoint.js';
 // Importing pretrained Keras / PyTorch files and exporting model folders (they read and write files).
 export { importModel, writeModelFolder, type ImportOptions, type ImportResult } from './interop/import.js';

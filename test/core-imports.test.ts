@@ -33,6 +33,10 @@ export const CORE_MODULES = [
   'train/clip.js',
   'train/recalibrate.js',
   'train/evaluate.js',
+  'train/finetune.js',
+  'train/freeze.js',
+  'train/phases.js',
+  'train/head.js',
   'inspect/summary.js',
   'inspect/flops.js',
   // The browser entry point and what the web page imports.

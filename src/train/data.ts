@@ -37,8 +37,9 @@ export interface RunData {
 /**
  * Reads the data of a run. The image size is `size` when given (a resumed run: its checkpoint's),
  * else --image-size, else the model's own input size (resnet50: 64), else the data's most common size.
+ * `channels` (a fine-tuned model's input) converts the images to that many channels.
  */
-export async function prepareRunData(o: TrainOptions, progress: Progress, size?: [number, number]): Promise<RunData> {
+export async function prepareRunData(o: TrainOptions, progress: Progress, size?: [number, number], channels?: number): Promise<RunData> {
   const modelSize = modelInputSize(o.model);
   const mode = o.resize ?? 'squash';
   const stored = await openDataset(o.data, {
@@ -46,6 +47,7 @@ export async function prepareRunData(o: TrainOptions, progress: Progress, size?:
     defaultSize: modelSize ? { size: [modelSize, modelSize], reason: `${o.model}'s input size` } : undefined,
     resize: mode,
     limit: o.limit,
+    channels,
     cacheDir: o.cacheDir === '' ? undefined : (o.cacheDir ?? defaultCacheDir()),
     maxMemory: (o.maxMemory ?? defaultMaxMemoryMB()) * 2 ** 20,
     onProgress: progress.loading?.bind(progress),

@@ -4,6 +4,7 @@ import { parsePrecision } from '../engine/backends.js';
 import { RESIZE_MODES, type ResizeMode } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_RECIPE, findRecipe, recipeNames, RECIPES, type RecipeName } from './recipes.js';
+import { validateFinetuneOptions, type FinetuneOptions } from './finetune.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
@@ -39,7 +40,8 @@ export const MAX_DATA_WORKERS = 16;
 
 export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
 
-export interface TrainOptions {
+/** FinetuneOptions (finetune.ts): --init, --freeze and the second phase. */
+export interface TrainOptions extends FinetuneOptions {
   /** Name of the recipe (src/train/recipes.ts) the defaults came from; explicit options override it.
    *  Absent in run folders written before recipes existed (they ran the course recipe). */
   recipe?: string;
@@ -175,4 +177,5 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--max-memory must be a positive number of megabytes, got '${o.maxMemory}'`);
   if (o.dataWorkers !== undefined && !(Number.isInteger(o.dataWorkers) && o.dataWorkers >= 0 && o.dataWorkers <= MAX_DATA_WORKERS))
     bad(`--data-workers must be an integer from 0 to ${MAX_DATA_WORKERS}, got '${o.dataWorkers}'`);
+  validateFinetuneOptions(o);
 }

@@ -14,16 +14,18 @@ import type { ImageDataset } from '../data/types.js';
 /** The mutable part of TF.js's BatchNormalization layer that this needs (read at every call). */
 interface BatchNormLayer {
   momentum: number;
+  trainable: boolean;
 }
 
 /**
  * Recomputes the moving mean and variance of every BatchNormalization layer of `model` as the
  * average of the batch statistics over up to `maxImages` training images (a seeded sample, in
- * batches of `batchSize`). No weight other than the moving statistics changes.
+ * batches of `batchSize`). No weight other than the moving statistics of unfrozen layers changes.
  */
 export async function recalibrateBatchNorm(model: tf.LayersModel, data: BatchSource | ImageDataset, maxImages: number, batchSize: number, seed: number): Promise<void> {
+  // Frozen layers (trainable false) keep their statistics: they run in inference mode (freeze.ts).
   const source = 'batches' in data ? data : memorySource(data);
-  const layers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization') as unknown as BatchNormLayer[];
+  const layers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable) as unknown as BatchNormLayer[];
   if (layers.length === 0 || maxImages <= 0) return;
   const saved = layers.map((l) => l.momentum);
   const sample = shuffledIndices(source.size, seed).subarray(0, Math.min(maxImages, source.size));

@@ -21,8 +21,11 @@ import {
   type ModelMetadata,
 } from './checkpoint.js';
 import { prepareRunData, type RunData } from './data.js';
-import { freshState, runEpochs, type LoopState } from './loop.js';
+import { freshState, type LoopState } from './loop.js';
 import { toJson } from './json.js';
+import { fitModelToData } from './head.js';
+import { openInitModel } from './init.js';
+import { runPhases } from './phases.js';
 import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
 import { validateOptions, type TrainOptions } from './options.js';
 import { makeProgress, type Progress } from './progress.js';
@@ -74,7 +77,7 @@ export function versions(): Record<string, string> {
 }
 
 
-function makeModel(o: TrainOptions, inputShape: [number, number, number], classes: number): tf.LayersModel {
+export function makeModel(o: TrainOptions, inputShape: [number, number, number], classes: number): tf.LayersModel {
   try {
     return buildModel(o.model, { inputShape, classes });
   } catch (error) {
@@ -86,16 +89,17 @@ function makeModel(o: TrainOptions, inputShape: [number, number, number], classe
   }
 }
 
-function countParams(weights: tf.LayerVariable[]): number {
+export function countParams(weights: tf.LayerVariable[]): number {
   return weights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 }
 
 /** Writes the per-epoch files. Order matters for a kill at any point: best/ before last/ (last/'s state
- *  names the best epoch), history.jsonl and curves.svg are derived from last/'s state. */
-async function saveEpoch(
+ *  names the best epoch), history.jsonl and curves.svg are derived from last/'s state. Without an
+ *  optimizer (a run trained elsewhere, src/distributed/) last/ holds no optimizer state. */
+export async function saveEpoch(
   out: string,
   model: tf.LayersModel,
-  optimizer: TrainOptimizer,
+  optimizer: TrainOptimizer | null,
   state: LoopState,
   improved: boolean,
   metadata: Omit<ModelMetadata, 'epoch'>,
@@ -103,14 +107,14 @@ async function saveEpoch(
   const stateJson = toJson(state);
   const files = await modelFiles(model, { ...metadata, epoch: state.epoch });
   if (improved) await writeFolderAtomically(join(out, 'best'), { ...files, 'state.json': stateJson });
-  const optimizerState = optimizerFiles(await saveOptimizerState(optimizer));
+  const optimizerState = optimizer ? optimizerFiles(await saveOptimizerState(optimizer)) : {};
   await writeFolderAtomically(join(out, 'last'), { ...files, ...optimizerState, 'state.json': stateJson });
   await writeFileAtomically(join(out, 'history.jsonl'), state.history.map((r) => toJson(r)).join('\n') + '\n');
   await writeFileAtomically(join(out, 'curves.svg'), await curvesSvg(state.history));
 }
 
 /** Copies best/'s model to the run folder's top level: the model `resnet evaluate --model OUT` uses. */
-async function publishBest(out: string): Promise<void> {
+export async function publishBest(out: string): Promise<void> {
   const best = join(out, existsSync(join(out, 'best', 'model.json')) ? 'best' : 'last');
   // Weights first: a kill in between leaves the old model.json, whose size check then flags the pair.
   await writeFileAtomically(join(out, 'weights.bin'), await readFile(join(best, 'weights.bin')));
@@ -126,11 +130,13 @@ async function loop(
   data: RunData,
   state: LoopState,
   hooks: RunHooks,
+  carried: Partial<ModelMetadata> = {},
 ): Promise<RunResult> {
   const progress = hooks.progress ?? makeProgress();
-  const metadata = { model: o.model, classNames: data.classNames, inputShape: data.inputShape, resize: data.resize };
+  // `carried`: what the --init model's folder said about it (e.g. its input preprocessing).
+  const metadata = { ...carried, model: o.model, classNames: data.classNames, inputShape: data.inputShape, resize: data.resize };
   try {
-    const ended = await runEpochs({
+    const ended = await runPhases({
       model,
       optimizer,
       train: data.train,
@@ -166,10 +172,20 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   }
   const engine = await startEngine(o.backend, o.precision);
   const progress = hooks.progress ?? makeProgress();
-  const data = await prepareRunData(o, progress);
-  let model: tf.LayersModel;
+  const init = o.init !== undefined ? await openInitModel(o.init) : undefined;
+  if (init) o.model = init.metadata.model; // fine-tuning (finetune.ts): the loaded architecture
+  let data: RunData;
   try {
-    model = makeModel(o, data.inputShape, data.classNames.length);
+    data = await prepareRunData(o, progress, !o.imageSize && init ? [init.inputShape[0], init.inputShape[1]] : undefined, init?.inputShape[2]);
+  } catch (error) {
+    init?.model.dispose();
+    throw error;
+  }
+  let model: tf.LayersModel;
+  let notes: string[] = [];
+  try {
+    if (init) ({ model, notes } = await fitModelToData(init, { classNames: data.classNames, inputShape: data.inputShape }, o.seed + 1));
+    else model = makeModel(o, data.inputShape, data.classNames.length);
   } catch (error) {
     await data.close();
     throw error;
@@ -201,7 +217,10 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images, ` +
       `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
-  return loop(o.out, o, engine, model, optimizer, data, freshState(), { ...hooks, progress });
+  if (init) progress.log(`starting from the weights of ${o.init}`);
+  for (const note of notes) progress.log(note);
+  const { epoch: _, ...carried } = init?.metadata ?? {};
+  return loop(o.out, o, engine, model, optimizer, data, freshState(), { ...hooks, progress }, carried);
 }
 
 export async function readRunConfig(dir: string): Promise<RunConfig> {
@@ -230,6 +249,7 @@ export interface ResumeOverrides {
 
 export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, hooks: RunHooks = {}): Promise<RunResult> {
   const config = await readRunConfig(dir);
+  if ('distributed' in config) throw new UserError(`--resume: '${dir}' was trained with --distributed, whose runs cannot be resumed yet`);
   const lastDir = join(dir, 'last');
   await recoverFolder(lastDir);
   await recoverFolder(join(dir, 'best'));
@@ -253,7 +273,7 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   const implied = o.imageSize ?? modelSize;
   let data: RunData;
   try {
-    data = await prepareRunData(o, progress, implied === savedH && implied === savedW ? undefined : [savedH, savedW]);
+    data = await prepareRunData(o, progress, implied === savedH && implied === savedW ? undefined : [savedH, savedW], o.init !== undefined ? metadata.inputShape[2] : undefined);
   } catch (error) {
     model.dispose();
     throw error;
@@ -270,5 +290,6 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });
   await writeFileAtomically(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   progress.log(`resuming ${dir} after epoch ${state.epoch} of ${o.epochs}; engine ${engine}`);
-  return loop(dir, o, engine, model, optimizer, data, state, { ...hooks, progress });
+  const { epoch: _, ...carried } = metadata;
+  return loop(dir, o, engine, model, optimizer, data, state, { ...hooks, progress }, carried);
 }

@@ -7,6 +7,10 @@ import { action, fail } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
 import { DEFAULT_RECIPE, RECIPES } from '../../train/recipes.js';
 import type { ResumeOverrides } from '../../train/run.js';
+import type { DistributedOptions } from '../../distributed/options.js';
+
+/** Processes of --distributed without --processes. */
+const DEFAULT_PROCESSES = 2;
 
 export interface TrainFlags {
   recipe?: string;
@@ -39,6 +43,16 @@ export interface TrainFlags {
   maxMemory?: string;
   dataWorkers?: string;
   bnRecalibration?: string;
+  init?: string;
+  freeze?: string;
+  unfreezeAfter?: string;
+  unfreezeLr?: string;
+  unfreezeBatchNorm?: boolean;
+  distributed?: string;
+  processes?: string;
+  coordinator?: string;
+  processId?: string;
+  threads?: string;
 }
 
 /** A number option (ranges are checked by validateOptions, which names the option). */
@@ -91,6 +105,13 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.resize !== undefined) o.resize = f.resize as TrainOptions['resize'];
   Object.assign(o, dataRuntime(f));
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
+  // Fine-tuning (src/train/finetune.ts); --init brings its own architecture.
+  if (f.init !== undefined && f.model !== undefined) fail('--init and --model exclude each other: the model is the one --init loads');
+  if (f.init !== undefined) o.init = f.init;
+  if (f.freeze !== undefined) o.freeze = f.freeze as TrainOptions['freeze'];
+  if (f.unfreezeAfter !== undefined) o.unfreezeAfter = num('unfreeze-after', f.unfreezeAfter);
+  if (f.unfreezeLr !== undefined) o.unfreezeLr = num('unfreeze-lr', f.unfreezeLr);
+  if (f.unfreezeBatchNorm) o.unfreezeBatchNorm = true;
   // A shorter run than the recipe's keeps its warm-up inside the run, unless one was asked for.
   if (f.epochs !== undefined && f.warmupEpochs === undefined && o.warmupEpochs > o.epochs) o.warmupEpochs = o.epochs;
   return o;
@@ -105,6 +126,18 @@ function dataRuntime(f: TrainFlags): Pick<TrainOptions, 'cacheDir' | 'maxMemory'
   if (f.maxMemory !== undefined) o.maxMemory = num('max-memory', f.maxMemory);
   if (f.dataWorkers !== undefined) o.dataWorkers = num('data-workers', f.dataWorkers);
   return o;
+}
+
+/** --distributed and its companions (src/distributed/options.ts); the others need --distributed. */
+export function distributedFromFlags(f: TrainFlags): DistributedOptions {
+  if (f.distributed === undefined) fail('--processes, --coordinator, --process-id and --threads need --distributed jax');
+  return {
+    engine: f.distributed as DistributedOptions['engine'],
+    processes: f.processes === undefined ? DEFAULT_PROCESSES : num('processes', f.processes),
+    coordinator: f.coordinator,
+    processId: f.processId === undefined ? undefined : num('process-id', f.processId),
+    threads: f.threads === undefined ? undefined : num('threads', f.threads),
+  };
 }
 
 /** With --resume the run's saved options apply; only these may be changed. */
@@ -154,6 +187,16 @@ export function register(program: Command): void {
     .option('--no-cache', 'decode the images again and keep no copy')
     .option('--max-memory <MB>', 'largest decoded data set kept in memory, in megabytes; a larger one streams from the cache folder (default: half the RAM)')
     .option('--data-workers <n>', 'threads that assemble and augment batches beside the training step; 0: on the training thread (default: 1)')
+    .option('--init <dir>', "start from this model folder's weights (fine-tuning); a new seeded head when the data's classes differ")
+    .option('--freeze <what>', 'backbone: train only the head, batch norm frozen in inference mode (default: none)')
+    .option('--unfreeze-after <epochs>', 'with --freeze backbone: after this many epochs every layer trains (batch norm stays frozen)')
+    .option('--unfreeze-lr <rate>', 'peak learning rate after --unfreeze-after (default: --lr / 10)')
+    .option('--unfreeze-batch-norm', 'after --unfreeze-after, the batch-norm layers train too (batch statistics)')
+    .option('--distributed <engine>', 'train on another engine, data-parallel over processes: jax (Keras 3 on JAX; docs/distributed.md)')
+    .option('--processes <n>', 'with --distributed: processes in all, on every machine together (default: 2)')
+    .option('--coordinator <host:port>', "with --distributed: process 0's address (default: loopback, all processes on this machine)")
+    .option('--process-id <i>', 'with --coordinator: the one process this machine runs (0 writes the run folder)')
+    .option('--threads <n>', 'with --distributed: compute threads per process (default: cores / processes here)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .action(
       action(async (flags: TrainFlags) => {
@@ -161,6 +204,7 @@ export function register(program: Command): void {
         // TensorFlow.js, the image decoders and vega.
         const { resumeRun, trainRun } = await import('../../train/run.js');
         const overrides = flags.resume !== undefined ? resumeOverrides(flags) : undefined;
+        if (flags.distributed === undefined && [flags.processes, flags.coordinator, flags.processId, flags.threads].some((v) => v !== undefined)) distributedFromFlags(flags);
         const options = flags.resume === undefined ? optionsFromFlags(flags) : undefined;
         // Checkpoints are written atomically, so Ctrl-C can stop at once; say how to continue.
         const out = flags.resume ?? options!.out;
@@ -172,7 +216,10 @@ export function register(program: Command): void {
         process.once('SIGINT', onInterrupt);
         try {
           if (overrides) await resumeRun(flags.resume!, overrides);
-          else await trainRun(options!);
+          else if (flags.distributed !== undefined) {
+            const { trainDistributed } = await import('../../distributed/jax.js');
+            await trainDistributed(options!, distributedFromFlags(flags));
+          } else await trainRun(options!);
         } finally {
           process.off('SIGINT', onInterrupt);
         }

@@ -22,6 +22,7 @@ import { noteInPlaceUpdate } from './optimizer.js';
 /** The BatchNormalization fields the training path reads (not in tfjs-layers' public typings). */
 interface BatchNormalizationLayer {
   axis: number;
+  trainable: boolean;
   momentum: number;
   epsilon: number;
   gamma: LayerVariable | null;
@@ -72,7 +73,8 @@ export function installNativeBatchNormLayer(backendName: string): void {
     const input = Array.isArray(inputs) ? inputs[0] : inputs;
     const batchNorm = [core.batchNorm2d, core.batchNorm3d, core.batchNorm4d][input?.rank - 2];
     const lastAxis = this.axis === -1 || this.axis === input?.rank - 1;
-    if (!kwargs?.training || tf.getBackend() !== backendName || (Array.isArray(inputs) && inputs.length !== 1) ||
+    // A frozen layer (trainable false) runs in inference mode, as in Keras (src/train/freeze.ts).
+    if (!kwargs?.training || this.trainable === false || tf.getBackend() !== backendName || (Array.isArray(inputs) && inputs.length !== 1) ||
         !batchNorm || !lastAxis || input.dtype !== 'float32') {
       return original.call(this, inputs, kwargs);
     }
