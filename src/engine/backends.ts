@@ -16,7 +16,11 @@ export const ENGINES: readonly EngineName[] = ['native', 'wasm', 'cpu'];
 
 /** Registers an engine with TensorFlow.js; resolves false where it cannot exist on this machine. */
 const registrars: Record<EngineName, () => Promise<boolean>> = {
-  native: async () => (await import('./native/backend.js')).registerNativeBackend(),
+  native: async () => {
+    const ok = (await import('./native/backend.js')).registerNativeBackend();
+    if (ok) (await import('../infer/native/executor.js')).registerNativeInference(); // src/infer/: compiled prediction
+    return ok;
+  },
   wasm: async () => {
     await import('@tensorflow/tfjs-backend-wasm');
     (await import('./wasm/kernels.js')).registerWasmTrainingKernels();
