@@ -37,7 +37,9 @@ export function foldedConvWeights(conv: ConvSpec): { weights: Float32Array; bias
     folded[o] = ((bias ? bias[o] : 0) - mean[o]) * k[o] + (beta ? beta[o] : 0);
   }
   const weights = new Float32Array(kernel.length);
-  for (let i = 0; i < kernel.length; i++) weights[i] = kernel[i] * k[i % O];
+  for (let row = 0; row < kernel.length; row += O) {
+    for (let o = 0; o < O; o++) weights[row + o] = kernel[row + o] * k[o];
+  }
   return { weights, bias: folded };
 }
 

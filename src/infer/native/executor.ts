@@ -75,7 +75,8 @@ function windowOf(inShape: number[], kernel: [number, number], strides: [number,
 class NativeCompiled implements CompiledModel {
   readonly report: CompiledModel['report'];
   private plans = new Map<number, PlanInstance>();
-  private sources = new Map<Operation, tf.Tensor[]>();
+  /** By operation: the data ids of the variables its parameters were computed from (assign() changes a variable's). */
+  private sources = new Map<Operation, object[]>();
   private updates = -1;
   private disposed = false;
   private readonly registry: FinalizationRegistry<number>;
@@ -94,7 +95,7 @@ class NativeCompiled implements CompiledModel {
 
   private noteSources(): void {
     this.updates = inPlaceUpdates();
-    for (const o of this.parametric()) this.sources.set(o, sourceTensors(o));
+    for (const o of this.parametric()) this.sources.set(o, sourceTensors(o).map((t) => t.dataId));
   }
 
   /** The operations whose variables changed since their parameters were last computed. */
@@ -103,7 +104,7 @@ class NativeCompiled implements CompiledModel {
     return this.parametric().filter((o) => {
       if (everything) return true;
       const before = this.sources.get(o)!;
-      return sourceTensors(o).some((t, i) => t.dataId !== before[i]?.dataId);
+      return sourceTensors(o).some((t, i) => t.dataId !== before[i]);
     });
   }
 
