@@ -43,6 +43,13 @@ export interface CompiledModel {
   /** Frees the executor's buffers and packed weights. */
   dispose(): void;
   readonly report: CompileReport;
+  /** float32 compilations on an executor that can: the [min, max] of every value over `batches` (int8 calibration). */
+  observeRanges?(batches: Iterable<tf.Tensor>): ActivationRanges;
+  /**
+   * Milliseconds by operation kind of one prediction of `x`, largest first, with each operation's
+   * time in `operations` (where the executor can time them).
+   */
+  profile?(x: tf.Tensor): { kind: string; calls: number; ms: number }[] & { operations?: { op: string; ms: number }[] };
 }
 
 export interface InferenceExecutor {

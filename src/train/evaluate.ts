@@ -2,6 +2,7 @@
 import * as tf from '../tf.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
+import { predictWithInference, type InferenceOptions } from '../infer/compile.js';
 import { EPS } from './loss.js';
 import { confusionMatrix, metricsFromConfusion, type ClassMetrics } from './metrics.js';
 
@@ -14,8 +15,13 @@ export interface Evaluation extends ClassMetrics {
   confusion: number[][];
 }
 
-/** Class probabilities of images [n, h, w, c] (NHWC float32), batch by batch in inference mode. */
-export function predictProbabilities(model: tf.LayersModel, images: Float32Array, shape: [number, number, number, number], batchSize: number): Float32Array {
+/**
+ * Class probabilities of images [n, h, w, c] (NHWC float32), batch by batch in inference mode, through
+ * the model's compiled inference form (src/infer/: folded batch norm, fused kernels; `inference` picks
+ * the precision).
+ */
+export function predictProbabilities(model: tf.LayersModel, images: Float32Array, shape: [number, number, number, number], batchSize: number,
+  inference: InferenceOptions = {}): Float32Array {
   const [n, h, w, c] = shape;
   const imageLength = h * w * c;
   let out: Float32Array | null = null;
@@ -23,7 +29,7 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
     const end = Math.min(n, start + batchSize);
     const probs = tf.tidy(() => {
       const xs = tf.tensor4d(images.subarray(start * imageLength, end * imageLength), [end - start, h, w, c]);
-      return model.predict(xs) as tf.Tensor;
+      return predictWithInference(model, xs, inference);
     });
     const values = probs.dataSync() as Float32Array;
     const classes = probs.shape[1]!;
@@ -35,10 +41,10 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
 }
 
 /** Evaluates `model` on `ds`; `ds.labels` must index the model's outputs. */
-export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize = 64): Evaluation {
+export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize = 64, inference: InferenceOptions = {}): Evaluation {
   const n = ds.shape[0];
   const classes = ds.classNames.length;
-  const probs = predictProbabilities(model, ds.images, ds.shape, batchSize);
+  const probs = predictProbabilities(model, ds.images, ds.shape, batchSize, inference);
   const outputs = n === 0 ? classes : probs.length / n;
   const predicted = new Int32Array(n);
   let lossSum = 0;

@@ -7,7 +7,8 @@ import { register as train } from './train.js';
 import { register as evaluate } from './evaluate.js';
 import { register as predict } from './predict.js';
 import { register as gradients } from './gradients.js';
+import { register as quantize } from './quantize.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, gradients];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, quantize, gradients];

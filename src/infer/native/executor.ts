@@ -49,6 +49,8 @@ interface PlanInstance {
   float32Values: Map<string, number>;
   /** Graph values written by JavaScript layers (the graph's input included): bound arrays, for calibration. */
   boundValues: Map<string, number>;
+  /** What each addon operation computes, for profiles: the layers it stands for, and its shape. */
+  labels: string[];
   memory: { slots: number; bytes: number; inPlace: number };
 }
 
@@ -250,8 +252,11 @@ class NativeCompiled implements CompiledModel {
     return ranges;
   }
 
-  /** Milliseconds per operation kind of one prediction of `x` (after one unprofiled run). */
-  profile(x: tf.Tensor): { kind: string; calls: number; ms: number }[] {
+  /**
+   * One prediction of `x`, timed operation by operation (after one untimed run): milliseconds by
+   * operation kind, largest first, and each operation with what it computes.
+   */
+  profile(x: tf.Tensor): { kind: string; calls: number; ms: number }[] & { operations?: { op: string; ms: number }[] } {
     tf.dispose(this.predict(x));
     const plan = this.planFor(x.shape[0]);
     this.addon.inferProfile(plan.id, true);
@@ -264,7 +269,10 @@ class NativeCompiled implements CompiledModel {
       e.ms += ms;
       byKind.set(kind, e);
     }
-    return [...byKind.entries()].map(([kind, e]) => ({ kind, ...e })).sort((a, b) => b.ms - a.ms);
+    const result: { kind: string; calls: number; ms: number }[] & { operations?: { op: string; ms: number }[] } =
+      [...byKind.entries()].map(([kind, e]) => ({ kind, ...e })).sort((a, b) => b.ms - a.ms);
+    result.operations = rows.map(([, ms], i) => ({ op: plan.labels[i], ms }));
+    return result;
   }
 
   /** Buffers of the plans kept (for tests: memory stays flat). */
@@ -303,6 +311,8 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
   const parameterOps = new Map<Operation, number>();
   const steps: Step[] = [];
   let ops = 0, rangeStart = 0;
+  const labels: string[] = [];
+  let label = '';
 
   const newValue = (v: Value, type: PlanValueType, scale = 1, external = false): PlanValue => {
     const pv = { id: a.inferValue(id, dims(v), type, scale, external), type, scale };
@@ -310,8 +320,9 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
     if (type === 'f32' && !float32Values.has(v.name)) float32Values.set(v.name, pv.id);
     return pv;
   };
-  const op = (index: number) => {
+  const op = (index: number, what = label) => {
     ops = index + 1;
+    labels[index] = what;
     return index;
   };
   const rangeOf = (v: Value): [number, number] => {
@@ -329,7 +340,7 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
     let converted = conversions.get(key);
     if (!converted) {
       converted = newValue(v, concrete, isInt8(concrete) ? scaleFor(concrete, rangeOf(v)) : 1);
-      op(a.inferUnary(id, 'reorder', have.id, converted.id));
+      op(a.inferUnary(id, 'reorder', have.id, converted.id), `to ${concrete}: ${v.name}`);
       conversions.set(key, converted);
     }
     return converted;
@@ -343,7 +354,7 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
     let out = conversions.get(key);
     if (!out) {
       out = newValue(v, 'f32', 1, true);
-      op(a.inferUnary(id, 'reorder', have.id, out.id));
+      op(a.inferUnary(id, 'reorder', have.id, out.id), `export: ${v.name}`);
       conversions.set(key, out);
     }
     return { value: out.id, array: new Float32Array(shape.reduce((p, d) => p * d, 1)), shape };
@@ -365,6 +376,12 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
   for (const o of graph.operations) {
     if (o.op === 'input') continue;
     const x = o.inputs[0];
+    label = `${o.op} [${x.shape.join('x')} -> ${o.output.shape.join('x')}] ${o.layers.join('+')}`;
+    if (o.op === 'conv') {
+      const c = o.conv;
+      label = `conv ${c.kernelSize.join('x')}/${c.strides[0]} [${x.shape.join('x')} -> ${o.output.shape.join('x')}]` +
+        `${c.residual ? ' +sum' : ''} ${o.layers.filter((l) => !/relu|bn|add|pad/i.test(l)).join('+') || o.layers[0]}`;
+    }
     switch (o.op) {
       case 'conv': {
         const c = o.conv;
@@ -463,7 +480,7 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
   const last = produced.get(graph.output)!;
   if (!bound.has(last.id)) {
     const out = newValue(graph.output, 'f32', 1, true);
-    op(a.inferUnary(id, 'reorder', last.id, out.id));
+    op(a.inferUnary(id, 'reorder', last.id, out.id), 'output');
     output = { value: out.id, shape: [batch, ...graph.output.shape] };
   }
   closeRange();
@@ -472,7 +489,7 @@ function lower(a: Addon, id: number, graph: Graph, batch: number, precision: Inf
     if (step.kind !== 'layer') continue;
     for (const i of step.inputs) if (i.array.length > 0) a.inferBind(id, i.value, i.array);
   }
-  return { id, batch, input: inputValue.id, output, steps, parameterOps, float32Values, boundValues, memory };
+  return { id, batch, input: inputValue.id, output, steps, parameterOps, float32Values, boundValues, memory, labels };
 }
 
 let registered = false;
