@@ -28,6 +28,7 @@
 #include "common.h"
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -93,6 +94,16 @@ class Plan {
   std::vector<Value> values;
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<memory> slots;
+  memory scratch;  // im2col matrices of the matmul convolutions (one at a time)
+  memory blocked[2];  // blocked input and output of the Winograd convolutions (one at a time)
+  void growBlocked(size_t srcBytes, size_t dstBytes) {
+    const size_t want[2] = {srcBytes, dstBytes};
+    for (int i = 0; i < 2; i++) {
+      if (blocked[i] && blocked[i].get_desc().get_size() >= want[i]) continue;
+      blocked[i] = memory(memory::desc({static_cast<int64_t>(want[i])}, dt::u8, tag::x), cpuEngine());
+      std::memset(blocked[i].get_data_handle(), 0, want[i]);
+    }
+  }
   bool finalized = false;
   bool observing = false;
   std::vector<float> lows, highs;  // per value, while observing
@@ -225,8 +236,49 @@ struct Window {
   }
 };
 
+// How convolutions are computed: 'auto' (ConvOp::build times both forms where the matmul is a
+// candidate and keeps the faster), or every one by the convolution primitive or by im2col + matmul
+// where it is a candidate (RESNET_INFER_CONV=primitive|matmul, for A/B timing).
+enum class ConvAlgorithm { kAuto, kPrimitive, kMatmul };
+ConvAlgorithm convAlgorithm() {
+  static const ConvAlgorithm chosen = [] {
+    const char* v = std::getenv("RESNET_INFER_CONV");
+    const std::string name = v ? v : "auto";
+    return name == "primitive" ? ConvAlgorithm::kPrimitive : name == "matmul" ? ConvAlgorithm::kMatmul : ConvAlgorithm::kAuto;
+  }();
+  return chosen;
+}
+
+// col[m, (kh, kw, c)] = x[n, oh*sh - padTop + kh*dh, ow*sw - padLeft + kw*dw, c], zero bytes outside
+// (zero in float32, bfloat16 and int8 with zero point 0): the im2col matrix of NHWC activations whose
+// elements are `bytes` wide; for a strided 1x1 convolution, the subsampled input.
+void im2col(const Window& g, const memory::dims& xd, int64_t OH, int64_t OW, const char* x, char* col, size_t bytes) {
+  const int64_t N = xd[0], C = xd[1], H = xd[2], W = xd[3];
+  const int64_t M = N * OH * OW, rowBytes = int64_t{g.KH} * g.KW * C * static_cast<int64_t>(bytes), pixel = C * bytes;
+#pragma omp parallel for if (M * rowBytes > 4 * kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t m = 0; m < M; m++) {
+    const int64_t n = m / (OH * OW), oh = (m / OW) % OH, ow = m % OW;
+    char* out = col + m * rowBytes;
+    for (int kh = 0; kh < g.KH; kh++) {
+      const int64_t ih = oh * g.sh - g.pt + int64_t{kh} * g.dh;
+      for (int kw = 0; kw < g.KW; kw++, out += pixel) {
+        const int64_t iw = ow * g.sw - g.pl + int64_t{kw} * g.dw;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W) std::memset(out, 0, pixel);
+        else std::memcpy(out, x + ((n * H + ih) * W + iw) * pixel, pixel);
+      }
+    }
+  }
+}
+
 // y = post(conv(x, w) + bias [+ residual]): weights folded on the TypeScript side, HWIO float32;
-// post-ops ReLU (before the sum), sum of a residual value, ReLU (after it).
+// post-ops ReLU (before the sum), sum of a residual value, ReLU (after it). Computed by oneDNN's
+// convolution primitive, or as a matmul of the im2col matrix (the input itself for a 1x1 stride-1
+// convolution) with the weights as a [KH*KW*I, O] matrix, whose output rows are the NHWC output.
+// The matmul is a candidate where the filter outweighs the activations (every 1x1 convolution, and
+// those with no more output pixels N*OH*OW than channels O: the late stages of a ResNet); there it
+// was up to 2x faster at batch 32 and up to 10% slower at batch 1 (224x224), measured per shape,
+// so the plan times both forms on its own buffers when it is built and keeps the faster. Either way
+// the weights are packed once into the layout the primitive chose.
 struct ConvOp : Op {
   Window win;
   int64_t O, I;
@@ -234,11 +286,23 @@ struct ConvOp : Op {
   bool reluBefore, reluAfter;
   int residual;
   bool inPlace = false;  // the residual's buffer is the output's
-  convolution_forward::primitive_desc pd;
+  // The three ways: the direct convolution primitive on NHWC; im2col + matmul; oneDNN's Winograd
+  // convolution (3x3, stride 1, float32), which wants blocked layouts, so its input (and residual)
+  // are reordered into blocked scratch buffers and its output back.
+  enum class Form { kDirect, kMatmul, kWinograd };
+  Form form = Form::kDirect;
+  bool byMatmul = false;
+  memory::desc blockedSrc, blockedDst;
+  reorder toBlocked, residualToBlocked, fromBlocked;
+  int64_t rows = 0, depth = 0;  // matmul: M = N*OH*OW, K = KH*KW*I
+  bool pointwise = false;  // 1x1, stride 1, no padding: the input is the matmul's left operand as it is
   convolution_forward prim;
+  matmul mm;
+  memory::desc weightsDesc, srcDesc2d, dstDesc2d;
   memory packedWeights, bias;
   reorder residualCopy;  // residual -> dst when not in place
   std::vector<float> weightScales;
+  primitive_attr attr;
 
   ConvOp(int x, int y, Window w, int64_t outChannels, int64_t inChannels, bool reluBefore, int residual, bool reluAfter)
       : win(w), O(outChannels), I(inChannels), reluBefore(reluBefore), reluAfter(reluAfter), residual(residual) {
@@ -253,10 +317,96 @@ struct ConvOp : Op {
     return isInt8(src) ? dt::s8 : src;
   }
 
+  // Whether the matmul form is a candidate (native/src/conv_gemm.cc's rule for training).
+  bool matmulCandidate() const { return convAlgorithm() != ConvAlgorithm::kPrimitive && ((win.KH == 1 && win.KW == 1) || rows <= O); }
+  // Whether the Winograd form is: 3x3, stride 1, no dilation, float32.
+  bool winogradCandidate(const Plan& p) const {
+    return convAlgorithm() == ConvAlgorithm::kAuto && win.KH == 3 && win.KW == 3 && win.sh == 1 && win.sw == 1 && win.dh == 1 &&
+           win.dw == 1 && p.values[inputs[0]].type == dt::f32 && p.values[outputs[0]].type == dt::f32;
+  }
+
+  // Bytes of im2col scratch this convolution may need (0: none).
+  size_t scratchBytes(const Plan& p) const {
+    if (!matmulCandidate() || pointwise) return 0;
+    return static_cast<size_t>(rows * depth) * memory::data_type_size(p.values[inputs[0]].type);
+  }
+
+  // The primitive of one form, for the attributes set up in build(). False where oneDNN has none.
+  bool makeForm(Plan& p, Form f) {
+    Value &x = p.value(inputs[0]), &y = p.value(outputs[0]);
+    form = f;
+    byMatmul = f == Form::kMatmul;
+    kind = f == Form::kMatmul ? "ConvMatmul" : f == Form::kWinograd ? "ConvWinograd" : "Conv";
+    if (f == Form::kWinograd) {
+      const memory::desc anyWeights({O, I, 3, 3}, dt::f32, tag::any), anyX(x.dims, dt::f32, tag::any), anyY(y.dims, dt::f32, tag::any);
+      convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_winograd, anyX, anyWeights,
+                                  memory::desc({O}, dt::f32, tag::x), anyY, win.strides(), win.dilates(), win.padL(), win.padR());
+      convolution_forward::primitive_desc pd;
+      try {
+        pd = convolution_forward::primitive_desc(d, attr, cpuEngine());
+      } catch (const dnnl::error&) {
+        return false;
+      }
+      prim = convolution_forward(pd);
+      weightsDesc = pd.weights_desc();
+      blockedSrc = pd.src_desc();
+      blockedDst = pd.dst_desc();
+      toBlocked = reorder(reorder::primitive_desc(cpuEngine(), x.desc, cpuEngine(), blockedSrc));
+      fromBlocked = reorder(reorder::primitive_desc(cpuEngine(), blockedDst, cpuEngine(), y.desc));
+      if (residual >= 0) {
+        const Value& r = p.value(residual);
+        residualToBlocked = reorder(reorder::primitive_desc(cpuEngine(), r.desc, cpuEngine(), blockedDst, scaledAttr(r.scale / y.scale)));
+      }
+      p.growBlocked(blockedSrc.get_size(), blockedDst.get_size());
+      packedWeights = memory(weightsDesc, cpuEngine());
+      return true;
+    }
+    if (byMatmul) {
+      srcDesc2d = memory::desc({rows, depth}, x.type, tag::ab);
+      dstDesc2d = memory::desc({rows, O}, y.type, tag::ab);
+      const memory::desc anyWeights({depth, O}, weightType(p), tag::any), bias2d({1, O}, dt::f32, tag::ab);
+      auto pd = matmul::primitive_desc(matmul::desc(srcDesc2d, anyWeights, bias2d, dstDesc2d), attr, cpuEngine());
+      mm = matmul(pd);
+      weightsDesc = pd.weights_desc();
+    } else {
+      const memory::desc anyWeights({O, I, win.KH, win.KW}, weightType(p), tag::any);
+      convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_direct, x.desc, anyWeights,
+                                  memory::desc({O}, dt::f32, tag::x), y.desc, win.strides(), win.dilates(), win.padL(), win.padR());
+      auto pd = convolution_forward::primitive_desc(d, attr, cpuEngine());
+      prim = convolution_forward(pd);
+      weightsDesc = pd.weights_desc();
+    }
+    packedWeights = memory(weightsDesc, cpuEngine());
+    return true;
+  }
+
+  // Milliseconds of the current form on the plan's buffers (bound values: zeroed stand-ins), best of a few.
+  double timeForm(Plan& p) {
+    std::memset(packedWeights.get_data_handle(), 0, weightsDesc.get_size());
+    auto standIn = [&](int id) {
+      Value& v = p.value(id);
+      if (!v.external) return v.mem;
+      memory m(v.desc, cpuEngine());
+      std::memset(m.get_data_handle(), 0, v.desc.get_size());
+      return m;
+    };
+    memory x = standIn(inputs[0]), y = standIn(outputs[0]), r = residual >= 0 ? standIn(residual) : memory();
+    auto& s = cpuStream();
+    double best = 1e30;
+    for (int i = 0; i < kTuningRuns; i++) {
+      const auto start = std::chrono::steady_clock::now();
+      execute(p, s, x, y, residual >= 0 ? &r : nullptr);
+      s.wait();
+      if (i > 0) best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best;
+  }
+  // Runs when a plan is built: one untimed, then the best of the rest.
+  static constexpr int kTuningRuns = 4;
+
   void build(Plan& p) override {
     Value &x = p.value(inputs[0]), &y = p.value(outputs[0]);
     const bool int8 = isInt8(x.type);
-    primitive_attr attr;
     post_ops ops;
     if (reluBefore) ops.append_eltwise(1.0f, algorithm::eltwise_relu, 0.0f, 0.0f);
     if (residual >= 0) {
@@ -277,14 +427,23 @@ struct ConvOp : Op {
       for (int64_t o = 0; o < O; o++) outputScales[o] = x.scale * weightScales[o] / y.scale;
       attr.set_output_scales(1 << 1, outputScales);
     }
-    const memory::desc anyWeights({O, I, win.KH, win.KW}, weightType(p), tag::any);
-    const memory::desc biasDesc({O}, dt::f32, tag::x);
-    convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_direct, x.desc, anyWeights,
-                                biasDesc, y.desc, win.strides(), win.dilates(), win.padL(), win.padR());
-    pd = convolution_forward::primitive_desc(d, attr, cpuEngine());
-    prim = convolution_forward(pd);
-    packedWeights = memory(pd.weights_desc(), cpuEngine());
-    bias = memory(biasDesc, cpuEngine());
+    bias = memory(memory::desc({O}, dt::f32, tag::x), cpuEngine());
+    std::memset(bias.get_data_handle(), 0, O * sizeof(float));
+    // The forms to try: direct always; matmul and Winograd where they are candidates. One: no timing.
+    std::vector<Form> forms{Form::kDirect};
+    if (matmulCandidate()) forms.push_back(Form::kMatmul);
+    if (winogradCandidate(p)) forms.push_back(Form::kWinograd);
+    if (convAlgorithm() == ConvAlgorithm::kMatmul && matmulCandidate()) forms = {Form::kMatmul};
+    Form best = forms[0];
+    if (forms.size() > 1) {
+      double bestMs = 1e30;
+      for (Form f : forms) {
+        if (!makeForm(p, f)) continue;
+        const double ms = timeForm(p);
+        if (ms < bestMs) bestMs = ms, best = f;
+      }
+    }
+    makeForm(p, best);
     pack(p, hostWeights.data(), hostBias.empty() ? nullptr : hostBias.data());
     std::vector<float>().swap(hostWeights);
     std::vector<float>().swap(hostBias);
@@ -304,16 +463,17 @@ struct ConvOp : Op {
   // Weights (HWIO float32) into the primitive's layout and type; bias in accumulator units for int8.
   void pack(Plan& p, const float* w, const float* b) {
     Value& x = p.value(inputs[0]);
-    const memory::desc user({O, I, win.KH, win.KW}, dt::f32, tag::hwio);
+    // HWIO is the [KH*KW*I, O] matrix of the matmul form as it is.
+    const memory::desc user = byMatmul ? memory::desc({depth, O}, dt::f32, tag::ab) : memory::desc({O, I, win.KH, win.KW}, dt::f32, tag::hwio);
     memory userMem(user, cpuEngine(), const_cast<float*>(w));
-    primitive_attr attr;
+    primitive_attr reorderAttr;
     if (isInt8(x.type)) {
       std::vector<float> inverse(O);
       for (int64_t o = 0; o < O; o++) inverse[o] = 1.0f / weightScales[o];
-      attr.set_output_scales(1 << 0, inverse);
+      reorderAttr.set_output_scales(byMatmul ? 1 << 1 : 1 << 0, inverse);
     }
     auto& s = cpuStream();
-    reorder(reorder::primitive_desc(cpuEngine(), user, cpuEngine(), pd.weights_desc(), attr)).execute(s, userMem, packedWeights);
+    reorder(reorder::primitive_desc(cpuEngine(), user, cpuEngine(), weightsDesc, reorderAttr)).execute(s, userMem, packedWeights);
     s.wait();
     float* out = static_cast<float*>(bias.get_data_handle());
     for (int64_t o = 0; o < O; o++) {
@@ -322,7 +482,7 @@ struct ConvOp : Op {
     }
   }
 
-  // New weights (the model's changed): re-quantized and re-packed.
+  // New weights (the model's changed): re-packed (int8 plans are built again instead).
   void setParams(Plan& p, const float* w, const float* b) {
     if (isInt8(p.value(inputs[0]).type)) {
       std::vector<float> copy(w, w + O * I * win.KH * win.KW);
@@ -333,11 +493,34 @@ struct ConvOp : Op {
   }
 
   void run(Plan& p, stream& s) override {
-    if (residual >= 0 && !inPlace) residualCopy.execute(s, p.mem(residual), p.mem(outputs[0]));
-    prim.execute(s, {{DNNL_ARG_SRC, p.mem(inputs[0])},
-                     {DNNL_ARG_WEIGHTS, packedWeights},
-                     {DNNL_ARG_BIAS, bias},
-                     {DNNL_ARG_DST, p.mem(outputs[0])}});
+    execute(p, s, p.mem(inputs[0]), p.mem(outputs[0]), residual >= 0 ? &p.mem(residual) : nullptr);
+  }
+
+  void execute(Plan& p, stream& s, const memory& xm, const memory& ym, const memory* rm) {
+    if (form == Form::kWinograd) {
+      memory xb(blockedSrc, cpuEngine(), p.blocked[0].get_data_handle()), yb(blockedDst, cpuEngine(), p.blocked[1].get_data_handle());
+      toBlocked.execute(s, const_cast<memory&>(xm), xb);
+      if (rm) residualToBlocked.execute(s, const_cast<memory&>(*rm), yb);
+      prim.execute(s, {{DNNL_ARG_SRC, xb}, {DNNL_ARG_WEIGHTS, packedWeights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, yb}});
+      fromBlocked.execute(s, yb, const_cast<memory&>(ym));
+      return;
+    }
+    if (rm && !inPlace) residualCopy.execute(s, const_cast<memory&>(*rm), const_cast<memory&>(ym));
+    if (!byMatmul) {
+      prim.execute(s, {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, packedWeights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, ym}});
+      return;
+    }
+    const Value &x = p.values[inputs[0]], &y = p.values[outputs[0]];
+    void* src = xm.get_data_handle();
+    if (!pointwise) {
+      im2col(win, x.dims, y.dims[2], y.dims[3], static_cast<const char*>(src), static_cast<char*>(p.scratch.get_data_handle()),
+             memory::data_type_size(x.type));
+      src = p.scratch.get_data_handle();
+    }
+    mm.execute(s, {{DNNL_ARG_SRC, memory(srcDesc2d, cpuEngine(), src)},
+                   {DNNL_ARG_WEIGHTS, packedWeights},
+                   {DNNL_ARG_BIAS, memory(memory::desc({1, O}, dt::f32, tag::ab), cpuEngine(), bias.get_data_handle())},
+                   {DNNL_ARG_DST, memory(dstDesc2d, cpuEngine(), ym.get_data_handle())}});
   }
 };
 
@@ -636,6 +819,7 @@ void Plan::finalize() {
   }
   for (size_t s = 0; s < slotBytes.size(); s++) {
     slots.emplace_back(memory::desc({static_cast<int64_t>(std::max<size_t>(slotBytes[s], 64))}, dt::u8, tag::x), cpuEngine());
+    std::memset(slots.back().get_data_handle(), 0, slots.back().get_desc().get_size());  // no garbage (denormals) when timing forms
   }
   for (int v = 0; v < count; v++) {
     Value& value = values[v];
@@ -648,6 +832,19 @@ void Plan::finalize() {
     value.slot = slot;
     value.mem = memory(value.desc, cpuEngine(), slots[slot].get_data_handle());
   }
+  // The im2col scratch the largest matmul candidate needs.
+  size_t scratchBytes = 64;
+  for (auto& op : ops) {
+    if (auto* conv = dynamic_cast<ConvOp*>(op.get())) {
+      Value& y = values[conv->outputs[0]];
+      const Window& w = conv->win;
+      conv->pointwise = w.KH == 1 && w.KW == 1 && w.sh == 1 && w.sw == 1 && w.pt + w.pb + w.pl + w.pr == 0;
+      conv->rows = y.dims[0] * y.dims[2] * y.dims[3];
+      conv->depth = int64_t{w.KH} * w.KW * conv->I;
+      scratchBytes = std::max(scratchBytes, conv->scratchBytes(*this));
+    }
+  }
+  scratch = memory(memory::desc({static_cast<int64_t>(scratchBytes)}, dt::u8, tag::x), cpuEngine());
   for (auto& op : ops) op->build(*this);
   finalized = true;
 }
@@ -888,19 +1085,21 @@ Napi::Value setParams(const Napi::CallbackInfo& info) {
   });
 }
 
-// inferFinalize(plan): buffers and primitives. Returns { slots, bytes, inPlace }.
+// inferFinalize(plan): buffers and primitives. Returns { slots, bytes, inPlace, matmuls }.
 Napi::Value finalize(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Plan& p = planOf(info[0]);
     p.finalize();
     size_t bytes = 0;
     for (auto& s : p.slots) bytes += s.get_desc().get_size();
-    int inPlace = 0;
+    int inPlace = 0, matmuls = 0;
     for (int a : p.aliasOf) inPlace += a >= 0;
+    for (auto& op : p.ops) matmuls += op->kind == "ConvMatmul";
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("slots", static_cast<double>(p.slots.size()));
     out.Set("bytes", static_cast<double>(bytes));
     out.Set("inPlace", static_cast<double>(inPlace));
+    out.Set("matmuls", static_cast<double>(matmuls));
     return out;
   });
 }

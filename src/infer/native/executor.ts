@@ -114,7 +114,9 @@ class NativeCompiled implements CompiledModel {
   private refresh(): void {
     const changed = this.changed();
     if (changed.length === 0) return;
-    if (this.precision === 'int8') {
+    if (this.plans.size === 0) {
+      // nothing packed yet: plans built from now on read the current variables
+    } else if (this.precision === 'int8') {
       for (const plan of this.plans.values()) this.drop(plan); // int8 scales come from the weights: build again
     } else {
       for (const o of changed) {
