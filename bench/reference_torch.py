@@ -15,7 +15,6 @@ import json
 import os
 
 import torch
-import torchvision
 
 from protocol import CLASSES, IMAGE_SIZE, LEARNING_RATE, WARMUP_STEPS, images_per_sec
 
@@ -74,7 +73,11 @@ def main():
     threads = args.threads
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = course_resnet50(CLASSES) if args.model == 'course' else torchvision.models.resnet50(num_classes=CLASSES)
+    if args.model == 'course':
+        model = course_resnet50(CLASSES)
+    else:
+        import torchvision  # only this model needs it (bench/export_onnx.py imports this file without it)
+        model = torchvision.models.resnet50(num_classes=CLASSES)
     loss_fn = torch.nn.CrossEntropyLoss()
     x = torch.rand(args.batch, 3, IMAGE_SIZE, IMAGE_SIZE)
     if args.memory_format == 'channels_last':

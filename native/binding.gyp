@@ -17,7 +17,8 @@
         "src/reduce.cc",
         "src/optimizer.cc",
         "src/normalization.cc",
-        "src/matmul.cc"
+        "src/matmul.cc",
+        "src/infer.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

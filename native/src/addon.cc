@@ -15,6 +15,7 @@ std::atomic<napi_env> owner{nullptr};
 void release(void* env) {
   tfn::resetConv();
   tfn::resetConvGemm();
+  tfn::resetInfer();
   napi_env expected = static_cast<napi_env>(env);
   owner.compare_exchange_strong(expected, nullptr);
 }
@@ -36,6 +37,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   tfn::registerOptimizer(env, exports);
   tfn::registerNormalization(env, exports);
   tfn::registerMatMul(env, exports);
+  tfn::registerInfer(env, exports);
   exports.Set("onednnVersion", Napi::String::New(env, [] {
     const dnnl_version_t* v = dnnl_version();
     return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);

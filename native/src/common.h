@@ -91,6 +91,8 @@ void registerMatMul(Napi::Env env, Napi::Object exports);
 // convolution algorithm): run when that environment shuts down (addon.cc).
 void resetConv();
 void resetConvGemm();
+void resetInfer();
+void registerInfer(Napi::Env env, Napi::Object exports);
 
 // Threads for the addon's own (memory-bound) loops; oneDNN uses OpenMP's default (omp_set_num_threads).
 int loopThreads();

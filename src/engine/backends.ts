@@ -29,7 +29,9 @@ interface Registration {
 const registrars: Record<EngineName, () => Promise<Registration>> = {
   native: async () => {
     const native = await import('./native/backend.js');
-    return native.registerNativeBackend() ? { ok: true, reason: '' } : { ok: false, reason: native.nativeUnavailableReason() };
+    if (!native.registerNativeBackend()) return { ok: false, reason: native.nativeUnavailableReason() };
+    (await import('../infer/native/executor.js')).registerNativeInference(); // src/infer/: compiled prediction
+    return { ok: true, reason: '' };
   },
   wasm: async () => {
     await import('@tensorflow/tfjs-backend-wasm');

@@ -4,6 +4,7 @@ import { levelsToUnit } from '../data/assemble.js';
 import { plainRequests, range, type BatchSource } from '../data/source.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
+import { predictWithInference, type InferenceOptions } from '../infer/compile.js';
 import { EPS } from './loss.js';
 import { confusionMatrix, metricsFromConfusion, type ClassMetrics } from './metrics.js';
 
@@ -16,9 +17,13 @@ export interface Evaluation extends ClassMetrics {
   confusion: number[][];
 }
 
-/** Class probabilities of images [n, h, w, c] (NHWC: float32 pixels in [0, 1], or 8-bit levels that
- *  are divided by 255 batch by batch), batch by batch in inference mode. */
-export function predictProbabilities(model: tf.LayersModel, images: Float32Array | Uint8Array, shape: [number, number, number, number], batchSize: number): Float32Array {
+/**
+ * Class probabilities of images [n, h, w, c] (NHWC: float32 pixels in [0, 1], or 8-bit levels that are
+ * divided by 255 batch by batch), batch by batch in inference mode, through the model's compiled
+ * inference form (src/infer/: folded batch norm, fused kernels; `inference` picks the precision).
+ */
+export function predictProbabilities(model: tf.LayersModel, images: Float32Array | Uint8Array, shape: [number, number, number, number], batchSize: number,
+  inference: InferenceOptions = {}): Float32Array {
   const [n, h, w, c] = shape;
   const imageLength = h * w * c;
   let out: Float32Array | null = null;
@@ -28,7 +33,7 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
     let pixels: Float32Array;
     if (slice instanceof Float32Array) pixels = slice;
     else levelsToUnit(slice, (pixels = new Float32Array(slice.length)));
-    const probs = predictBatch(model, pixels, [end - start, h, w, c]);
+    const probs = predictBatch(model, pixels, [end - start, h, w, c], inference);
     const classes = probs.length / (end - start);
     out ??= new Float32Array(n * classes);
     out.set(probs, start * classes);
@@ -36,9 +41,9 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
   return out ?? new Float32Array(0);
 }
 
-/** The model's class probabilities for one batch of float32 pixels. */
-function predictBatch(model: tf.LayersModel, pixels: Float32Array, shape: [number, number, number, number]): Float32Array {
-  const probs = tf.tidy(() => model.predict(tf.tensor4d(pixels, shape)) as tf.Tensor);
+/** The model's class probabilities for one batch of float32 pixels (its compiled inference form). */
+function predictBatch(model: tf.LayersModel, pixels: Float32Array, shape: [number, number, number, number], inference: InferenceOptions = {}): Float32Array {
+  const probs = tf.tidy(() => predictWithInference(model, tf.tensor4d(pixels, shape), inference));
   const values = probs.dataSync() as Float32Array;
   probs.dispose();
   return values;
@@ -66,17 +71,18 @@ export function evaluateModel(
   model: tf.LayersModel,
   ds: Pick<ImageDataset, 'labels' | 'shape' | 'classNames'> & { images: Float32Array | Uint8Array },
   batchSize = 64,
+  inference: InferenceOptions = {},
 ): Evaluation {
-  return score(predictProbabilities(model, ds.images, ds.shape, batchSize), ds.labels, ds.classNames.length);
+  return score(predictProbabilities(model, ds.images, ds.shape, batchSize, inference), ds.labels, ds.classNames.length);
 }
 
 /** evaluateModel over a batch source (every image, in order); its labels must index the model's outputs. */
-export async function evaluateSource(model: tf.LayersModel, source: BatchSource, batchSize = 64): Promise<Evaluation> {
+export async function evaluateSource(model: tf.LayersModel, source: BatchSource, batchSize = 64, inference: InferenceOptions = {}): Promise<Evaluation> {
   const [h, w, c] = source.imageShape;
   let probs: Float32Array | null = null;
   let done = 0;
   for await (const batch of source.batches(plainRequests(range(source.size), batchSize))) {
-    const values = predictBatch(model, batch.pixels, [batch.size, h, w, c]);
+    const values = predictBatch(model, batch.pixels, [batch.size, h, w, c], inference);
     const classes = values.length / batch.size;
     probs ??= new Float32Array(source.size * classes);
     probs.set(values, done * classes);

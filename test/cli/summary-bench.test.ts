@@ -57,7 +57,8 @@ describe('resnet bench', () => {
     assert.equal(result.model, 'resnet20');
     assert.deepEqual(result.input, [16, 16, 1]);
     assert.equal(result.batch_size, 4);
-    assert.ok(result.train_images_per_sec > 0 && result.predict_images_per_sec > 0);
+    assert.ok(result.train_images_per_sec > 0 && result.predict_images_per_sec > 0 && result.predict_layers_images_per_sec > 0);
+    assert.ok(result.predict_batch_ms_median > 0 && result.predict_batch_ms_p99 >= result.predict_batch_ms_median);
     // The FLOP rate is the work per image (inspect/flops.ts, tested there) times the image rate.
     assert.ok(result.train_gflop_per_image > 0);
     const rate = result.train_gflop_per_image * result.train_images_per_sec;
@@ -73,7 +74,7 @@ describe('resnet bench', () => {
   test('an unknown precision, or bfloat16 on an engine without it, is one error line', () => {
     const unknown = run('bench', '--precision', 'half');
     assert.equal(unknown.status, 2);
-    assert.equal(unknown.stderr.trim(), "resnet: error: --precision must be one of float32, bfloat16; got 'half'");
+    assert.equal(unknown.stderr.trim(), "resnet: error: --precision must be one of float32, bfloat16, int8; got 'half'");
     const wasm = run('bench', '--backend', 'wasm', '--precision', 'bfloat16');
     assert.equal(wasm.status, 2);
     assert.match(wasm.stderr, /^resnet: error: precision bfloat16 needs the native engine/);
@@ -98,9 +99,10 @@ describe('resnet models / engines', () => {
     assert.equal(engines.cpu, true);
     assert.equal(engines.wasm, true);
     const text = run('engines').stdout;
-    assert.match(text, /^cpu +available \(precision: float32\)$/m);
-    assert.match(text, /^wasm +available \(precision: float32\)$/m);
-    // native: available with float32 (and bfloat16 where the CPU has it), or one line saying why not.
-    assert.match(text, /^native +(available \(precision: float32(, bfloat16)?\)|not available: .+)$/m);
+    assert.match(text, /^cpu +available \(precision: float32; inference: float32\)$/m);
+    assert.match(text, /^wasm +available \(precision: float32; inference: float32\)$/m);
+    // native: available with float32 (and bfloat16 where the CPU has it; int8 prediction where it has
+    // VNNI), or one line saying why not.
+    assert.match(text, /^native +(available \(precision: float32(, bfloat16)?; inference: float32(, bfloat16)?(, int8)?\)|not available: .+)$/m);
   });
 });

@@ -1,7 +1,7 @@
 // `resnet bench`: training and prediction throughput of a model on an engine (../shared/spec/benchmark.md).
 import type { Command } from 'commander';
 import { measureThroughput } from '../../inspect/throughput.js';
-import { startEngine } from '../../engine/backends.js';
+import { startInference } from '../../infer/node.js';
 import { action, nonNegativeInt, positiveInt } from '../run.js';
 import { parseInputShape } from '../options.js';
 
@@ -15,6 +15,7 @@ interface BenchFlags {
   warmup: string;
   steps: string;
   profile?: boolean;
+  predictOnly?: boolean;
   json?: boolean;
 }
 
@@ -27,14 +28,15 @@ export function register(program: Command): void {
     .option('--classes <n>', 'number of classes', '6')
     .option('--batch-size <n>', 'images per step', '32')
     .option('--backend <name>', 'engine: auto, native, wasm or cpu', 'auto')
-    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine, CPUs with AVX512_BF16)', 'float32')
+    .option('--precision <type>', 'float32, bfloat16 mixed precision (native engine, AVX512_BF16), or int8 prediction (native, VNNI; trains in float32, calibrates on the batch)', 'float32')
     .option('--warmup <n>', 'untimed training steps first', '2')
     .option('--steps <n>', 'timed training steps and prediction batches', '8')
-    .option('--profile', 'add a per-kernel profile of one training step')
+    .option('--profile', 'add a per-kernel profile of one training step and one prediction')
+    .option('--predict-only', 'time prediction only (batch latency median and p99 included)')
     .option('--json', 'print one JSON line')
     .action(
       action(async (flags: BenchFlags) => {
-        const backend = await startEngine(flags.backend, flags.precision);
+        const { engine: backend, precision } = await startInference(flags.backend, flags.precision);
         const result = await measureThroughput({
           model: flags.model,
           inputShape: parseInputShape(flags.input),
@@ -43,15 +45,20 @@ export function register(program: Command): void {
           warmupSteps: nonNegativeInt('warmup', flags.warmup),
           steps: positiveInt('steps', flags.steps),
           profile: Boolean(flags.profile),
+          predictOnly: Boolean(flags.predictOnly),
+          predictPrecision: precision,
         });
         result.precision = flags.precision;
+        if (backend === 'native') result.threads = (await import('../../engine/native/backend.js')).nativeThreads() ?? undefined;
         if (flags.json) {
           process.stdout.write(JSON.stringify(result) + '\n');
           return;
         }
         console.log(`${result.model} ${result.input.join('x')} batch ${result.batch_size} on ${backend} (${flags.precision}):`);
-        console.log(`  train   ${result.train_images_per_sec} img/s (${result.train_step_seconds} s/step)`);
-        console.log(`  predict ${result.predict_images_per_sec} img/s (${result.predict_batch_seconds} s/batch)`);
+        if (result.train_images_per_sec !== null) console.log(`  train   ${result.train_images_per_sec} img/s (${result.train_step_seconds} s/step)`);
+        console.log(`  predict ${result.predict_images_per_sec} img/s (${result.predict_executor}, ${result.predict_precision}; median ${result.predict_batch_ms_median} ms, p99 ${result.predict_batch_ms_p99} ms per batch; layers unfused ${result.predict_layers_images_per_sec} img/s)`);
+        for (const k of result.predict_profile ?? []) console.log(`  predict ${k.kind.padEnd(20)} ${String(k.calls).padStart(5)} ops   ${k.ms.toFixed(2).padStart(9)} ms`);
+        for (const k of result.predict_profile_top ?? []) console.log(`    ${k.ms.toFixed(2).padStart(8)} ms  ${k.op}`);
         for (const k of result.profile?.kernels ?? []) console.log(`  ${k.kernel.padEnd(28)} ${String(k.calls).padStart(5)} calls ${k.ms.toFixed(1).padStart(9)} ms ${(k.share * 100).toFixed(1).padStart(5)}%`);
       }),
     );

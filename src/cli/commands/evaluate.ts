@@ -27,26 +27,27 @@ export function register(program: Command): void {
     .option('--out <dir>', 'folder for confusion.svg (default: the model folder)')
     .option('--batch-size <n>', 'images per inference batch', '64')
     .option('--backend <engine>', 'auto, native, wasm or cpu', 'auto')
-    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine, CPUs with AVX512_BF16)', 'float32')
+    .option('--precision <type>', 'float32, bfloat16 (native engine, AVX512_BF16) or int8 (native, VNNI; a folder from `resnet quantize`)', 'float32')
     .option('--limit <n>', 'use only n images of the data (balanced over classes)')
     .action(
       action(async (flags: EvaluateFlags) => {
         const batchSize = positiveInt('batch-size', flags.batchSize);
         const limit = flags.limit === undefined ? undefined : positiveInt('limit', flags.limit);
         // Heavy modules load here so that other commands start fast.
-        const [{ loadDataset }, { confusionSvg }, { loadModelFolder }, { alignClasses, evaluateModel }, { formatConfusion }, { startEngine }] = await Promise.all([
+        const [{ loadDataset }, { confusionSvg }, { loadModelFolder }, { alignClasses, evaluateModel }, { formatConfusion }, { startInference, inferenceOptions }] = await Promise.all([
           import('../../data/node.js'),
           import('../../plot/confusion.js'),
           import('../../train/checkpoint.js'),
           import('../../train/evaluate.js'),
           import('../../train/metrics.js'),
-          import('../../engine/backends.js'),
+          import('../../infer/node.js'),
         ]);
-        const engine = await startEngine(flags.backend, flags.precision);
+        const { engine, precision } = await startInference(flags.backend, flags.precision);
         const { model, metadata, path } = await loadModelFolder(flags.model);
+        const inference = await inferenceOptions(precision, path);
         const [h, w, c] = metadata.inputShape;
         const data = alignClasses(await loadDataset(flags.data, { imageSize: [h, w], channels: c, limit, resize: metadata.resize?.mode }), metadata.classNames);
-        const result = evaluateModel(model, data, batchSize);
+        const result = evaluateModel(model, data, batchSize, inference);
         model.dispose();
         const outDir = flags.out ?? path;
         await mkdir(outDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {

@@ -11,7 +11,8 @@ import { register as explain } from './explain.js';
 import { register as serve } from './serve.js';
 import { register as importModel } from './import.js';
 import { register as exportModel } from './export.js';
+import { register as quantize } from './quantize.js';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, explain, serve, importModel, exportModel, gradients];
+export const commands: RegisterCommand[] = [summary, bench, info, train, evaluate, predict, quantize, explain, serve, importModel, exportModel, gradients];

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { modelNames } from '../../models/registry.js';
 import { availableBackends, enginePrecisions, engineUnavailableReason, ENGINES } from '../../engine/backends.js';
 import { action } from '../run.js';
+import { inferencePrecisions } from '../../infer/node.js';
 
 export function register(program: Command): void {
   program
@@ -28,7 +29,7 @@ export function register(program: Command): void {
         }
         for (const name of ENGINES) {
           const detail = available.has(name)
-            ? `available (precision: ${(await enginePrecisions(name)).join(', ')})`
+            ? `available (precision: ${(await enginePrecisions(name)).join(', ')}; inference: ${(await inferencePrecisions(name)).join(', ')})`
             : `not available: ${await engineUnavailableReason(name)}`;
           console.log(`${name.padEnd(7)} ${detail}`);
         }

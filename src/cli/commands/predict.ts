@@ -30,22 +30,23 @@ export function register(program: Command): void {
     .option('--top <k>', 'classes to show per image', '3')
     .option('--json', 'print one JSON line')
     .option('--backend <engine>', 'auto, native, wasm or cpu', 'auto')
-    .option('--precision <type>', 'convolutions in float32, or bfloat16 mixed precision (native engine, CPUs with AVX512_BF16)', 'float32')
+    .option('--precision <type>', 'float32, bfloat16 (native engine, AVX512_BF16) or int8 (native, VNNI; a folder from `resnet quantize`)', 'float32')
     .action(
       action(async (images: string[], flags: PredictFlags) => {
         const top = positiveInt('top', flags.top);
         // Heavy modules load here so that other commands start fast.
-        const [{ loadImages }, { loadModelFolder }, { predictProbabilities }, { startEngine }] = await Promise.all([
+        const [{ loadImages }, { loadModelFolder }, { predictProbabilities }, { startInference, inferenceOptions }] = await Promise.all([
           import('../../data/node.js'),
           import('../../train/checkpoint.js'),
           import('../../train/evaluate.js'),
-          import('../../engine/backends.js'),
+          import('../../infer/node.js'),
         ]);
-        await startEngine(flags.backend, flags.precision);
+        const { precision } = await startInference(flags.backend, flags.precision);
         const { model, metadata, path } = await loadModelFolder(flags.model);
+        const inference = await inferenceOptions(precision, path);
         const [h, w, c] = metadata.inputShape;
         const pixels = await loadImages(images, [h, w], c, metadata.resize?.mode);
-        const probs = predictProbabilities(model, pixels, [images.length, h, w, c], 32);
+        const probs = predictProbabilities(model, pixels, [images.length, h, w, c], 32, inference);
         model.dispose();
         const k = Math.min(top, metadata.classNames.length);
         const classes = metadata.classNames.length;

@@ -99,6 +99,26 @@ const ADDON_EXPORTS = {
   // optimizer.cc
   /** Adam in place; hyper = [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */
   adam: fn<(value: F32, gradient: F32, m: F32, v: F32, hyper: F32) => void>(),
+
+  // infer.cc: inference plans (InferenceAddon below has each signature and its documentation).
+  inferCreatePlan: fn<InferenceAddon['inferCreatePlan']>(),
+  inferDisposePlan: fn<InferenceAddon['inferDisposePlan']>(),
+  inferValue: fn<InferenceAddon['inferValue']>(),
+  inferConv: fn<InferenceAddon['inferConv']>(),
+  inferPool: fn<InferenceAddon['inferPool']>(),
+  inferBatchNorm: fn<InferenceAddon['inferBatchNorm']>(),
+  inferAdd: fn<InferenceAddon['inferAdd']>(),
+  inferUnary: fn<InferenceAddon['inferUnary']>(),
+  inferPad: fn<InferenceAddon['inferPad']>(),
+  inferDense: fn<InferenceAddon['inferDense']>(),
+  inferSetParams: fn<InferenceAddon['inferSetParams']>(),
+  inferFinalize: fn<InferenceAddon['inferFinalize']>(),
+  inferBind: fn<InferenceAddon['inferBind']>(),
+  inferRun: fn<InferenceAddon['inferRun']>(),
+  inferObserve: fn<InferenceAddon['inferObserve']>(),
+  inferRanges: fn<InferenceAddon['inferRanges']>(),
+  inferProfile: fn<InferenceAddon['inferProfile']>(),
+  inferInt8: fn<InferenceAddon['inferInt8']>(),
 } as const;
 
 /** What the addon exports (ADDON_EXPORTS's types). */
@@ -161,4 +181,53 @@ export function loadAddon(): NativeAddon | null {
 export function addonLoadError(): string {
   loadAddon();
   return loadError;
+}
+
+// ---- Inference plans (native/src/infer.cc; src/infer/native/executor.ts) ----------------------
+// Kept as a separate block from the kernels' declarations above. Every function validates its
+// arguments (ids, array lengths against dims) and throws a JavaScript Error on any failure.
+
+/** A plan value's storage type: float32, bfloat16, or int8 (unsigned / signed) with a scale. */
+export type PlanValueType = 'f32' | 'bf16' | 'u8' | 's8';
+
+export interface InferenceAddon {
+  /** A new, empty plan's id. */
+  inferCreatePlan(): number;
+  /** Frees a plan's buffers and packed weights (unknown ids are ignored). */
+  inferDisposePlan(plan: number): void;
+  /** Declares a value: dims [N, H, W, C] or [N, C]; scale: real = stored * scale (int8); bound: JavaScript gives its (float32) storage. */
+  inferValue(plan: number, dims: Int32Array, type: PlanValueType, scale: number, bound: boolean): number;
+  /**
+   * y = conv(x, weights HWIO) + bias, ReLU (reluBefore), + residual value (-1: none), ReLU (reluAfter);
+   * window: [KH, KW, strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight].
+   * Returns the operation's index.
+   */
+  inferConv(plan: number, x: number, y: number, weights: Float32Array, bias: Float32Array | null, window: Int32Array,
+    reluBefore: boolean, residual: number, reluAfter: boolean): number;
+  /** Max or average pooling (padding cells ignored); a 2-D y is global pooling. */
+  inferPool(plan: number, x: number, y: number, kind: 'max' | 'avg', window: Int32Array): number;
+  inferBatchNorm(plan: number, x: number, y: number, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null,
+    beta: Float32Array | null, epsilon: number, relu: boolean): number;
+  inferAdd(plan: number, a: number, b: number, y: number, relu: boolean): number;
+  /** 'reorder' converts type, scale and layout. */
+  inferUnary(plan: number, kind: 'relu' | 'reorder' | 'softmax' | 'flatten', x: number, y: number): number;
+  /** Zeros around x; y's dims give the bottom and right padding. */
+  inferPad(plan: number, x: number, y: number, top: number, left: number): number;
+  inferDense(plan: number, x: number, y: number, weights: Float32Array, bias: Float32Array | null, relu: boolean): number;
+  /** New parameters of a finalized Conv / Dense (weights, bias) or BatchNorm (mean, variance, gamma, beta). */
+  inferSetParams(plan: number, op: number, ...params: (Float32Array | null)[]): void;
+  /** Buffers by liveness, primitives, packed weights. */
+  inferFinalize(plan: number): { slots: number; bytes: number; inPlace: number };
+  /** The storage of a bound value from now on (the caller keeps the array alive while the plan runs). */
+  inferBind(plan: number, value: number, values: Float32Array): void;
+  /** Runs operations [from, to). */
+  inferRun(plan: number, from: number, to: number): void;
+  /** Records (or stops recording) every float32 output's minimum and maximum; resets them. */
+  inferObserve(plan: number, on: boolean): void;
+  /** [min, max] per value, flat (+-Infinity where none was observed). */
+  inferRanges(plan: number): Float32Array;
+  /** Returns the last profiled run's [kind, ms] per operation; `on` times the next runs. */
+  inferProfile(plan: number, on: boolean): [string, number][];
+  /** Whether int8 convolutions run with VNNI on this CPU. */
+  inferInt8(): boolean;
 }
