@@ -115,7 +115,7 @@ export async function readImageFolder(root: string, options: ReadOptions = {}): 
     });
     key = cacheKey({
       root: resolve(root),
-      files: files.map((file, i) => [relative(root, file), stats[i].size, Math.floor(stats[i].mtimeMs)]), // whole milliseconds, as utimes sets them
+      files: files.map((file, i) => [relative(root, file), stats[i].size, Math.round(stats[i].mtimeMs)]), // whole milliseconds (rounded: utimes goes through float seconds, which may land a hair below)
       options: { imageSize: options.imageSize, defaultSize: options.imageSize ? undefined : options.defaultSize?.size, resize: mode, channels: options.channels },
       decoder: { sharp: sharp.versions },
     });
