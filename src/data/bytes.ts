@@ -1,6 +1,7 @@
 // Turns 8-bit NHWC pixels already in memory (HDF5 arrays, the MNIST digits) into an ImageDataset,
 // applying the same limit / resize / channel steps as the folder reader.
 import { checkImageOptions, convertChannels, mapConcurrent, resizeRaw, writeScaled } from './images.js';
+import { checkImagesMemory } from '../io/memory.js';
 import { balancedSelection } from './select.js';
 import type { ImageDataset } from './types.js';
 
@@ -25,6 +26,7 @@ export async function datasetFromBytes(
   const channels = options.channels ?? storedChannels;
   const inLength = height * width * storedChannels;
   const outLength = outHeight * outWidth * channels;
+  checkImagesMemory(source, chosen.length, outHeight, outWidth, channels, 4);
   const images = new Float32Array(chosen.length * outLength);
   const resize = outHeight !== height || outWidth !== width;
   await mapConcurrent(chosen, async (index, i) => {

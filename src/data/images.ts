@@ -4,6 +4,8 @@
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
+import { MAX_INPUT_PIXELS } from '../limits.js';
+import { checkImagesMemory } from '../io/memory.js';
 import { DataError } from './types.js';
 
 /** File extensions the folder reader and `loadImages` accept (compared lower-case). */
@@ -44,8 +46,10 @@ export async function decodeImageFile(file: string, size?: [number, number]): Pr
   if (!info) throw new DataError(`${file}: no such file`);
   if (!info.isFile()) throw new DataError(`${file}: not a file`);
   try {
-    const image = sharp(file).autoOrient();
+    // limitInputPixels is libvips's own guard; the check below names the size first.
+    const image = sharp(file, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
     const meta = await image.metadata();
+    if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw new TooLarge(`${meta.width}x${meta.height}`);
     const storedChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
     image.removeAlpha().toColourspace(storedChannels === 1 ? 'b-w' : 'srgb');
     if (size && (meta.autoOrient.height !== size[0] || meta.autoOrient.width !== size[1])) {
@@ -54,10 +58,15 @@ export async function decodeImageFile(file: string, size?: [number, number]): Pr
     const { data, info: out } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), height: out.height, width: out.width, channels: out.channels };
   } catch (error) {
+    if (error instanceof TooLarge) {
+      throw new DataError(`${file}: image is ${error.message} pixels, more than the ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels allowed`);
+    }
     const reason = (error as Error).message.split('\n')[0];
     throw new DataError(`${file}: not a readable JPEG/PNG image (${reason})`);
   }
 }
+
+class TooLarge extends Error {}
 
 /** Resizes 8-bit HWC pixels to `size` ([height, width]) with the same kernel as decodeImageFile. */
 export async function resizeRaw(image: RawImage, size: [number, number]): Promise<RawImage> {
@@ -120,6 +129,7 @@ export async function mapConcurrent<T, R>(items: readonly T[], task: (item: T, i
 export async function loadImages(paths: string[], imageSize: [number, number], channels: number): Promise<Float32Array> {
   checkImageOptions(imageSize, channels);
   const imageLength = imageSize[0] * imageSize[1] * channels;
+  checkImagesMemory('the images to predict', paths.length, imageSize[0], imageSize[1], channels, 4);
   const out = new Float32Array(paths.length * imageLength);
   await mapConcurrent(paths, async (path, i) => {
     if (!isImageFile(path)) throw new DataError(`${path}: unsupported image file extension '${extname(path)}' (expected ${IMAGE_EXTENSIONS.join(', ')})`);

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync, cpSync, truncateSyn
 import { join } from 'node:path';
 import { CLI, hasStack, inBatches, runCli, runCliAsync, tempDir, writeImageFolder } from './helpers.js';
 import { writeH5 } from '../data/fixtures.js';
-import { recoverFolder } from '../../src/train/checkpoint.js';
+import { repairRunFolder } from '../../src/train/run-folder.js';
 
 let root = '';
 let data = '';
@@ -102,9 +102,9 @@ describe('resnet train -> evaluate -> predict', () => {
     while (!existsSync(state) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
     await closed;
-    // The kill may strike between the two renames of a checkpoint replacement: put the previous
-    // version back first, as `--resume` does, before reading what the run had finished.
-    for (const name of ['last', 'best']) await recoverFolder(join(killed, name));
+    // The kill may strike between the two renames of a checkpoint replacement, or between last/ and
+    // best/: repair the folder first, as `--resume` does, before reading what the run had finished.
+    await repairRunFolder(killed);
     assert.ok(existsSync(state), 'the run wrote no checkpoint before it was killed');
     const done = JSON.parse(readFileSync(state, 'utf8')).epoch as number;
     const bestBefore = JSON.parse(readFileSync(join(killed, 'best', 'state.json'), 'utf8')).epoch as number;

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { action, fail } from '../run.js';
+import { action, fail, pathOption } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
 import type { ResumeOverrides } from '../../train/run.js';
 
@@ -126,6 +126,7 @@ export function register(program: Command): void {
       action(async (flags: TrainFlags) => {
         // Loaded here, not at the top: `resnet --help` and the other commands start faster without
         // TensorFlow.js, the image decoders and vega.
+        for (const key of ['data', 'out', 'resume'] as const) if (flags[key] !== undefined) pathOption(key, flags[key]);
         const { resumeRun, trainRun } = await import('../../train/run.js');
         const overrides = flags.resume !== undefined ? resumeOverrides(flags) : undefined;
         const options = flags.resume === undefined ? optionsFromFlags(flags) : undefined;
