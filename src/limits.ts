@@ -21,6 +21,12 @@ export const MAX_WEIGHT_BYTES = 2 * 1024 * 1024 * 1024;
 /** Largest number of weight tensors in a model (ResNet-152 has about 930). */
 export const MAX_WEIGHT_TENSORS = 100_000;
 
+/** Largest number of layers in a model's topology (ResNet-152 has about 520). */
+export const MAX_LAYERS = 20_000;
+
+/** Largest number of weight files a model.json may name. */
+export const MAX_WEIGHT_FILES = 10_000;
+
 /** Largest rank of a weight tensor (convolution kernels have 4). */
 export const MAX_WEIGHT_RANK = 8;
 

@@ -6,6 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { checkImageOptions, convertChannels, decodeImageFile, IMAGE_EXTENSIONS, isImageFile, mapConcurrent, writeScaled } from './images.js';
 import { checkImagesMemory } from '../io/memory.js';
+import { MAX_CLASSES } from '../limits.js';
 import { balancedSelection } from './select.js';
 import { DataError, type ImageDataset } from './types.js';
 
@@ -40,6 +41,7 @@ async function classFolders(root: string, entries: Dirent[], notice: (line: stri
       }
     }
   }
+  if (names.length > MAX_CLASSES) throw new DataError(`${root}: ${names.length} class folders, more than the ${MAX_CLASSES} classes allowed`);
   if (linked.length > 0) notice(`${root}: followed ${linked.length} class folder${linked.length > 1 ? 's' : ''} that ${linked.length > 1 ? 'are symbolic links' : 'is a symbolic link'}: ${linked.sort(byCodePoint).join(', ')}`);
   return names;
 }

@@ -79,6 +79,9 @@ async function hasHdf5Signature(path: string, size: number): Promise<boolean> {
 }
 
 function getDataset(h5: H5wasm, file: H5File, path: string, key: string): Dataset {
+  // An external link would make h5wasm read another file: the data stays confined to the file named.
+  const external = file.get_external_link(key) as { filename?: string } | null;
+  if (external?.filename) throw new DataError(`${path}: '${key}' is a link to another file (${external.filename}); links out of the file are not followed`);
   const entity = file.get(key);
   if (!(entity instanceof h5.Dataset)) throw new DataError(`${path}: '${key}' is not a dataset`);
   return entity;

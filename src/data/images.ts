@@ -46,10 +46,9 @@ export async function decodeImageFile(file: string, size?: [number, number]): Pr
   if (!info) throw new DataError(`${file}: no such file`);
   if (!info.isFile()) throw new DataError(`${file}: not a file`);
   try {
-    // limitInputPixels is libvips's own guard; the check below names the size first.
+    // libvips refuses, from the header, an image larger than the limit before decoding it.
     const image = sharp(file, { limitInputPixels: MAX_INPUT_PIXELS }).autoOrient();
     const meta = await image.metadata();
-    if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw new TooLarge(`${meta.width}x${meta.height}`);
     const storedChannels = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
     image.removeAlpha().toColourspace(storedChannels === 1 ? 'b-w' : 'srgb');
     if (size && (meta.autoOrient.height !== size[0] || meta.autoOrient.width !== size[1])) {
@@ -58,15 +57,17 @@ export async function decodeImageFile(file: string, size?: [number, number]): Pr
     const { data, info: out } = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), height: out.height, width: out.width, channels: out.channels };
   } catch (error) {
-    if (error instanceof TooLarge) {
-      throw new DataError(`${file}: image is ${error.message} pixels, more than the ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels allowed`);
+    if (/exceeds pixel limit/.test((error as Error).message)) {
+      // Read the header alone (no decoding) to name the size.
+      const meta = await sharp(file, { limitInputPixels: false }).metadata().catch(() => null);
+      const size = meta ? `${meta.width}x${meta.height} pixels` : 'too large';
+      throw new DataError(`${file}: image is ${size}, more than the ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels allowed`);
     }
     const reason = (error as Error).message.split('\n')[0];
     throw new DataError(`${file}: not a readable JPEG/PNG image (${reason})`);
   }
 }
 
-class TooLarge extends Error {}
 
 /** Resizes 8-bit HWC pixels to `size` ([height, width]) with the same kernel as decodeImageFile. */
 export async function resizeRaw(image: RawImage, size: [number, number]): Promise<RawImage> {

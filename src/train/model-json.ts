@@ -5,7 +5,7 @@
 // metadata (as many output units as class names). Browser-safe: the file reading is in checkpoint.ts.
 import type * as tf from '../tf.js';
 import { UserError } from '../errors.js';
-import { MAX_CLASS_NAME_LENGTH, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_WEIGHT_BYTES, MAX_WEIGHT_RANK, MAX_WEIGHT_TENSORS } from '../limits.js';
+import { MAX_CLASS_NAME_LENGTH, MAX_CLASSES, MAX_IMAGE_SIDE, MAX_LAYERS, MAX_WEIGHT_BYTES, MAX_WEIGHT_FILES, MAX_WEIGHT_RANK, MAX_WEIGHT_TENSORS } from '../limits.js';
 import type { ModelMetadata } from './checkpoint.js';
 
 /** Bytes per stored value of each dtype TensorFlow.js can load (quantised weights: the quantised type). */
@@ -89,12 +89,18 @@ export function checkModelJson(where: string, json: unknown): CheckedModelJson {
     throw new UserError(`${where}: not a TensorFlow.js layers model (no modelTopology / weightsManifest)`);
   }
   const metadata = checkMetadata(where, json.userDefinedMetadata);
+  const topology = json.modelTopology;
+  const config = isObject(topology.model_config) ? topology.model_config.config : topology.config; // Keras's converter nests it
+  const layers = isObject(config) ? config.layers : undefined;
+  if (Array.isArray(layers) && layers.length > MAX_LAYERS) throw new UserError(`${where}: the topology has ${layers.length} layers, more than the ${MAX_LAYERS} allowed`);
   const groups: WeightGroup[] = [];
-  let [bytes, elements, largest, tensors] = [0, 0, 0, 0];
+  let [bytes, elements, largest, tensors, files] = [0, 0, 0, 0, 0];
   for (const group of json.weightsManifest as unknown[]) {
     if (!isObject(group) || !Array.isArray(group.paths) || !Array.isArray(group.weights) || group.paths.length === 0) {
       throw new UserError(`${where}: damaged weightsManifest (each group needs a list of paths and a list of weights)`);
     }
+    files += group.paths.length;
+    if (files > MAX_WEIGHT_FILES) throw new UserError(`${where}: more than ${MAX_WEIGHT_FILES} weights files`);
     const badPath = group.paths.find((p) => typeof p !== 'string' || p.length === 0);
     if (badPath !== undefined) throw new UserError(`${where}: weightsManifest path ${JSON.stringify(badPath)?.slice(0, 100)} is not a file name`);
     tensors += group.weights.length;
