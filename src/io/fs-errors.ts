@@ -1,5 +1,8 @@
 // File-system failures the user can act on (disk full, read-only, permissions, missing folders) as
 // one readable sentence. Node-only.
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UserError } from '../errors.js';
 
 const REASONS: Record<string, string> = {
@@ -38,4 +41,23 @@ export function fileError(error: unknown, doing: string, path: string, after = '
   if (error instanceof UserError) return error;
   if (!isSystemError(error)) return error as Error;
   return new UserError(`${doing} ${path}: ${describeSystemError(error)}${after ? `; ${after}` : ''}`);
+}
+
+/**
+ * mkdir -p, failing with a UserError `${doing} ${dir}: <reason>`. Node's recursive mkdir reports ENOENT
+ * where a parent cannot be created (a read-only file system, no permission): the real reason comes from
+ * creating the first missing folder alone.
+ */
+export async function makeFolder(dir: string, doing = 'cannot create the folder'): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    let reason = error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      let first = dir;
+      while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+      reason = await mkdir(first).then(() => error, (inner: unknown) => inner);
+    }
+    throw fileError(reason, doing, dir);
+  }
 }

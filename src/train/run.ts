@@ -2,7 +2,7 @@
 // files a run leaves behind (config.json, history.jsonl, curves.svg, best/, last/, model.json).
 // `resumeRun` continues a run from its last/ checkpoint with the options saved in its config.json.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rmdir } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
@@ -15,7 +15,7 @@ import { activationBytes } from '../inspect/memory.js';
 import { checkMemory } from '../io/memory.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { faultPoint } from '../io/faults.js';
-import { fileError } from '../io/fs-errors.js';
+import { makeFolder } from '../io/fs-errors.js';
 import { lockRunFolder, type RunLock } from '../io/lock.js';
 import { loadLoopState, loadModelFolder, loadOptimizerState, readJson } from './checkpoint.js';
 import { freshState, runEpochs, type LoopState } from './loop.js';
@@ -193,9 +193,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   const claim = async (): Promise<RunLock> => {
     if (held.lock) return held.lock;
     held.created = !existsSync(o.out);
-    await mkdir(o.out, { recursive: true }).catch((error: unknown) => {
-      throw fileError(error, 'cannot create the output folder', o.out);
-    });
+    await makeFolder(o.out, 'cannot create the output folder');
     held.lock = await lockRunFolder(o.out, (line) => progress.log(line));
     // A folder with only config.json is a run that died before its first epoch: nothing to lose there.
     await repairRunFolder(o.out);

@@ -1,11 +1,11 @@
 // `resnet evaluate`: loss, accuracy, per-class precision/recall and the confusion matrix of a trained
 // model on a data set; confusion.svg is written next to the model (or into --out). A model folder
 // that cannot be written to (read-only) gets no confusion.svg, with a notice; --out names another.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, pathOption, positiveInt } from '../run.js';
-import { describeSystemError, fileError, isSystemError } from '../../io/fs-errors.js';
+import { describeSystemError, fileError, isSystemError, makeFolder } from '../../io/fs-errors.js';
 import { faultWrite } from '../../io/faults.js';
 
 interface EvaluateFlags {
@@ -55,8 +55,8 @@ export function register(program: Command): void {
         model.dispose();
         const outDir = flags.out ?? path;
         let svgPath: string | null = join(outDir, 'confusion.svg');
+        if (flags.out !== undefined) await makeFolder(outDir, 'cannot create the output folder');
         try {
-          await mkdir(outDir, { recursive: true });
           faultWrite(svgPath);
           await writeFile(svgPath, await confusionSvg(result.confusion, metadata.classNames));
         } catch (error) {

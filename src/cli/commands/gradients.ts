@@ -1,6 +1,6 @@
 // `resnet gradients`: the gradient-flow study (docs/gradients.md). Trains a plain network and its
 // residual twin side by side for each depth, with and without batch norm, with Glorot and He init.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadDataset } from '../../data/node.js';
@@ -10,7 +10,7 @@ import { configLabel, studyFigures } from '../../study/plots.js';
 import { action, fail, numberIn, pathOption, positiveInt } from '../run.js';
 import { MAX_STUDY_DEPTH } from '../../limits.js';
 import { parseBackend } from '../options.js';
-import { fileError } from '../../io/fs-errors.js';
+import { fileError, makeFolder } from '../../io/fs-errors.js';
 
 /**
  * Defaults sized for a 2-core machine: 4 configurations x depths 20 and 56 (16 networks) take about a
@@ -118,8 +118,8 @@ export function register(program: Command): void {
         });
         if (!flags.json) process.stderr.write('\n');
         const json = studyJson(runs, options.steps);
+        await makeFolder(out, 'cannot create the output folder');
         try {
-          await mkdir(out, { recursive: true });
           await writeFile(join(out, 'study.json'), JSON.stringify({ engine, data: data.source, ...options, result: json }) + '\n');
           for (const figure of await studyFigures(runs)) await writeFile(join(out, figure.file), figure.svg);
         } catch (error) {
