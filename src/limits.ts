@@ -15,8 +15,8 @@ export const MAX_CLASS_NAME_LENGTH = 1024;
 /** Largest model.json, in bytes (ResNet-152's topology is about 0.5 MB). */
 export const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
 
-/** Largest total size of a model's weights, in bytes (ResNet-152 in float32: 240 MB). */
-export const MAX_WEIGHT_BYTES = 2 * 1024 * 1024 * 1024;
+/** Largest total size of a model's weights, in bytes (ResNet-152 in float32: 240 MB; Wide ResNet-101: 510 MB). */
+export const MAX_WEIGHT_BYTES = 1024 * 1024 * 1024;
 
 /** Largest number of weight tensors in a model (ResNet-152 has about 930). */
 export const MAX_WEIGHT_TENSORS = 100_000;
@@ -43,6 +43,9 @@ export const MAX_HDF5_DATASET_BYTES = 1024 * 1024 * 1024;
 
 /** Expansion allowed for a compressed HDF5 dataset over the file's size (gzip of photos: 1.5-4x). */
 export const MAX_HDF5_COMPRESSION_RATIO = 100;
+
+/** Most epochs a run may ask for (a value read from a damaged config.json must not mean "forever"). */
+export const MAX_EPOCHS = 1_000_000;
 
 /** Largest CIFAR-style depth (6n+2) of `resnet gradients`: He et al.'s deepest network has 1202 layers. */
 export const MAX_STUDY_DEPTH = 1202;

@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { checkImageOptions, convertChannels, decodeImageFile, IMAGE_EXTENSIONS, isImageFile, mapConcurrent, writeScaled } from './images.js';
 import { checkImagesMemory } from '../io/memory.js';
-import { MAX_CLASSES } from '../limits.js';
+import { MAX_CLASSES, MAX_IMAGE_SIDE } from '../limits.js';
 import { balancedSelection } from './select.js';
 import { DataError, type ImageDataset } from './types.js';
 
@@ -90,6 +90,9 @@ export async function readImageFolder(root: string, options: FolderOptions = {})
   // The first image fixes the size and channel count that all the others are held to.
   const first = await decodeImageFile(files[0], options.imageSize);
   const [height, width] = [first.height, first.width];
+  if (!options.imageSize && Math.max(height, width) > MAX_IMAGE_SIDE) {
+    throw new DataError(`${files[0]}: image is ${height}x${width}, larger than the ${MAX_IMAGE_SIDE} pixels a model input may be; give an image size (--image-size) to resize the images`);
+  }
   const channels = options.channels ?? first.channels;
   const imageLength = height * width * channels;
   checkImagesMemory(root, files.length, height, width, channels, 4);

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { resolveInside } from '../io/confine.js';
+import { checkMemory } from '../io/memory.js';
 import { MAX_MODEL_JSON_BYTES, MAX_STATE_JSON_BYTES, MAX_WEIGHT_BYTES, MAX_WEIGHT_RANK, MAX_WEIGHT_TENSORS } from '../limits.js';
 import { checkModelFitsMetadata, checkModelJson } from './model-json.js';
 import { withWeightBudget } from './weight-guard.js';
@@ -126,6 +127,8 @@ export async function loadModelFolder(dir: string): Promise<{ model: tf.LayersMo
   const folder = dirname(jsonPath);
   const json = checkModelJson(jsonPath, await readJson(jsonPath, 'the model description', MAX_MODEL_JSON_BYTES));
   const metadata = json.metadata;
+  // The files, their concatenation and the model's tensors: about three copies at the peak.
+  checkMemory(3 * json.groups.reduce((n, g) => n + g.bytes, 0), `${jsonPath}: loading the model's weights`, 'use a machine with more memory');
   const parts: Uint8Array[] = [];
   for (const group of json.groups) parts.push(...(await readWeightGroup(folder, group.paths, group.bytes)));
   const weightData = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));

@@ -2,7 +2,7 @@
 // into this shape; the library (`trainRun`) takes it directly.
 import { parsePrecision } from '../engine/backends.js';
 import { UserError } from '../errors.js';
-import { MAX_IMAGE_SIDE } from '../limits.js';
+import { MAX_EPOCHS, MAX_IMAGE_SIDE } from '../limits.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
@@ -127,6 +127,7 @@ export function validateOptions(o: TrainOptions): void {
   };
   checkOptionTypes(o);
   if (!Number.isInteger(o.epochs) || o.epochs <= 0) bad(`--epochs must be a positive integer, got '${o.epochs}'`);
+  if (o.epochs > MAX_EPOCHS) bad(`--epochs must be at most ${MAX_EPOCHS}, got '${o.epochs}'`);
   if (!Number.isInteger(o.batchSize) || o.batchSize <= 0) bad(`--batch-size must be a positive integer, got '${o.batchSize}'`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) bad(`--lr must be a positive number, got '${o.lr}'`);
   if (!(OPTIMIZERS as readonly string[]).includes(o.optimizer))

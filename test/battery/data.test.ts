@@ -9,6 +9,7 @@ import { closeSync, cpSync, mkdirSync, openSync, readFileSync, symlinkSync, writ
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import h5wasm from 'h5wasm/node';
+import sharp from 'sharp';
 import { tempDir, writeImageFolder } from '../cli/helpers.js';
 import { writeH5, type H5Dataset } from '../data/fixtures.js';
 import { defaultOptions } from '../../src/train/options.js';
@@ -153,14 +154,18 @@ describe('image folders and files', () => {
     cpSync(data, empty, { recursive: true });
     writeFileSync(join(empty, 'red', 'empty.png'), '');
     execFileSync('mkfifo', [join(root, 'data-fifo')]);
+    const wide = join(root, 'wide');
+    cpSync(data, wide, { recursive: true });
+    await sharp({ create: { width: 3000, height: 4, channels: 3, background: '#808080' } }).png().toFile(join(wide, 'blue', '0-wide.png'));
     await assertAllRefused([
       [['train', '--data', giant, ...CPU], /0-giant\.png: image is 16000x16000 pixels, more than the 134 megapixels allowed/],
       [['predict', '--model', join(root, 'run'), '--backend', 'cpu', join(giant, 'blue', '0-giant.png')], /image is 16000x16000 pixels/],
       [['train', '--data', fifo, ...CPU], /pipe\.png: not a file/],
       [['train', '--data', device, ...CPU], /zero\.png: not a file/],
       [['train', '--data', empty, ...CPU], /empty\.png: not a readable JPEG\/PNG image/],
-      [['train', '--data', join(root, 'data-fifo'), ...CPU], /unsupported data file/],
-      [['train', '--data', '/dev/zero', ...CPU], /unsupported data file/],
+      [['train', '--data', join(root, 'data-fifo'), ...CPU], /data-fifo: not a file or folder \(a device, pipe or socket\)/],
+      [['train', '--data', '/dev/zero', ...CPU], /not a file or folder/],
+      [['train', '--data', wide, ...CPU], /image is 4x3000, larger than the 2048 pixels a model input may be; give an image size/],
       [['train', '--data', data, ...CPU, '--image-size', '20000'], /--image-size must be a whole number of pixels from 1 to 2048, got '20000'/],
       [['train', '--data', data, ...CPU, '--image-size', '0'], /--image-size must be a whole number of pixels/],
       [['train', '--data', data, ...CPU, '--image-size', '1e400'], /--image-size must be a number/],

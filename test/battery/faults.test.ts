@@ -112,6 +112,20 @@ describe('one training per run folder', () => {
     assert.ok(!existsSync(join(out, '.lock')));
   });
 
+  test('SIGTERM stops a run like Ctrl-C: status 143, how to resume, the lock released', async () => {
+    const out = join(root, 'term');
+    const child = spawn(process.execPath, [CLI, ...trainArgs(out, 100000)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const deadline = Date.now() + 240_000;
+    while (!existsSync(join(out, 'last', 'state.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    assert.equal(await closed, 143);
+    assert.equal(stderr.trim(), `resnet: terminated; continue with: resnet train --resume ${out}`);
+    assert.ok(!existsSync(join(out, '.lock')));
+  });
+
   test('locks left by a dead process, a reused pid, another host or damage', async () => {
     const base = join(root, 'locks-base');
     assert.equal((await resnet(trainArgs(base, 1))).status, 0);

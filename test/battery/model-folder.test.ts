@@ -114,7 +114,8 @@ describe('model folders: declared sizes are checked before anything is allocated
       [spec('shape-negative', (w) => (w.shape = [3, 3, -3, 8])), /non-negative whole numbers/],
       [spec('shape-fraction', (w) => (w.shape = [3, 3, 1.5, 8])), /non-negative whole numbers/],
       [spec('shape-string', (w) => (w.shape = '3,3,3,8')), /expected a list/],
-      [spec('shape-huge', (w) => (w.shape = [1e6, 1e6, 1e6, 8])), /larger than the 2 GiB allowed/],
+      [spec('shape-huge', (w) => (w.shape = [1e6, 1e6, 1e6, 8])), /larger than the 1 GiB allowed/],
+      [spec('weights-over-limit', (w) => (w.shape = [300_000_000])), /the weights take more than the 1 GiB allowed/],
       [spec('shape-rank', (w) => (w.shape = new Array(40).fill(1))), /expected a list of at most 8/],
       [spec('shape-zero', (w) => (w.shape = [0, 3, 3, 8])), /weights hold \d+ bytes, model.json describes/],
       [spec('dtype-unknown', (w) => (w.dtype = 'float64')), /dtype "float64"/],
@@ -186,5 +187,54 @@ describe('model folders: declared sizes are checked before anything is allocated
       [['evaluate', '--model', shape, '--data', data, '--backend', 'cpu'], /takes \[8, 8, 3\] inputs but its metadata says 16x16x3/],
     ]);
     await assert.rejects(loadModelFolder(four), (e: Error) => e instanceof UserError && /3 output units but 4 class names/.test(e.message));
+  });
+});
+
+describe('checkpoints given to --resume: every file checked before it is used', () => {
+  test('damaged or hostile config.json, state.json, optimizer.json and optimizer.bin', async () => {
+    const copy = (name: string, change: (dir: string) => void) => {
+      const dir = join(root, 'resume', name);
+      cpSync(run, dir, { recursive: true });
+      change(dir);
+      return dir;
+    };
+    const edit = (file: string, change: (j: Record<string, any>) => void) => (dir: string) => {
+      const j = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+      change(j);
+      writeFileSync(join(dir, file), JSON.stringify(j));
+    };
+    const config = (change: (j: Record<string, any>) => void) => edit('config.json', change);
+    const state = (change: (j: Record<string, any>) => void) => edit('last/state.json', change);
+    const optimizer = (change: (j: Record<string, any>) => void) => edit('last/optimizer.json', change);
+    const cases: [string, RegExp][] = [
+      [copy('data-number', config((j) => (j.options.data = 5))), /--data must be a path, got 5/],
+      [copy('out-null', config((j) => (j.options.model = null))), /--model must be a non-empty string, got null/],
+      [copy('epochs-string', config((j) => (j.options.epochs = '10'))), /--epochs must be a number, got "10"/],
+      [copy('epochs-huge', config((j) => (j.options.epochs = 1e300))), /--epochs must be at most 1000000/],
+      [copy('augment-bad', config((j) => (j.options.augment = { shift: 'x' }))), /--augment must be augmentation settings/],
+      [copy('options-array', config((j) => (j.options = []))), /must be a number, got undefined/],
+      [copy('config-null', (d) => writeFileSync(join(d, 'config.json'), 'null')), /damaged run configuration/],
+      [copy('config-huge', (d) => truncateSync(join(d, 'config.json'), 100 * 2 ** 20)), /is 104857600 bytes, more than the 67108864 allowed/],
+      [copy('state-epoch-huge', state((j) => (j.epoch = 1e300))), /epoch counters are not whole numbers|history does not hold one record per epoch/],
+      [copy('state-best-ahead', state((j) => (j.bestEpoch = 5))), /epoch counters disagree/],
+      [copy('state-history', state((j) => (j.history = 'x'))), /history does not hold one record per epoch/],
+      [copy('state-record', state((j) => (j.history[0] = { epoch: 1, loss: 'nan' }))), /a history record is damaged/],
+      [copy('optimizer-name', optimizer((j) => (j.name = 'lion'))), /unknown optimizer "lion"/],
+      [copy('optimizer-iterations', optimizer((j) => (j.iterations = -1))), /iterations is not a whole number/],
+      [copy('optimizer-shape-huge', optimizer((j) => (j.tensors[0].shape = [1e9, 1e9]))), /has shape \[1000000000,1000000000\]/],
+      [copy('optimizer-shape-null', optimizer((j) => (j.tensors[0].shape = null))), /tensor 0 has no name or shape/],
+      [copy('optimizer-bin-short', (d) => truncateSync(join(d, 'last', 'optimizer.bin'), 12)), /optimizer\.bin holds 12 bytes but optimizer\.json describes/],
+      [copy('optimizer-bin-sparse', (d) => truncateSync(join(d, 'last', 'optimizer.bin'), 30 * 2 ** 30)), /optimizer\.bin holds 32212254720 bytes/],
+      // Same total, shapes that do not fit the model's weights (TF.js pairs them by position).
+      [copy('optimizer-shuffled', optimizer((j) => (j.tensors[0].shape = [...j.tensors[0].shape].reverse()))), /optimizer tensor '.*' has shape .* its weight/],
+      [copy('optimizer-fewer', optimizer((j) => {
+        const [first] = j.tensors.splice(0, 1);
+        j.tensors[0].shape = [j.tensors[0].shape.reduce((a: number, b: number) => a * b, 1) + first.shape.reduce((a: number, b: number) => a * b, 1)];
+      })), /optimizer tensors for a model of \d+ trainable weights|has shape/],
+      [copy('classes-changed', (d) => {
+        edit('last/model.json', (j) => (j.userDefinedMetadata.classNames = ['blue', 'green', 'violet']))(d);
+      }), /does not fit the data .*classes blue, green, red/],
+    ];
+    await assertAllRefused(cases.map(([dir, message]) => [['train', '--resume', dir], message]));
   });
 });

@@ -132,17 +132,20 @@ export function register(program: Command): void {
         const options = flags.resume === undefined ? optionsFromFlags(flags) : undefined;
         // Checkpoints are written atomically, so Ctrl-C can stop at once; say how to continue.
         const out = flags.resume ?? options!.out;
-        const onInterrupt = () => {
+        // SIGTERM (kill, a container stopping) likewise: the lock is released on exit.
+        const onSignal = (signal: NodeJS.Signals) => {
           const hint = existsSync(join(out, 'last')) ? `continue with: resnet train --resume ${out}` : 'no checkpoint was written yet';
-          process.stderr.write(`\nresnet: interrupted; ${hint}\n`);
-          process.exit(130);
+          process.stderr.write(`\nresnet: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}; ${hint}\n`);
+          process.exit(signal === 'SIGINT' ? 130 : 143);
         };
-        process.once('SIGINT', onInterrupt);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         try {
           if (overrides) await resumeRun(flags.resume!, overrides);
           else await trainRun(options!);
         } finally {
-          process.off('SIGINT', onInterrupt);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
       }),
     );
