@@ -16,6 +16,8 @@ export interface ThroughputOptions {
   steps: number;
   /** Also profile one training step, kernel by kernel. */
   profile: boolean;
+  /** Called with the built model before any batch is made (e.g. to refuse a batch that cannot fit). */
+  beforeRun?: (model: tf.LayersModel) => void;
 }
 
 export interface KernelTime {
@@ -74,6 +76,12 @@ export async function profileKernels(fn: () => Promise<tf.TensorContainer>, top 
 export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const { batchSize, inputShape, classes, steps } = options;
   const model = buildModel(options.model, { inputShape, classes });
+  try {
+    options.beforeRun?.(model);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   const trainGflop = countFlops(model).training / 1e9;
   const xs = tf.randomUniform([batchSize, ...inputShape], 0, 1, 'float32', 1);
