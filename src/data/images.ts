@@ -59,9 +59,25 @@ function resizeOptions(size: [number, number], mode: ResizeMode): ResizeOptions 
   return { height: size[0], width: size[1], fit: FIT[mode], position: 'centre', background: { r: 0, g: 0, b: 0, alpha: 1 } };
 }
 
-/** sharp on an encoded image, refusing from its header (before decoding) one of more than MAX_INPUT_PIXELS. */
-function openImage(bytes: Uint8Array) {
-  return sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS });
+const isJpeg = (bytes: Uint8Array) => bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+
+/**
+ * The most pixels an image may declare when it is decoded to `size`. A JPEG at least 4 times larger
+ * than the target on both sides is shrunk while it is decoded (libvips's shrink-on-load, by 2, 4 or
+ * 8 per side); counting the shrink one power of two short of libvips's choice, what is decoded stays
+ * within MAX_INPUT_PIXELS. Every other image (PNG, or a JPEG not reduced) is held to MAX_INPUT_PIXELS.
+ */
+function pixelLimit(bytes: Uint8Array, size?: [number, number]): number {
+  const stored = size && isJpeg(bytes) ? headerSize(bytes) : undefined;
+  if (!size || !stored) return MAX_INPUT_PIXELS;
+  const ratio = Math.min(stored[0] / size[0], stored[1] / size[1]);
+  const shrink = ratio >= 16 ? 8 : ratio >= 8 ? 4 : ratio >= 4 ? 2 : 1;
+  return MAX_INPUT_PIXELS * shrink * shrink;
+}
+
+/** sharp on an encoded image, refusing from its header (before decoding) one larger than pixelLimit allows. */
+function openImage(bytes: Uint8Array, size?: [number, number]) {
+  return sharp(bytes, { limitInputPixels: pixelLimit(bytes, size) });
 }
 
 async function unreadable(file: string, error: unknown, bytes?: Uint8Array): Promise<DataError> {
@@ -121,9 +137,9 @@ export async function readImageBytes(file: string): Promise<Buffer> {
 /** What libvips reads from the header: the displayed size and whether the image is greyscale. */
 export async function describeImage(bytes: Uint8Array, file: string): Promise<{ size: [number, number]; channels: 1 | 3 }> {
   try {
-    const meta = await openImage(bytes).metadata();
+    // The header alone: nothing is decoded, so no pixel limit applies here (decodeImage holds to it).
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     const stored = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
-    if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw new Error('Input image exceeds pixel limit');
     return { size: [meta.autoOrient.height, meta.autoOrient.width], channels: stored === 1 ? 1 : 3 };
   } catch (error) {
     throw await unreadable(file, error, bytes);
@@ -153,7 +169,7 @@ export async function readStoredSize(file: string): Promise<[number, number]> {
 export async function decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3, size?: [number, number], mode: ResizeMode = 'squash'): Promise<RawImage> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    const image = openImage(bytes).autoOrient().removeAlpha().toColourspace('srgb');
+    const image = openImage(bytes, size).autoOrient().removeAlpha().toColourspace('srgb');
     if (size) image.resize(resizeOptions(size, mode));
     raw = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
