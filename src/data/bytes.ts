@@ -1,6 +1,7 @@
 // Turns 8-bit NHWC pixels already in memory (HDF5 arrays, the MNIST digits) into an ImageDataset,
 // applying the same limit / size / resize / channel steps as the folder reader.
 import { checkImageOptions, convertChannels, mapConcurrent, resizeRaw, sharedLevels } from './images.js';
+import { checkImagesMemory } from '../io/memory.js';
 import { balancedSelection } from './select.js';
 import type { ReadOptions } from './store.js';
 import type { ImageDataset } from './types.js';
@@ -22,6 +23,7 @@ export async function datasetFromBytes(
   const channels = options.channels ?? storedChannels;
   const inLength = height * width * storedChannels;
   const outLength = outHeight * outWidth * channels;
+  checkImagesMemory(source, chosen.length, outHeight, outWidth, channels, 1); // 8-bit levels
   const images = sharedLevels(chosen.length * outLength);
   const resize = outHeight !== height || outWidth !== width;
   if (resize && !options.imageSize && options.defaultSize) {

@@ -1,8 +1,8 @@
 // Reads a folder of images laid out as <root>/<class name>/<image>.jpg|png (Keras's
 // image_dataset_from_directory layout). Class names are the sub-folder names in code-point order
 // (Python's sorted()), so label i is the i-th name.
-import { statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { statSync, type Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve } from 'node:path';
 import sharp from 'sharp';
 import { cacheKey, CacheWriter, findCached, readPixels } from './cache.js';
@@ -18,6 +18,8 @@ import {
   readStoredSize,
   sharedLevels,
 } from './images.js';
+import { MAX_CLASSES } from '../limits.js';
+import { checkImagesMemory } from '../io/memory.js';
 import { balancedSelection } from './select.js';
 import type { ReadOptions, SizeChoice, StoredDataset } from './store.js';
 import { DataError } from './types.js';
@@ -30,10 +32,38 @@ const STAT_CONCURRENCY = 64;
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+const noticeOnStderr = (line: string) => void process.stderr.write(`resnet: note: ${line}\n`);
+
+/**
+ * The class folders among `root`'s entries. A symbolic link to a folder is followed, as Keras's
+ * image_dataset_from_directory does: linking folders together is a common way to assemble a data set,
+ * and the user named the root. It is never dropped in silence: `notice` names the links followed, and
+ * a link that leads nowhere is an error (it was probably meant as a class).
+ */
+async function classFolders(root: string, entries: Dirent[], notice: (line: string) => void): Promise<string[]> {
+  const names: string[] = [];
+  const linked: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory()) names.push(entry.name);
+    else if (entry.isSymbolicLink()) {
+      const info = await stat(join(root, entry.name)).catch((error: NodeJS.ErrnoException) => {
+        throw new DataError(`${join(root, entry.name)}: broken symbolic link (${error.code === 'ELOOP' ? 'a loop' : 'its target is missing'})`);
+      });
+      if (info.isDirectory()) {
+        names.push(entry.name);
+        linked.push(entry.name);
+      }
+    }
+  }
+  if (names.length > MAX_CLASSES) throw new DataError(`${root}: ${names.length} class folders, more than the ${MAX_CLASSES} classes allowed`);
+  if (linked.length > 0) notice(`${root}: followed ${linked.length} class folder${linked.length > 1 ? 's' : ''} that ${linked.length > 1 ? 'are symbolic links' : 'is a symbolic link'}: ${linked.sort(byCodePoint).join(', ')}`);
+  return names;
+}
+
 /** Lists the class folders and their image files; every problem with the layout is a DataError. */
-async function listImageFiles(root: string): Promise<{ classNames: string[]; files: string[]; labels: number[] }> {
+async function listImageFiles(root: string, notice: (line: string) => void): Promise<{ classNames: string[]; files: string[]; labels: number[] }> {
   const entries = (await readdir(root, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
-  const classNames = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(byCodePoint);
+  const classNames = (await classFolders(root, entries, notice)).sort(byCodePoint);
   if (classNames.length === 0) {
     throw new DataError(`${root}: ${entries.length === 0 ? 'empty folder' : 'no class sub-folders'} (expected one sub-folder of JPEG/PNG images per class)`);
   }
@@ -48,6 +78,8 @@ async function listImageFiles(root: string): Promise<{ classNames: string[]; fil
       if (!isImageFile(entry.name)) {
         throw new DataError(`${file}: unsupported image file extension '${extname(entry.name)}' (expected ${IMAGE_EXTENSIONS.join(', ')})`);
       }
+      // A pipe or device named like an image would hang or flood the reader; a link must lead to a file.
+      if (!entry.isFile() && !(await stat(file).catch(() => undefined))?.isFile()) throw new DataError(`${file}: not a file`);
     }
     const images = names.map((e) => e.name).sort(byCodePoint);
     if (images.length === 0) throw new DataError(`${folder}: class folder '${name}' has no images`);
@@ -79,6 +111,16 @@ export function dominantSize(sizes: readonly [number, number][]): SizeChoice {
   return { size: scaled, reason: `the most common size, ${best[0]}x${best[1]}, scaled to ${AUTO_SIZE_MAX} pixels on its longer side` };
 }
 
+/** Whether a data set of `shape` (8-bit levels) fits the memory this process may use (src/io/memory.ts). */
+function fitsInMemory(root: string, shape: readonly number[]): boolean {
+  try {
+    checkImagesMemory(root, shape[0], shape[1], shape[2], shape[3], 1);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const megabytes = (bytes: number) => `${(bytes / 2 ** 20).toFixed(bytes < 2 ** 24 ? 1 : 0)} MB`;
 
 /**
@@ -97,7 +139,7 @@ export async function readImageFolder(root: string, options: ReadOptions = {}): 
   const mode = options.resize ?? 'squash';
   const log = options.log ?? (() => {});
   const maxMemory = options.maxMemory ?? Infinity;
-  const listing = await listImageFiles(root);
+  const listing = await listImageFiles(root, options.onNotice ?? noticeOnStderr);
   const chosen = balancedSelection(listing.labels, listing.classNames.length, options.limit);
   const files = chosen.map((i) => listing.files[i]);
   const labels = Int32Array.from(chosen, (i) => listing.labels[i]);
@@ -125,7 +167,7 @@ export async function readImageFolder(root: string, options: ReadOptions = {}): 
       const [n, h, w, c] = hit.entry.shape;
       const bytes = n * h * w * c;
       if (hit.entry.notice) log(hit.entry.notice);
-      const store = bytes > maxMemory ? ({ kind: 'file', path: hit.pixels, offset: 0 } as const) : { kind: 'memory' as const, levels: await readPixels(hit.pixels, bytes, sharedLevels(bytes)) };
+      const store = bytes > maxMemory || !fitsInMemory(root, hit.entry.shape) ? ({ kind: 'file', path: hit.pixels, offset: 0 } as const) : { kind: 'memory' as const, levels: await readPixels(hit.pixels, bytes, sharedLevels(bytes)) };
       log(`${root}: ${n} decoded images (${megabytes(bytes)}) ${store.kind === 'file' ? 'streamed' : `read in ${((performance.now() - started) / 1000).toFixed(1)} s`} from the cache ${hit.pixels}`);
       return { store, labels: Int32Array.from(hit.entry.labels), shape: hit.entry.shape, classNames: hit.entry.classNames, source: root, resize: mode };
     }
@@ -150,7 +192,10 @@ export async function readImageFolder(root: string, options: ReadOptions = {}): 
       return undefined;
     });
   }
-  const streaming = total > maxMemory;
+  // In memory when the pixels fit --max-memory and the memory this process may use (8-bit levels);
+  // else streamed from the cache file, which needs a cache writer.
+  const streaming = total > maxMemory || (writer !== undefined && !fitsInMemory(root, [files.length, height, width, channels]));
+  if (!streaming) checkImagesMemory(root, files.length, height, width, channels, 1);
   if (streaming && !writer) {
     throw new DataError(
       `${root}: the decoded images take ${megabytes(total)}, more than the memory allowed (${megabytes(maxMemory)}, --max-memory); ` +

@@ -2,11 +2,14 @@
 // goes through the same steps (decode, orient, drop alpha, sRGB, resize by a mode, set channels), so
 // training and prediction see pixels prepared identically. Large JPEGs are shrunk while they are
 // decoded (libvips's shrink-on-load), so a huge photo is never held at full size.
-import { open, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { imageSize } from 'image-size';
 import sharp, { type OutputInfo, type ResizeOptions } from 'sharp';
 import { levelsToUnit } from './assemble.js';
+import { MAX_INPUT_PIXELS } from '../limits.js';
+import { checkImagesMemory } from '../io/memory.js';
 import { DataError, RESIZE_MODES, type ResizeMode } from './types.js';
 
 /** File extensions the folder reader and `loadImages` accept (compared lower-case). */
@@ -56,8 +59,35 @@ function resizeOptions(size: [number, number], mode: ResizeMode): ResizeOptions 
   return { height: size[0], width: size[1], fit: FIT[mode], position: 'centre', background: { r: 0, g: 0, b: 0, alpha: 1 } };
 }
 
-function unreadable(file: string, error: unknown): DataError {
+const isJpeg = (bytes: Uint8Array) => bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+
+/**
+ * The most pixels an image may declare when it is decoded to `size`. A JPEG at least 4 times larger
+ * than the target on both sides is shrunk while it is decoded (libvips's shrink-on-load, by 2, 4 or
+ * 8 per side); counting the shrink one power of two short of libvips's choice, what is decoded stays
+ * within MAX_INPUT_PIXELS. Every other image (PNG, or a JPEG not reduced) is held to MAX_INPUT_PIXELS.
+ */
+function pixelLimit(bytes: Uint8Array, size?: [number, number]): number {
+  const stored = size && isJpeg(bytes) ? headerSize(bytes) : undefined;
+  if (!size || !stored) return MAX_INPUT_PIXELS;
+  const ratio = Math.min(stored[0] / size[0], stored[1] / size[1]);
+  const shrink = ratio >= 16 ? 8 : ratio >= 8 ? 4 : ratio >= 4 ? 2 : 1;
+  return MAX_INPUT_PIXELS * shrink * shrink;
+}
+
+/** sharp on an encoded image, refusing from its header (before decoding) one larger than pixelLimit allows. */
+function openImage(bytes: Uint8Array, size?: [number, number]) {
+  return sharp(bytes, { limitInputPixels: pixelLimit(bytes, size) });
+}
+
+async function unreadable(file: string, error: unknown, bytes?: Uint8Array): Promise<DataError> {
   if (error instanceof DataError) return error;
+  if (/exceeds pixel limit/.test((error as Error).message)) {
+    // Read the header alone (no decoding) to name the size.
+    const size = bytes && headerSize(bytes);
+    const named = size ? `${size[1]}x${size[0]} pixels` : 'too large';
+    return new DataError(`${file}: image is ${named}, more than the ${Math.round(MAX_INPUT_PIXELS / 1e6)} megapixels allowed`);
+  }
   const reason = (error as Error).message.split('\n')[0];
   return new DataError(`${file}: not a readable JPEG/PNG image (${reason})`);
 }
@@ -74,32 +104,51 @@ export function headerSize(bytes: Uint8Array): [number, number] | undefined {
   }
 }
 
-/** Reads an image file whole; a missing path or a folder is a DataError. */
-export async function readImageBytes(file: string): Promise<Buffer> {
+/**
+ * Opens an image file for reading; a missing path, a folder, a device or a pipe is a DataError. The
+ * open does not block (O_NONBLOCK), so a pipe named like an image cannot hang the reader.
+ */
+async function openImageFile(file: string): Promise<FileHandle> {
+  let handle: FileHandle;
   try {
-    return await readFile(file);
+    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new DataError(code === 'EISDIR' ? `${file}: not a file` : `${file}: no such file`);
+    throw new DataError(code === 'EISDIR' ? `${file}: not a file` : code === 'ENOENT' || code === 'ENOTDIR' ? `${file}: no such file` : `${file}: cannot read (${code ?? (error as Error).message})`);
+  }
+  const info = await handle.stat().catch(() => undefined);
+  if (!info?.isFile()) {
+    await handle.close();
+    throw new DataError(`${file}: not a file`);
+  }
+  return handle;
+}
+
+/** Reads an image file whole; a missing path, a folder, a device or a pipe is a DataError. */
+export async function readImageBytes(file: string): Promise<Buffer> {
+  const handle = await openImageFile(file);
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
   }
 }
 
 /** What libvips reads from the header: the displayed size and whether the image is greyscale. */
 export async function describeImage(bytes: Uint8Array, file: string): Promise<{ size: [number, number]; channels: 1 | 3 }> {
   try {
-    const meta = await sharp(bytes).metadata();
+    // The header alone: nothing is decoded, so no pixel limit applies here (decodeImage holds to it).
+    const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
     const stored = (meta.channels ?? 3) - (meta.hasAlpha ? 1 : 0);
     return { size: [meta.autoOrient.height, meta.autoOrient.width], channels: stored === 1 ? 1 : 3 };
   } catch (error) {
-    throw unreadable(file, error);
+    throw await unreadable(file, error, bytes);
   }
 }
 
 /** The displayed size of an image file, from its header only (the first 64 KB; libvips when that is not enough). */
 export async function readStoredSize(file: string): Promise<[number, number]> {
-  const handle = await open(file, 'r').catch(() => {
-    throw new DataError(`${file}: no such file`);
-  });
+  const handle = await openImageFile(file);
   try {
     const head = Buffer.alloc(HEADER_BYTES);
     const { bytesRead } = await handle.read(head, 0, HEADER_BYTES, 0);
@@ -120,11 +169,11 @@ export async function readStoredSize(file: string): Promise<[number, number]> {
 export async function decodeImage(bytes: Uint8Array, file: string, channels: 1 | 3, size?: [number, number], mode: ResizeMode = 'squash'): Promise<RawImage> {
   let raw: { data: Buffer; info: OutputInfo };
   try {
-    const image = sharp(bytes).autoOrient().removeAlpha().toColourspace('srgb');
+    const image = openImage(bytes, size).autoOrient().removeAlpha().toColourspace('srgb');
     if (size) image.resize(resizeOptions(size, mode));
     raw = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw unreadable(file, error);
+    throw await unreadable(file, error, bytes);
   }
   const { data, info } = raw;
   const rgb = keepChannels(new Uint8Array(data.buffer, data.byteOffset, data.length), info.channels, 3);
@@ -207,6 +256,7 @@ export function sharedLevels(length: number): Uint8Array {
 export async function loadImages(paths: string[], imageSize: [number, number], channels: number, resize: ResizeMode = 'squash'): Promise<Float32Array> {
   checkImageOptions(imageSize, channels, resize);
   const imageLength = imageSize[0] * imageSize[1] * channels;
+  checkImagesMemory('the images to predict', paths.length, imageSize[0], imageSize[1], channels, 4);
   const out = new Float32Array(paths.length * imageLength);
   await mapConcurrent(paths, async (path, i) => {
     if (!isImageFile(path)) throw new DataError(`${path}: unsupported image file extension '${extname(path)}' (expected ${IMAGE_EXTENSIONS.join(', ')})`);

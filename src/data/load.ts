@@ -23,7 +23,8 @@ export async function openDataset(path: string | undefined, options: LoadOptions
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new DataError(`${path}: no such file or folder`);
   if (info.isDirectory()) return readImageFolder(path, options);
-  if (info.isFile() && HDF5_EXTENSIONS.includes(extname(path).toLowerCase())) return storedInMemory(await readHdf5(path, options), mode);
+  if (!info.isFile()) throw new DataError(`${path}: not a file or folder (a device, pipe or socket)`);
+  if (HDF5_EXTENSIONS.includes(extname(path).toLowerCase())) return storedInMemory(await readHdf5(path, options), mode);
   throw new DataError(
     `${path}: unsupported data file extension '${extname(path)}' (expected a folder with one sub-folder of images per class, or an .h5/.hdf5 file)`,
   );

@@ -148,7 +148,15 @@ export class BatchWorkers {
 
   /** Stops the workers (pending batches are dropped). */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
+    // A terminating worker does not keep the event loop alive until its exit is reported: with nothing
+    // else pending (a run that stopped on an error), terminate()'s promise would never settle and
+    // Node would exit with status 13. A timer holds the loop open until every worker has exited.
+    const keepAlive = setInterval(() => {}, 1000);
+    try {
+      await Promise.all(this.workers.map(({ worker }) => worker.terminate()));
+    } finally {
+      clearInterval(keepAlive);
+    }
     this.workers.length = 0;
   }
 }

@@ -49,6 +49,9 @@ export interface ReadOptions {
   onProgress?: (done: number, total: number) => void;
   /** Receives notices (images resized, cache unavailable) and status lines, one line each. */
   log?: (line: string) => void;
+  /** Hears notices about an image folder's layout (class folders reached through symbolic links);
+   *  default: stderr, as `resnet: note: ...`. */
+  onNotice?: (line: string) => void;
 }
 
 export function storedInMemory(ds: ImageDataset, resize: ResizeMode): StoredDataset {

@@ -26,7 +26,9 @@ import { freshState, isBetter, monitored, seedFor } from '../train/loop.js';
 import { validateOptions, type TrainOptions } from '../train/options.js';
 import { makeProgress } from '../train/progress.js';
 import { recalibrateBatchNorm } from '../train/recalibrate.js';
-import { countParams, makeModel, publishBest, saveEpoch, versions, type RunConfig, type RunHooks, type RunResult } from '../train/run.js';
+import { countParams, makeModel, versions, type RunConfig, type RunHooks, type RunResult } from '../train/run.js';
+import { publishBest, saveEpoch } from '../train/run-folder.js';
+import { lockRunFolder, type RunLock } from '../io/lock.js';
 import { setFlatWeights, writeJob } from './job.js';
 import { parseCoordinator, validateDistributed, type DistributedOptions } from './options.js';
 import { findPython, PYTHON_PACKAGE_DIR } from './python.js';
@@ -121,6 +123,7 @@ export async function trainDistributed(options: TrainOptions, d: DistributedOpti
   const here = d.processId === undefined ? Array.from({ length: d.processes }, (_, i) => i) : [d.processId];
   const threads = d.threads ?? Math.max(1, Math.floor(availableParallelism() / here.length));
   const workers: Worker[] = [];
+  let lock: RunLock | null = null;
   try {
     const coordinator = d.coordinator ?? `127.0.0.1:${await freePort()}`;
     parseCoordinator(coordinator);
@@ -137,6 +140,7 @@ export async function trainDistributed(options: TrainOptions, d: DistributedOpti
     await mkdir(o.out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new UserError(`cannot create the output folder '${o.out}' (${error.code ?? error.message})`);
     });
+    lock = await lockRunFolder(o.out, (line) => progress.log(line));
     await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     const jobDir = join(o.out, 'jax');
     await writeJob(jobDir, o, model, train, d.processes, coordinator);
@@ -179,7 +183,7 @@ export async function trainDistributed(options: TrainOptions, d: DistributedOpti
         state.bestEpoch = epoch;
         state.epochsWithoutImprovement = 0;
       } else state.epochsWithoutImprovement++;
-      await saveEpoch(o.out, model, null, state, improved, metadata);
+      await saveEpoch({ out: o.out, lock: lock!, model, optimizer: null, metadata }, state, improved);
       progress.endEpoch(record, `  ${(record.images / record.train_seconds).toFixed(1)} img/s${improved ? '  (best)' : ''}`);
     };
     const first = Math.min(...here);
@@ -227,6 +231,7 @@ export async function trainDistributed(options: TrainOptions, d: DistributedOpti
     return { out: o.out, engine, state, ended: 'completed' };
   } finally {
     for (const wk of workers) if (wk.child.exitCode === null && wk.child.signalCode === null) wk.child.kill('SIGKILL');
+    await lock?.release();
     model.dispose();
   }
 }

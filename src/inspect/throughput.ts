@@ -26,6 +26,8 @@ export interface ThroughputOptions {
    * on the benchmark's own random batch (timing does not depend on the scales).
    */
   predictPrecision?: InferencePrecision;
+  /** Called with the built model before any batch is made (e.g. to refuse a batch that cannot fit). */
+  beforeRun?: (model: tf.LayersModel) => void;
 }
 
 export interface KernelTime {
@@ -134,6 +136,12 @@ function compiledFor(model: tf.LayersModel, xs: tf.Tensor, precision: InferenceP
 export async function measureThroughput(options: ThroughputOptions): Promise<ThroughputResult> {
   const { batchSize, inputShape, classes, steps } = options;
   const model = buildModel(options.model, { inputShape, classes });
+  try {
+    options.beforeRun?.(model);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
   const flops = countFlops(model);
   const trainGflop = flops.training / 1e9, predictGflop = flops.forward / 1e9;

@@ -91,3 +91,17 @@ export async function restoreOptimizerState(opt: TrainOptimizer, state: Optimize
   // setWeights wraps each tensor in a new variable sharing its data; our handles can go.
   tf.dispose(named.map((n) => n.tensor));
 }
+
+/**
+ * Why `state` (from a checkpoint) cannot drive an optimiser of variables of `shapes` (the model's
+ * trainable weights, in order), or null when it can. TF.js pairs the saved tensors with the variables
+ * by position, k accumulators (Adam: m and v; SGD: momentum) of one tensor per variable each.
+ */
+export function checkOptimizerStateFits(state: OptimizerState, shapes: number[][]): string | null {
+  const n = shapes.length;
+  if (n === 0 || state.tensors.length === 0 || state.tensors.length % n !== 0) {
+    return `${state.tensors.length} optimizer tensors for a model of ${n} trainable weights`;
+  }
+  const bad = state.tensors.findIndex((t, i) => t.shape.join(',') !== shapes[i % n].join(','));
+  return bad < 0 ? null : `optimizer tensor '${state.tensors[bad].name}' has shape [${state.tensors[bad].shape.join(', ')}], its weight [${shapes[bad % n].join(', ')}]`;
+}

@@ -5,6 +5,7 @@ import { RESIZE_MODES, type ResizeMode } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_RECIPE, findRecipe, recipeNames, RECIPES, type RecipeName } from './recipes.js';
 import { validateFinetuneOptions, type FinetuneOptions } from './finetune.js';
+import { MAX_EPOCHS, MAX_IMAGE_SIDE } from '../limits.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
@@ -146,8 +147,10 @@ export function validateOptions(o: TrainOptions): void {
   const bad = (msg: string): never => {
     throw new UserError(msg);
   };
+  checkOptionTypes(o);
   if (o.recipe !== undefined && !findRecipe(o.recipe)) bad(`--recipe must be one of ${recipeNames().join(', ')}, got '${o.recipe}'`);
   if (!Number.isInteger(o.epochs) || o.epochs <= 0) bad(`--epochs must be a positive integer, got '${o.epochs}'`);
+  if (o.epochs > MAX_EPOCHS) bad(`--epochs must be at most ${MAX_EPOCHS}, got '${o.epochs}'`);
   if (!Number.isInteger(o.batchSize) || o.batchSize <= 0) bad(`--batch-size must be a positive integer, got '${o.batchSize}'`);
   if (!(o.lr > 0 && Number.isFinite(o.lr))) bad(`--lr must be a positive number, got '${o.lr}'`);
   if (!(OPTIMIZERS as readonly string[]).includes(o.optimizer))
@@ -169,8 +172,8 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit <= 0))
     bad(`--limit must be a positive integer, got '${o.limit}'`);
-  if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0))
-    bad(`--image-size must be a positive integer, got '${o.imageSize}'`);
+  if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0 || o.imageSize > MAX_IMAGE_SIDE))
+    bad(`--image-size must be a whole number of pixels from 1 to ${MAX_IMAGE_SIDE}, got '${o.imageSize}'`);
   if (o.resize !== undefined && !(RESIZE_MODES as readonly string[]).includes(o.resize))
     bad(`--resize must be one of ${RESIZE_MODES.join(', ')}, got '${o.resize}'`);
   if (o.maxMemory !== undefined && !(o.maxMemory > 0 && Number.isFinite(o.maxMemory)))
@@ -178,4 +181,27 @@ export function validateOptions(o: TrainOptions): void {
   if (o.dataWorkers !== undefined && !(Number.isInteger(o.dataWorkers) && o.dataWorkers >= 0 && o.dataWorkers <= MAX_DATA_WORKERS))
     bad(`--data-workers must be an integer from 0 to ${MAX_DATA_WORKERS}, got '${o.dataWorkers}'`);
   validateFinetuneOptions(o);
+}
+
+const NUMBER_OPTIONS = ['epochs', 'batchSize', 'lr', 'momentum', 'weightDecay', 'warmupEpochs', 'labelSmoothing', 'earlyStopping', 'valSplit', 'seed', 'clipNorm', 'bnRecalibration'] as const;
+const STRING_OPTIONS = ['model', 'optimizer', 'schedule', 'out', 'backend', 'precision'] as const;
+const flag = (key: string) => '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+
+/** Options that come from a file (a resumed run's config.json) may hold anything: check the types first. */
+function checkOptionTypes(o: TrainOptions): void {
+  if (typeof o !== 'object' || o === null) throw new UserError('the training options are not an object');
+  const bad = (key: string, value: unknown, what: string): never => {
+    throw new UserError(`${flag(key)} must be ${what}, got ${JSON.stringify(value)?.slice(0, 100) ?? typeof value}`);
+  };
+  for (const key of NUMBER_OPTIONS) if (typeof o[key] !== 'number') bad(key, o[key], 'a number');
+  for (const key of STRING_OPTIONS) if (typeof o[key] !== 'string' || o[key] === '' || o[key].includes('\0')) bad(key, o[key], 'a non-empty string');
+  if (o.data !== undefined && (typeof o.data !== 'string' || o.data === '' || o.data.includes('\0'))) bad('data', o.data, 'a path');
+  for (const key of ['limit', 'imageSize', 'maxMemory', 'dataWorkers'] as const) if (o[key] !== undefined && typeof o[key] !== 'number') bad(key, o[key], 'a number');
+  for (const key of ['recipe', 'resize', 'cacheDir'] as const) if (o[key] !== undefined && (typeof o[key] !== 'string' || o[key].includes('\0'))) bad(key, o[key], 'a string');
+  if (o.augment !== null && o.augment !== undefined) {
+    const a = o.augment as unknown as Record<string, unknown>;
+    if (typeof a !== 'object' || !['shift', 'rotation', 'brightness', 'contrast'].every((k) => typeof a[k] === 'number' && Number.isFinite(a[k]) && (a[k] as number) >= 0) || typeof a.flip !== 'boolean') {
+      bad('augment', o.augment, 'augmentation settings (shift, rotation, brightness, contrast, flip)');
+    }
+  }
 }

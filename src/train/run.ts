@@ -2,33 +2,28 @@
 // files a run leaves behind (config.json, history.jsonl, curves.svg, best/, last/, model.json).
 // `resumeRun` continues a run from its last/ checkpoint with the options saved in its config.json.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { startEngine, type EngineName } from '../engine/backends.js';
 import { buildModel, modelInputSize } from '../models/registry.js';
-import { curvesSvg } from '../plot/curves.js';
-import {
-  loadLoopState,
-  loadModelFolder,
-  loadOptimizerState,
-  modelFiles,
-  optimizerFiles,
-  recoverFolder,
-  writeFileAtomically,
-  writeFolderAtomically,
-  type ModelMetadata,
-} from './checkpoint.js';
+import { activationBytes } from '../inspect/memory.js';
+import { checkMemory } from '../io/memory.js';
+import { writeFileAtomically } from '../io/atomic.js';
+import { faultPoint } from '../io/faults.js';
+import { makeFolder } from '../io/fs-errors.js';
+import { lockRunFolder, type RunLock } from '../io/lock.js';
+import { loadLoopState, loadModelFolder, loadOptimizerState, readJson, type ModelMetadata } from './checkpoint.js';
 import { prepareRunData, type RunData } from './data.js';
 import { freshState, type LoopState } from './loop.js';
-import { toJson } from './json.js';
 import { fitModelToData } from './head.js';
 import { openInitModel } from './init.js';
 import { runPhases } from './phases.js';
-import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
+import { checkOptimizerStateFits, makeOptimizer, restoreOptimizerState, type TrainOptimizer } from './optimizer.js';
 import { validateOptions, type TrainOptions } from './options.js';
 import { makeProgress, type Progress } from './progress.js';
+import { damagedWithoutLast, holdsRun, keptCheckpoint, publishBest, repairRunFolder, saveEpoch, writeHistory } from './run-folder.js';
 
 export interface RunHooks {
   progress?: Progress;
@@ -89,40 +84,20 @@ export function makeModel(o: TrainOptions, inputShape: [number, number, number],
   }
 }
 
+/** Refuses a batch whose activations alone cannot fit in memory, before the first step tries. */
+function checkBatchMemory(o: TrainOptions, model: tf.LayersModel, data: RunData): void {
+  const [h, w, c] = data.inputShape;
+  const batch = Math.min(o.batchSize, data.train.size);
+  checkMemory(activationBytes(model, batch), `training ${o.model} on batches of ${batch} images of ${h}x${w}x${c}`, 'use a smaller --batch-size or --image-size');
+}
+
 export function countParams(weights: tf.LayerVariable[]): number {
   return weights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 }
 
-/** Writes the per-epoch files. Order matters for a kill at any point: best/ before last/ (last/'s state
- *  names the best epoch), history.jsonl and curves.svg are derived from last/'s state. Without an
- *  optimizer (a run trained elsewhere, src/distributed/) last/ holds no optimizer state. */
-export async function saveEpoch(
-  out: string,
-  model: tf.LayersModel,
-  optimizer: TrainOptimizer | null,
-  state: LoopState,
-  improved: boolean,
-  metadata: Omit<ModelMetadata, 'epoch'>,
-): Promise<void> {
-  const stateJson = toJson(state);
-  const files = await modelFiles(model, { ...metadata, epoch: state.epoch });
-  if (improved) await writeFolderAtomically(join(out, 'best'), { ...files, 'state.json': stateJson });
-  const optimizerState = optimizer ? optimizerFiles(await saveOptimizerState(optimizer)) : {};
-  await writeFolderAtomically(join(out, 'last'), { ...files, ...optimizerState, 'state.json': stateJson });
-  await writeFileAtomically(join(out, 'history.jsonl'), state.history.map((r) => toJson(r)).join('\n') + '\n');
-  await writeFileAtomically(join(out, 'curves.svg'), await curvesSvg(state.history));
-}
-
-/** Copies best/'s model to the run folder's top level: the model `resnet evaluate --model OUT` uses. */
-export async function publishBest(out: string): Promise<void> {
-  const best = join(out, existsSync(join(out, 'best', 'model.json')) ? 'best' : 'last');
-  // Weights first: a kill in between leaves the old model.json, whose size check then flags the pair.
-  await writeFileAtomically(join(out, 'weights.bin'), await readFile(join(best, 'weights.bin')));
-  await writeFileAtomically(join(out, 'model.json'), await readFile(join(best, 'model.json')));
-}
-
 async function loop(
   out: string,
+  lock: RunLock,
   o: TrainOptions,
   engine: EngineName,
   model: tf.LayersModel,
@@ -145,7 +120,13 @@ async function loop(
       state,
       progress,
       stopAfterEpochs: hooks.stopAfterEpochs,
-      onEpochEnd: (s, improved) => saveEpoch(out, model, optimizer, s, improved, metadata),
+      onEpochEnd: (s, improved) => saveEpoch({ out, lock, model, optimizer, metadata }, s, improved),
+    }).catch((error: unknown) => {
+      // The loop stops at the first non-finite loss: say what was kept.
+      if (error instanceof UserError && /^training diverged: /.test(error.message)) {
+        throw new UserError(`${error.message}; ${keptCheckpoint(out, state.epoch)}`);
+      }
+      throw error;
     });
     if (ended !== 'interrupted') {
       await publishBest(out);
@@ -162,16 +143,10 @@ async function loop(
   }
 }
 
-/** A new run into `o.out` (which must not already hold one). */
-export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> {
-  validateOptions(options);
-  const o = { ...options };
-  // A folder with only config.json is a run that died before its first epoch: nothing to lose there.
-  if (['last', 'best', 'model.json'].some((name) => existsSync(join(o.out, name)))) {
-    throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
-  }
+/** Prepares the engine, data and model, then takes the folder (`claim`) and writes config.json: a run
+ *  starting from epoch 0 in `o.out`. */
+async function startRun(o: TrainOptions, claim: () => Promise<RunLock>, progress: Progress, hooks: RunHooks): Promise<RunResult> {
   const engine = await startEngine(o.backend, o.precision);
-  const progress = hooks.progress ?? makeProgress();
   const init = o.init !== undefined ? await openInitModel(o.init) : undefined;
   if (init) o.model = init.metadata.model; // fine-tuning (finetune.ts): the loaded architecture
   let data: RunData;
@@ -181,15 +156,18 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     init?.model.dispose();
     throw error;
   }
-  let model: tf.LayersModel;
+  let model: tf.LayersModel | undefined;
   let notes: string[] = [];
   try {
     if (init) ({ model, notes } = await fitModelToData(init, { classNames: data.classNames, inputShape: data.inputShape }, o.seed + 1));
     else model = makeModel(o, data.inputShape, data.classNames.length);
+    checkBatchMemory(o, model, data);
   } catch (error) {
+    model?.dispose();
     await data.close();
     throw error;
   }
+  if (!model) throw new Error('unreachable: no model');
   const [h, w, c] = data.inputShape;
   const validation = data.val?.size ?? 0;
   const config: RunConfig = {
@@ -201,18 +179,16 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     created: new Date().toISOString(),
     resumed: [],
   };
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  let lock: RunLock;
   try {
-    await mkdir(o.out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-      throw new UserError(`cannot create the output folder '${o.out}' (${error.code ?? error.message})`);
-    });
+    lock = await claim();
     await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   } catch (error) {
-    optimizer.dispose();
     model.dispose();
     await data.close();
     throw error;
   }
+  faultPoint('config-written');
   progress.log(
     `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images, ` +
       `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
@@ -220,23 +196,55 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   if (init) progress.log(`starting from the weights of ${o.init}`);
   for (const note of notes) progress.log(note);
   const { epoch: _, ...carried } = init?.metadata ?? {};
-  return loop(o.out, o, engine, model, optimizer, data, freshState(), { ...hooks, progress }, carried);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  return loop(o.out, lock, o, engine, model, optimizer, data, freshState(), { ...hooks, progress }, carried);
 }
 
-export async function readRunConfig(dir: string): Promise<RunConfig> {
-  const path = join(dir, 'config.json');
-  if (!existsSync(dir)) throw new UserError(`--resume: folder '${dir}' does not exist`);
-  if (!existsSync(path)) throw new UserError(`--resume: '${dir}' is not a training run folder (no config.json)`);
+/**
+ * A new run into `o.out` (which must not already hold one). An existing folder is locked and checked
+ * before the data loads (a busy or used folder is refused at once); a new one is created only once the
+ * data and model are ready, so a mistake in them leaves nothing behind.
+ */
+export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Promise<RunResult> {
+  validateOptions(options);
+  const o = { ...options };
+  const progress = hooks.progress ?? makeProgress();
+  const held: { lock: RunLock | null; created: boolean } = { lock: null, created: false };
+  const claim = async (): Promise<RunLock> => {
+    if (held.lock) return held.lock;
+    held.created = !existsSync(o.out);
+    await makeFolder(o.out, 'cannot create the output folder');
+    held.lock = await lockRunFolder(o.out, (line) => progress.log(line));
+    // A folder with only config.json is a run that died before its first epoch: nothing to lose there.
+    await repairRunFolder(o.out);
+    if (holdsRun(o.out)) throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
+    faultPoint('locked');
+    return held.lock;
+  };
   try {
-    const config = JSON.parse(await readFile(path, 'utf8')) as RunConfig;
-    if (typeof config.options !== 'object' || config.options === null) throw new Error('no options');
-    return config;
-  } catch (error) {
-    throw new UserError(`${path}: damaged run configuration (${(error as Error).message})`);
+    if (existsSync(o.out)) await claim();
+    return await startRun(o, claim, progress, hooks);
+  } finally {
+    await held.lock?.release();
+    // A folder this call created and left empty (it failed before config.json) goes too.
+    if (held.created) await rmdir(o.out).catch(() => undefined);
   }
 }
 
-/** Continues the run in `dir` from last/; `overrides` may raise the epoch count or change the engine. */
+/** Reads and checks config.json of the run in `dir`. */
+export async function readRunConfig(dir: string): Promise<RunConfig> {
+  const path = join(dir, 'config.json');
+  if (typeof dir !== 'string' || dir === '') throw new UserError(`--resume needs a run folder, got ${JSON.stringify(dir)}`);
+  if (!existsSync(dir)) throw new UserError(`--resume: folder '${dir}' does not exist`);
+  if (!existsSync(path)) throw new UserError(`--resume: '${dir}' is not a training run folder (no config.json)`);
+  const config = (await readJson(path, 'the run configuration')) as RunConfig;
+  if (typeof config !== 'object' || config === null || typeof config.options !== 'object' || config.options === null) {
+    throw new UserError(`${path}: damaged run configuration (no options)`);
+  }
+  if (!Array.isArray(config.resumed)) config.resumed = [];
+  return config;
+}
+
 /** What a resumed run may change; undefined keeps the saved option. */
 export interface ResumeOverrides {
   epochs?: number;
@@ -247,49 +255,77 @@ export interface ResumeOverrides {
   dataWorkers?: number;
 }
 
+/** Continues the run in `dir` from last/; `overrides` may raise the epoch count or change the engine.
+ *  A run that stopped before its first checkpoint starts again from the beginning with its saved options. */
 export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, hooks: RunHooks = {}): Promise<RunResult> {
   const config = await readRunConfig(dir);
   if ('distributed' in config) throw new UserError(`--resume: '${dir}' was trained with --distributed, whose runs cannot be resumed yet`);
-  const lastDir = join(dir, 'last');
-  await recoverFolder(lastDir);
-  await recoverFolder(join(dir, 'best'));
-  if (!existsSync(join(lastDir, 'state.json'))) {
-    throw new UserError(`--resume: '${dir}' has no checkpoint yet (last/ is missing: the run ended before its first epoch)`);
-  }
-  const changed = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
-  // Runs saved before --precision and --clip-norm existed computed in float32 without clipping.
-  const saved = config.options as Partial<TrainOptions>;
-  const o: TrainOptions = { ...config.options, precision: saved.precision ?? 'float32', clipNorm: saved.clipNorm ?? 0, out: dir, ...changed };
-  validateOptions(o);
-  const state = await loadLoopState(lastDir);
-  const optimizerState = await loadOptimizerState(lastDir);
-  const engine = await startEngine(o.backend, o.precision);
-  const { model, metadata } = await loadModelFolder(lastDir);
   const progress = hooks.progress ?? makeProgress();
-  // The checkpoint's input size, unless the options give it (so the decoded-data cache is found again):
-  // a run saved before the model's own size became the default resumes at the size it had.
-  const [savedH, savedW] = metadata.inputShape;
-  const modelSize = modelInputSize(o.model);
-  const implied = o.imageSize ?? modelSize;
-  let data: RunData;
+  const lock = await lockRunFolder(dir, (line) => progress.log(line));
   try {
-    data = await prepareRunData(o, progress, implied === savedH && implied === savedW ? undefined : [savedH, savedW], o.init !== undefined ? metadata.inputShape[2] : undefined);
-  } catch (error) {
-    model.dispose();
-    throw error;
+    await repairRunFolder(dir);
+    const lastDir = join(dir, 'last');
+    const changed = Object.fromEntries(Object.entries(overrides).filter(([, value]) => value !== undefined));
+    // Runs saved before --precision and --clip-norm existed computed in float32 without clipping.
+    const saved = config.options as Partial<TrainOptions>;
+    const o: TrainOptions = { ...config.options, precision: saved.precision ?? 'float32', clipNorm: saved.clipNorm ?? 0, out: dir, ...changed };
+    validateOptions(o);
+    if (!existsSync(join(lastDir, 'state.json'))) {
+      if (holdsRun(dir)) throw damagedWithoutLast(dir);
+      progress.log(`${dir} has no checkpoint yet (the run stopped before its first epoch ended): starting it again from the beginning`);
+      return await startRun(o, async () => lock, progress, hooks);
+    }
+    const state = await loadLoopState(lastDir);
+    const optimizerState = await loadOptimizerState(lastDir);
+    const engine = await startEngine(o.backend, o.precision);
+    const { model, metadata } = await loadModelFolder(lastDir);
+    // The checkpoint's input size, unless the options give it (so the decoded-data cache is found again):
+    // a run saved before the model's own size became the default resumes at the size it had.
+    const [savedH, savedW] = metadata.inputShape;
+    const implied = o.imageSize ?? modelInputSize(o.model);
+    let data: RunData;
+    try {
+      data = await prepareRunData(o, progress, implied === savedH && implied === savedW ? undefined : [savedH, savedW], o.init !== undefined ? metadata.inputShape[2] : undefined);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    const [h, w, c] = data.inputShape;
+    const fits = metadata.inputShape.join('x') === [h, w, c].join('x') && metadata.classNames.join('\n') === data.classNames.join('\n');
+    let problem: UserError | null = null;
+    try {
+      const stateProblem = fits ? checkOptimizerStateFits(optimizerState, model.trainableWeights.map((v) => v.shape as number[])) : null;
+      if (stateProblem) problem = new UserError(`${join(lastDir, 'optimizer.json')}: ${stateProblem} (damaged checkpoint)`);
+      else if (!fits) {
+        problem = new UserError(
+          `--resume: the checkpoint's model (${metadata.inputShape.join('x')}, classes ${metadata.classNames.join(', ').slice(0, 200)}) does not fit the data (${h}x${w}x${c}, classes ${data.classNames.join(', ').slice(0, 200)})`,
+        );
+      } else checkBatchMemory(o, model, data);
+    } catch (error) {
+      problem = error as UserError;
+    }
+    if (problem) {
+      model.dispose();
+      await data.close();
+      throw problem;
+    }
+    const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+    await restoreOptimizerState(optimizer, optimizerState);
+    config.options = o;
+    config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });
+    try {
+      await writeFileAtomically(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+      await writeHistory(dir, state); // derived files a kill may have left one epoch behind
+    } catch (error) {
+      optimizer.dispose();
+      model.dispose();
+      await data.close();
+      throw error;
+    }
+    progress.log(`resuming ${dir} after epoch ${state.epoch} of ${o.epochs}; engine ${engine}`);
+    const { epoch: _, ...carried } = metadata;
+    return await loop(dir, lock, o, engine, model, optimizer, data, state, { ...hooks, progress }, carried);
+  } finally {
+    await lock.release();
   }
-  const [h, w, c] = data.inputShape;
-  if (metadata.inputShape.join('x') !== [h, w, c].join('x') || metadata.classNames.length !== data.classNames.length) {
-    model.dispose();
-    await data.close();
-    throw new UserError(`--resume: the checkpoint's model (${metadata.inputShape.join('x')}, ${metadata.classNames.length} classes) does not fit the data (${h}x${w}x${c}, ${data.classNames.length} classes)`);
-  }
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
-  await restoreOptimizerState(optimizer, optimizerState);
-  config.options = o;
-  config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });
-  await writeFileAtomically(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-  progress.log(`resuming ${dir} after epoch ${state.epoch} of ${o.epochs}; engine ${engine}`);
-  const { epoch: _, ...carried } = metadata;
-  return loop(dir, o, engine, model, optimizer, data, state, { ...hooks, progress }, carried);
 }

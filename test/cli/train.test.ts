@@ -14,6 +14,7 @@ import { predictProbabilities } from '../../src/train/evaluate.js';
 import * as tf from '../../src/tf.js';
 import '@tensorflow/tfjs-backend-cpu';
 import sharp from 'sharp';
+import { repairRunFolder } from '../../src/train/run-folder.js';
 
 let root = '';
 let data = '';
@@ -123,9 +124,9 @@ describe('resnet train -> evaluate -> predict', () => {
     while (!existsSync(state) && !exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
     await closed;
-    // The kill may strike between the two renames of a checkpoint replacement: put the previous
-    // version back first, as `--resume` does, before reading what the run had finished.
-    for (const name of ['last', 'best']) await recoverFolder(join(killed, name));
+    // The kill may strike between the two renames of a checkpoint replacement, or between last/ and
+    // best/: repair the folder first, as `--resume` does, before reading what the run had finished.
+    await repairRunFolder(killed);
     assert.ok(existsSync(state), 'the run wrote no checkpoint before it was killed');
     const done = JSON.parse(readFileSync(state, 'utf8')).epoch as number;
     const bestBefore = JSON.parse(readFileSync(join(killed, 'best', 'state.json'), 'utf8')).epoch as number;

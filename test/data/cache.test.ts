@@ -24,6 +24,11 @@ describe('decoded-data cache', () => {
     for (const [name, seeds] of Object.entries({ cat: [1, 2, 3], dog: [4, 5] })) {
       for (const seed of seeds) await writeImage(join(root, name, `${seed}.png`), pattern(H * W * 3, seed), H, W, 3);
     }
+    // Whole-second modification times: a time with a fraction of a millisecond (as the file system sets
+    // it) does not survive statSync + utimesSync exactly (it came back 1 ms later), which made the
+    // "same modification time" step below miss the cache at random.
+    const when = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    for (const file of readdirSync(root, { recursive: true, withFileTypes: true })) if (file.isFile()) utimesSync(join(file.parentPath ?? file.path, file.name), when, when);
   });
 
   it('a second read of the unchanged folder comes from the cache; a changed file is decoded again', async () => {

@@ -99,7 +99,7 @@ describe('train options', () => {
     rejects({ schedule: 'linear' }, /--schedule must be one of constant, cosine, step/);
     rejects({ seed: '-3' }, /--seed must be a non-negative integer/);
     rejects({ limit: '0' }, /--limit must be a positive integer/);
-    rejects({ imageSize: '-8' }, /--image-size must be a positive integer/);
+    rejects({ imageSize: '-8' }, /--image-size must be a whole number of pixels from 1 to 2048/);
     rejects({ augment: 'spin=3' }, /--augment: unknown setting 'spin'/);
     rejects({ augment: 'rotation=-5' }, /--augment rotation must be a non-negative number/);
   });

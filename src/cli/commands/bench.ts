@@ -4,6 +4,7 @@ import { measureThroughput } from '../../inspect/throughput.js';
 import { startInference } from '../../infer/node.js';
 import { action, nonNegativeInt, positiveInt } from '../run.js';
 import { parseInputShape } from '../options.js';
+import { MAX_CLASSES } from '../../limits.js';
 
 interface BenchFlags {
   model: string;
@@ -36,17 +37,25 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON line')
     .action(
       action(async (flags: BenchFlags) => {
+        const inputShape = parseInputShape(flags.input);
+        const classes = positiveInt('classes', flags.classes, MAX_CLASSES);
+        const batchSize = positiveInt('batch-size', flags.batchSize);
+        const warmupSteps = nonNegativeInt('warmup', flags.warmup);
+        const steps = positiveInt('steps', flags.steps);
         const { engine: backend, precision } = await startInference(flags.backend, flags.precision);
+        const [{ activationBytes }, { checkMemory }] = await Promise.all([import('../../inspect/memory.js'), import('../../io/memory.js')]);
         const result = await measureThroughput({
           model: flags.model,
-          inputShape: parseInputShape(flags.input),
-          classes: positiveInt('classes', flags.classes),
-          batchSize: positiveInt('batch-size', flags.batchSize),
-          warmupSteps: nonNegativeInt('warmup', flags.warmup),
-          steps: positiveInt('steps', flags.steps),
+          inputShape,
+          classes,
+          batchSize,
+          warmupSteps,
+          steps,
           profile: Boolean(flags.profile),
           predictOnly: Boolean(flags.predictOnly),
           predictPrecision: precision,
+          beforeRun: (model) =>
+            checkMemory(activationBytes(model, batchSize), `${flags.model} on batches of ${batchSize} images of ${inputShape.join('x')}`, 'use a smaller --batch-size or --input'),
         });
         result.precision = flags.precision;
         if (backend === 'native') result.threads = (await import('../../engine/native/backend.js')).nativeThreads() ?? undefined;

@@ -1,10 +1,12 @@
 // `resnet evaluate`: loss, accuracy, per-class precision/recall and the confusion matrix of a trained
-// model on a data set; confusion.svg is written next to the model (or into --out).
-import { mkdir, writeFile } from 'node:fs/promises';
+// model on a data set; confusion.svg is written next to the model (or into --out). A model folder
+// that cannot be written to (read-only) gets no confusion.svg, with a notice; --out names another.
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { action, positiveInt } from '../run.js';
-import { UserError } from '../../errors.js';
+import { action, pathOption, positiveInt } from '../run.js';
+import { describeSystemError, fileError, isSystemError, makeFolder } from '../../io/fs-errors.js';
+import { faultWrite } from '../../io/faults.js';
 
 interface EvaluateFlags {
   model: string;
@@ -32,6 +34,9 @@ export function register(program: Command): void {
     .action(
       action(async (flags: EvaluateFlags) => {
         const batchSize = positiveInt('batch-size', flags.batchSize);
+        pathOption('model', flags.model);
+        if (flags.data !== undefined) pathOption('data', flags.data);
+        if (flags.out !== undefined) pathOption('out', flags.out);
         const limit = flags.limit === undefined ? undefined : positiveInt('limit', flags.limit);
         // Heavy modules load here so that other commands start fast.
         const [{ loadDataset }, { confusionSvg }, { loadModelFolder }, { alignClasses, evaluateModel }, { formatConfusion }, { startInference, inferenceOptions }] = await Promise.all([
@@ -50,11 +55,18 @@ export function register(program: Command): void {
         const result = evaluateModel(model, data, batchSize, inference);
         model.dispose();
         const outDir = flags.out ?? path;
-        await mkdir(outDir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
-          throw new UserError(`cannot create the output folder '${outDir}' (${error.code ?? error.message})`);
-        });
-        const svgPath = join(outDir, 'confusion.svg');
-        await writeFile(svgPath, await confusionSvg(result.confusion, metadata.classNames));
+        let svgPath: string | null = join(outDir, 'confusion.svg');
+        if (flags.out !== undefined) await makeFolder(outDir, 'cannot create the output folder');
+        try {
+          faultWrite(svgPath);
+          await writeFile(svgPath, await confusionSvg(result.confusion, metadata.classNames));
+        } catch (error) {
+          // --out was asked for: failing to write there is an error. The model's own folder may be
+          // read-only (a shared or packaged model): the figures are printed anyway, so skip the file.
+          if (flags.out !== undefined || !isSystemError(error)) throw fileError(error, 'cannot write', svgPath);
+          process.stderr.write(`resnet: note: confusion.svg not written (${path}: ${describeSystemError(error)}); use --out DIR to save it elsewhere\n`);
+          svgPath = null;
+        }
         const classes = metadata.classNames;
         if (flags.json) {
           const { accuracy, loss, confusion, precision, recall } = result;
@@ -67,8 +79,10 @@ export function register(program: Command): void {
         console.log(`loss ${result.loss.toFixed(4)}  accuracy ${result.accuracy.toFixed(4)}`);
         console.log('');
         console.log(formatConfusion(result.confusion, classes, result));
-        console.log('');
-        console.log(`confusion matrix drawn in ${svgPath}`);
+        if (svgPath !== null) {
+          console.log('');
+          console.log(`confusion matrix drawn in ${svgPath}`);
+        }
       }),
     );
 }

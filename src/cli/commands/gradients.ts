@@ -1,14 +1,16 @@
 // `resnet gradients`: the gradient-flow study (docs/gradients.md). Trains a plain network and its
 // residual twin side by side for each depth, with and without batch norm, with Glorot and He init.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadDataset } from '../../data/node.js';
 import { useBackend } from '../../engine/backends.js';
 import { runGradientStudy, studyJson, type StudyConfig, type StudyRun } from '../../study/gradients.js';
 import { configLabel, studyFigures } from '../../study/plots.js';
-import { action, fail, numberIn, positiveInt } from '../run.js';
+import { action, fail, numberIn, pathOption, positiveInt } from '../run.js';
+import { MAX_STUDY_DEPTH } from '../../limits.js';
 import { parseBackend } from '../options.js';
+import { fileError, makeFolder } from '../../io/fs-errors.js';
 
 /**
  * Defaults sized for a 2-core machine: 4 configurations x depths 20 and 56 (16 networks) take about a
@@ -42,7 +44,7 @@ function parseList<T extends string>(flag: string, value: string, allowed: reado
 
 function parseDepths(value: string): number[] {
   return value.split(',').map((s) => {
-    const depth = positiveInt('depth', s.trim());
+    const depth = positiveInt('depth', s.trim(), MAX_STUDY_DEPTH);
     if ((depth - 2) % 6 !== 0 || depth < 8) fail(`--depth: ${depth} is not 6n+2 (8, 14, 20, 32, 44, 56, 110, ...)`);
     return depth;
   });
@@ -98,6 +100,8 @@ export function register(program: Command): void {
           momentum: numberIn('momentum', flags.momentum, 0, 0.999),
           seed,
         };
+        const out = pathOption('out', flags.out);
+        if (flags.data !== undefined) pathOption('data', flags.data);
         const engine = await useBackend(parseBackend(flags.backend));
         const data = await loadDataset(flags.data);
         const total = configs.length * depths.length * options.steps;
@@ -113,10 +117,14 @@ export function register(program: Command): void {
           },
         });
         if (!flags.json) process.stderr.write('\n');
-        await mkdir(flags.out, { recursive: true });
         const json = studyJson(runs, options.steps);
-        await writeFile(join(flags.out, 'study.json'), JSON.stringify({ engine, data: data.source, ...options, result: json }) + '\n');
-        for (const figure of await studyFigures(runs)) await writeFile(join(flags.out, figure.file), figure.svg);
+        await makeFolder(out, 'cannot create the output folder');
+        try {
+          await writeFile(join(out, 'study.json'), JSON.stringify({ engine, data: data.source, ...options, result: json }) + '\n');
+          for (const figure of await studyFigures(runs)) await writeFile(join(out, figure.file), figure.svg);
+        } catch (error) {
+          throw fileError(error, 'cannot write the study into', out);
+        }
         if (flags.json) {
           process.stdout.write(JSON.stringify(json) + '\n');
           return;

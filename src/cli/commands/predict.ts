@@ -1,6 +1,6 @@
 // `resnet predict`: the K most probable classes of each image, with their probabilities.
 import type { Command } from 'commander';
-import { action, positiveInt } from '../run.js';
+import { action, pathOption, positiveInt } from '../run.js';
 
 interface PredictFlags {
   model: string;
@@ -34,6 +34,8 @@ export function register(program: Command): void {
     .action(
       action(async (images: string[], flags: PredictFlags) => {
         const top = positiveInt('top', flags.top);
+        pathOption('model', flags.model);
+        images.forEach((image) => pathOption('image', image));
         // Heavy modules load here so that other commands start fast.
         const [{ loadImages }, { loadModelFolder }, { predictProbabilities }, { startInference, inferenceOptions }] = await Promise.all([
           import('../../data/node.js'),

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { buildModel } from '../../models/registry.js';
 import { formatSummary, summarize } from '../../inspect/summary.js';
 import { action, positiveInt } from '../run.js';
+import { MAX_CLASSES } from '../../limits.js';
 import { parseInputShape } from '../options.js';
 import { useBackend } from '../../engine/backends.js';
 
@@ -17,7 +18,7 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { model: string; input: string; classes: string; json?: boolean }) => {
         const inputShape = parseInputShape(opts.input);
-        const classes = positiveInt('classes', opts.classes);
+        const classes = positiveInt('classes', opts.classes, MAX_CLASSES);
         await useBackend('cpu'); // building only: the reference engine starts fastest
         const model = buildModel(opts.model, { inputShape, classes });
         const summary = summarize(model);

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { action, fail } from '../run.js';
+import { action, fail, pathOption } from '../run.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
 import { DEFAULT_RECIPE, RECIPES } from '../../train/recipes.js';
 import type { ResumeOverrides } from '../../train/run.js';
@@ -202,18 +202,21 @@ export function register(program: Command): void {
       action(async (flags: TrainFlags) => {
         // Loaded here, not at the top: `resnet --help` and the other commands start faster without
         // TensorFlow.js, the image decoders and vega.
+        for (const key of ['data', 'out', 'resume'] as const) if (flags[key] !== undefined) pathOption(key, flags[key]);
         const { resumeRun, trainRun } = await import('../../train/run.js');
         const overrides = flags.resume !== undefined ? resumeOverrides(flags) : undefined;
         if (flags.distributed === undefined && [flags.processes, flags.coordinator, flags.processId, flags.threads].some((v) => v !== undefined)) distributedFromFlags(flags);
         const options = flags.resume === undefined ? optionsFromFlags(flags) : undefined;
         // Checkpoints are written atomically, so Ctrl-C can stop at once; say how to continue.
         const out = flags.resume ?? options!.out;
-        const onInterrupt = () => {
+        // SIGTERM (kill, a container stopping) likewise: the lock is released on exit.
+        const onSignal = (signal: NodeJS.Signals) => {
           const hint = existsSync(join(out, 'last')) ? `continue with: resnet train --resume ${out}` : 'no checkpoint was written yet';
-          process.stderr.write(`\nresnet: interrupted; ${hint}\n`);
-          process.exit(130);
+          process.stderr.write(`\nresnet: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}; ${hint}\n`);
+          process.exit(signal === 'SIGINT' ? 130 : 143);
         };
-        process.once('SIGINT', onInterrupt);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
         try {
           if (overrides) await resumeRun(flags.resume!, overrides);
           else if (flags.distributed !== undefined) {
@@ -221,7 +224,8 @@ export function register(program: Command): void {
             await trainDistributed(options!, distributedFromFlags(flags));
           } else await trainRun(options!);
         } finally {
-          process.off('SIGINT', onInterrupt);
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
         }
       }),
     );
