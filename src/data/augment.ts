@@ -1,6 +1,7 @@
 // Seeded data augmentation for image batches. The work is done in plain JavaScript on the batch's
 // pixels (not with backend kernels), so it runs, and gives the same numbers, on every engine.
 import * as tf from '../tf.js';
+import { padCropFlip } from './crop.js';
 import { mulberry32 } from './random.js';
 import { DataError } from './types.js';
 
@@ -15,6 +16,8 @@ export interface AugmentOptions {
   contrast?: number;
   /** Mirror left-right with probability 1/2. */
   flip?: boolean;
+  /** Pad by this many zero pixels and crop back at a random whole-pixel offset (src/data/crop.ts); 0 = off. */
+  crop?: number;
 }
 
 /** One image's random draw. */
@@ -122,12 +125,23 @@ export function applyAugmentParams(pixels: Float32Array, shape: [number, number,
   return out;
 }
 
+/** Mixed into the batch's seed for the crops' draws. */
+const CROP_SEED = 0x9e3779b9;
+
 /**
- * Random flips, shifts (edge pixels fill the uncovered border), rotations, contrast and
- * brightness, drawn per image from `seed`. Returns a new tensor clipped to [0, 1]; xs is untouched.
+ * Random padded crops, flips, shifts (edge pixels fill the uncovered border), rotations, contrast
+ * and brightness, drawn per image from `seed`. Returns a new tensor clipped to [0, 1]; xs is untouched.
  * With every option 0/false the result equals xs (clipped to [0, 1]).
  */
 export function augment(xs: tf.Tensor4D, options: AugmentOptions, seed: number): tf.Tensor4D {
-  const pixels = xs.dataSync() as Float32Array;
-  return tf.tensor4d(augmentPixels(pixels, xs.shape, options, seed), xs.shape);
+  let pixels = xs.dataSync() as Float32Array;
+  let rest = options;
+  if ((options.crop ?? 0) > 0) {
+    // Padded crops (and their flips) first, from a seed of their own; the other settings follow.
+    pixels = padCropFlip(pixels, xs.shape, options.crop!, options.flip ?? false, (seed ^ CROP_SEED) >>> 0);
+    rest = { ...options, flip: false };
+    if (!rest.shift && !rest.rotation && !rest.brightness && !rest.contrast) return tf.tensor4d(pixels, xs.shape);
+  }
+  return tf.tensor4d(augmentPixels(pixels, xs.shape, rest, seed), xs.shape);
 }
+

@@ -30,7 +30,12 @@ export interface AugmentSettings {
   contrast: number;
   /** Random horizontal flips (off by default: they change the meaning of digits and hand signs). */
   flip: boolean;
+  /** Zero padding, in whole pixels, of the random crops of He et al. (src/data/crop.ts); 0 or absent = off. */
+  crop?: number;
 }
+
+/** Largest --augment crop padding, in pixels (the crop itself also needs padding < the image side). */
+export const MAX_CROP_PADDING = 64;
 
 export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
 
@@ -144,6 +149,8 @@ export function validateOptions(o: TrainOptions): void {
   parsePrecision(o.precision);
   if (!Number.isInteger(o.bnRecalibration) || o.bnRecalibration < 0)
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);
+  if (o.augment && !(Number.isInteger(o.augment.crop ?? 0) && (o.augment.crop ?? 0) >= 0 && (o.augment.crop ?? 0) <= MAX_CROP_PADDING))
+    bad(`--augment crop must be a whole number of pixels in [0, ${MAX_CROP_PADDING}], got '${o.augment.crop}'`);
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit <= 0))
     bad(`--limit must be a positive integer, got '${o.limit}'`);
   if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0))

@@ -35,6 +35,7 @@ describe('train options', () => {
     assert.equal(o.imageSize, 32);
     assert.doesNotThrow(() => validateOptions(o));
     assert.deepEqual(parseAugment(true), DEFAULT_AUGMENT);
+    assert.deepEqual(parseAugment('crop=4,flip,shift=0'), { ...DEFAULT_AUGMENT, crop: 4, flip: true, shift: 0 });
   });
 
   test('each bad value is named in a UserError', () => {
@@ -56,6 +57,8 @@ describe('train options', () => {
     rejects({ imageSize: '-8' }, /--image-size must be a positive integer/);
     rejects({ augment: 'spin=3' }, /--augment: unknown setting 'spin'/);
     rejects({ augment: 'rotation=-5' }, /--augment rotation must be a non-negative number/);
+    rejects({ augment: 'crop=2.5' }, /--augment crop must be a whole number of pixels, got '2.5'/);
+    assert.throws(() => validateOptions({ ...defaultOptions('d'), augment: { ...DEFAULT_AUGMENT, crop: 1000 } }), /--augment crop must be a whole number of pixels in \[0, 64\]/);
   });
 
   test('--resume accepts only --epochs, --backend and --precision besides itself', () => {

@@ -47,11 +47,15 @@ export function parseAugment(value: string | boolean): AugmentSettings {
   for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, raw] = part.split('=');
     if (key === 'flip') settings.flip = raw === undefined || raw === 'true' || raw === '1';
-    else if (key === 'shift' || key === 'rotation' || key === 'brightness' || key === 'contrast') {
+    else if (key === 'crop') {
+      const n = raw === undefined ? NaN : Number(raw);
+      if (!Number.isInteger(n) || n < 0) fail(`--augment crop must be a whole number of pixels, got '${raw ?? ''}'`);
+      settings.crop = n;
+    } else if (key === 'shift' || key === 'rotation' || key === 'brightness' || key === 'contrast') {
       const n = raw === undefined ? NaN : Number(raw);
       if (!Number.isFinite(n) || n < 0) fail(`--augment ${key} must be a non-negative number, got '${raw ?? ''}'`);
       settings[key] = n;
-    } else fail(`--augment: unknown setting '${key}' (known: shift, rotation, brightness, contrast, flip)`);
+    } else fail(`--augment: unknown setting '${key}' (known: shift, rotation, brightness, contrast, flip, crop)`);
   }
   return settings;
 }
@@ -112,7 +116,7 @@ export function register(program: Command): void {
     .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
     .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: 0 = off)')
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
-    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip`)
+    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip; crop=4 adds zero-padded random crops (He et al.)`)
     .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
     .option('--seed <n>', 'seed of the split, shuffles and augmentation (default: 0)')
     .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
