@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { resnet50 } from './resnet50.js';
 import { buildFamilyModel, familyNames } from './resnet.js';
 import { tinyResnet } from './tiny.js';
+import { resnet9, resnetAirbench } from './fast.js';
 import type { ModelOptions } from './options.js';
 
 export type { ModelOptions };
@@ -14,6 +15,8 @@ const models = new Map<string, ModelBuilder>([
   ['resnet50', (o) => resnet50(o)], // the course's ResNet-50 (conv biases; ../shared/spec/resnet.md)
   ...familyNames().map((name): [string, ModelBuilder] => [name, (o) => buildFamilyModel(name, o)]), // src/models/resnet.ts
   ['tiny-resnet', tinyResnet], // one residual block: fast tests and smoke runs
+  ['resnet9', resnet9], // Page's ResNet-9 for fast CIFAR-10 training (src/models/fast.ts)
+  ['resnet-airbench', resnetAirbench], // airbench94's network with explicit residual units (src/models/fast.ts)
 ]);
 
 /** Adds a model name (used by the model family modules). */

@@ -9,6 +9,9 @@
 import * as tf from '../tf.js';
 import { makeBatch, shuffledIndices, type ImageDataset } from '../data/index.js';
 
+/** Keras's batch normalisation and its shift-only variant (src/models/fast.ts). */
+const BATCH_NORM_CLASSES = ['BatchNormalization', 'ShiftBatchNormalization'];
+
 /** The mutable part of TF.js's BatchNormalization layer that this needs (read at every call). */
 interface BatchNormLayer {
   momentum: number;
@@ -20,7 +23,7 @@ interface BatchNormLayer {
  * batches of `batchSize`). No weight other than the moving statistics changes.
  */
 export function recalibrateBatchNorm(model: tf.LayersModel, data: ImageDataset, maxImages: number, batchSize: number, seed: number): void {
-  const layers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization') as unknown as BatchNormLayer[];
+  const layers = model.layers.filter((l) => BATCH_NORM_CLASSES.includes(l.getClassName())) as unknown as BatchNormLayer[];
   if (layers.length === 0 || maxImages <= 0) return;
   const saved = layers.map((l) => l.momentum);
   const sample = shuffledIndices(data.shape[0], seed).subarray(0, Math.min(maxImages, data.shape[0]));

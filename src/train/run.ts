@@ -11,6 +11,7 @@ import { stratifiedSplit } from '../data/index.js';
 import { loadDataset } from '../data/node.js';
 import type { ImageDataset } from '../data/types.js';
 import { buildModel } from '../models/registry.js';
+import { initWhitening, WHITEN_IMAGES } from '../models/whitening.js';
 import { curvesSvg } from '../plot/curves.js';
 import {
   loadLoopState,
@@ -170,6 +171,8 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   const { all, train, val } = await loadSplits(o);
   const [, h, w, c] = all.shape;
   const model = makeModel(o, [h, w, c], all.classNames.length);
+  // A whitening stem (resnet-airbench) takes its weights from the training images before training.
+  const whitened = initWhitening(model, train);
   const config: RunConfig = {
     options: o,
     data: { source: all.source, images: all.shape[0], train: train.shape[0], validation: val?.shape[0] ?? 0, classNames: all.classNames, inputShape: [h, w, c] },
@@ -188,6 +191,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     `training ${o.model} (${config.model.parameters} parameters) on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images, ` +
       `${h}x${w}x${c}, ${all.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
+  if (whitened) progress.log(`whitening stem set from the patch statistics of ${Math.min(train.shape[0], WHITEN_IMAGES)} training images`);
   const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
   return loop(o.out, o, engine, model, optimizer, { train, val }, freshState(), { ...hooks, progress });
 }
