@@ -3,6 +3,7 @@ import * as tf from '../tf.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { EPS } from './loss.js';
+import type { TtaMode } from './options.js';
 import { confusionMatrix, metricsFromConfusion, type ClassMetrics } from './metrics.js';
 
 export interface Evaluation extends ClassMetrics {
@@ -14,8 +15,9 @@ export interface Evaluation extends ClassMetrics {
   confusion: number[][];
 }
 
-/** Class probabilities of images [n, h, w, c] (NHWC float32), batch by batch in inference mode. */
-export function predictProbabilities(model: tf.LayersModel, images: Float32Array, shape: [number, number, number, number], batchSize: number): Float32Array {
+/** Class probabilities of images [n, h, w, c] (NHWC float32), batch by batch in inference mode;
+ *  tta 'flip' averages each image's probabilities with those of its mirror image. */
+export function predictProbabilities(model: tf.LayersModel, images: Float32Array, shape: [number, number, number, number], batchSize: number, tta: TtaMode = 'none'): Float32Array {
   const [n, h, w, c] = shape;
   const imageLength = h * w * c;
   let out: Float32Array | null = null;
@@ -23,7 +25,8 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
     const end = Math.min(n, start + batchSize);
     const probs = tf.tidy(() => {
       const xs = tf.tensor4d(images.subarray(start * imageLength, end * imageLength), [end - start, h, w, c]);
-      return model.predict(xs) as tf.Tensor;
+      const probs = model.predict(xs) as tf.Tensor;
+      return tta === 'flip' ? tf.mul(tf.add(probs, model.predict(tf.reverse(xs, 2)) as tf.Tensor), 0.5) : probs;
     });
     const values = probs.dataSync() as Float32Array;
     const classes = probs.shape[1]!;
@@ -34,11 +37,11 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
   return out ?? new Float32Array(0);
 }
 
-/** Evaluates `model` on `ds`; `ds.labels` must index the model's outputs. */
-export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize = 64): Evaluation {
+/** Evaluates `model` on `ds` (tta: see predictProbabilities); `ds.labels` must index the model's outputs. */
+export function evaluateModel(model: tf.LayersModel, ds: ImageDataset, batchSize = 64, tta: TtaMode = 'none'): Evaluation {
   const n = ds.shape[0];
   const classes = ds.classNames.length;
-  const probs = predictProbabilities(model, ds.images, ds.shape, batchSize);
+  const probs = predictProbabilities(model, ds.images, ds.shape, batchSize, tta);
   const outputs = n === 0 ? classes : probs.length / n;
   const predicted = new Int32Array(n);
   let lossSum = 0;

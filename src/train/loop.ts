@@ -1,5 +1,6 @@
 // The training loop: seeded per-epoch shuffles, optional augmentation, one optimiser step per batch
-// (tf.variableGrads + our optimiser), validation after every epoch, early stopping, and a callback
+// (tf.variableGrads + our optimiser), optional lookahead averaging, validation (and a watched test
+// set) after every epoch, early stopping, and a callback
 // that writes checkpoints. Everything random is a function of (seed, epoch, step), so a resumed run
 // replays exactly the batches an uninterrupted one would have seen.
 import * as tf from '../tf.js';
@@ -15,6 +16,7 @@ import type { Progress } from './progress.js';
 import { learningRateAt } from './schedule.js';
 import { clipByGlobalNorm } from './clip.js';
 import { recalibrateBatchNorm } from './recalibrate.js';
+import { Lookahead } from './lookahead.js';
 
 /** Mixes integers into one 32-bit seed (FNV-1a over their 32-bit words), so that nearby
  *  (epoch, step) pairs get unrelated random streams. */
@@ -66,6 +68,8 @@ export interface LoopContext {
   optimizer: TrainOptimizer;
   train: ImageDataset;
   val: ImageDataset | null;
+  /** Evaluated after every epoch and recorded (test_loss, test_accuracy); never monitored. */
+  test?: ImageDataset | null;
   options: TrainOptions;
   state: LoopState;
   progress: Progress;
@@ -122,6 +126,7 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
     let correctSum = 0;
     let seen = 0;
     let lr = options.lr;
+    const lookahead = options.lookahead && epoch >= options.lookahead.start ? new Lookahead(model, options.lookahead) : null;
     for (let step = 0; step < stepsPerEpoch; step++) {
       const indices = order.subarray(step * options.batchSize, Math.min(n, (step + 1) * options.batchSize));
       const { xs, ys } = makeBatch(train, indices, { labelSmoothing: options.labelSmoothing });
@@ -136,10 +141,14 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       correctSum += correctValue;
       seen += indices.length;
       progress.step(step + 1, lossSum / seen, correctSum / seen);
+      lookahead?.afterStep(epoch * stepsPerEpoch + step + 1, options.epochs * stepsPerEpoch);
     }
+    lookahead?.finish();
     // Old run folders (before this option existed) resume with the moving averages alone.
     recalibrateBatchNorm(model, train, options.bnRecalibration ?? 0, options.batchSize, seedFor(options.seed, epoch, 2));
-    const evaluation = val && val.shape[0] > 0 ? evaluateModel(model, val, Math.max(options.batchSize, 64)) : null;
+    const evalBatch = Math.max(options.batchSize, 64);
+    const evaluation = val && val.shape[0] > 0 ? evaluateModel(model, val, evalBatch, options.tta) : null;
+    const test = ctx.test && ctx.test.shape[0] > 0 ? evaluateModel(model, ctx.test, evalBatch, options.tta) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       loss: lossSum / seen,
@@ -148,6 +157,8 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       val_accuracy: evaluation ? evaluation.accuracy : null,
       lr,
       seconds: (performance.now() - started) / 1000,
+      ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy } : {}),
+      elapsed: performance.now() / 1000,
     };
     const score = monitored(record);
     const improved = isBetter(score, state.best);

@@ -24,6 +24,7 @@ import {
   writeFolderAtomically,
   type ModelMetadata,
 } from './checkpoint.js';
+import { alignClasses } from './evaluate.js';
 import { freshState, runEpochs, type LoopState } from './loop.js';
 import { makeOptimizer, restoreOptimizerState, saveOptimizerState, type TrainOptimizer } from './optimizer.js';
 import { validateOptions, type TrainOptions } from './options.js';
@@ -67,14 +68,31 @@ export function versions(): Record<string, string> {
 }
 
 
-async function loadSplits(o: TrainOptions): Promise<{ all: ImageDataset; train: ImageDataset; val: ImageDataset | null }> {
+interface Splits {
+  all: ImageDataset;
+  train: ImageDataset;
+  val: ImageDataset | null;
+  /** --eval-data, in the training data's class order. */
+  test: ImageDataset | null;
+}
+
+async function loadSplits(o: TrainOptions): Promise<Splits> {
   const size: [number, number] | undefined = o.imageSize ? [o.imageSize, o.imageSize] : undefined;
   const all = await loadDataset(o.data, { imageSize: size, limit: o.limit });
   if (all.shape[0] === 0) throw new UserError(`${o.data ?? 'mnist'}: no images`);
-  if (o.valSplit === 0) return { all, train: all, val: null };
+  const test = o.evalData === undefined ? null : await loadEvalData(o.evalData, all);
+  if (o.valSplit === 0) return { all, train: all, val: null, test };
   const { train, val } = stratifiedSplit(all, o.valSplit, o.seed);
   if (train.shape[0] === 0) throw new UserError(`--val-split ${o.valSplit} leaves no training images`);
-  return { all, train, val: val.shape[0] > 0 ? val : null };
+  return { all, train, val: val.shape[0] > 0 ? val : null, test };
+}
+
+/** The --eval-data set, decoded like the training data (same size and channels) and labelled in its class order. */
+async function loadEvalData(path: string, train: ImageDataset): Promise<ImageDataset> {
+  const [, h, w, c] = train.shape;
+  const test = await loadDataset(path, { imageSize: [h, w], channels: c });
+  if (test.shape[0] === 0) throw new UserError(`--eval-data ${path}: no images`);
+  return alignClasses(test, train.classNames);
 }
 
 function makeModel(o: TrainOptions, inputShape: [number, number, number], classes: number): tf.LayersModel {
@@ -126,7 +144,7 @@ async function loop(
   engine: EngineName,
   model: tf.LayersModel,
   optimizer: TrainOptimizer,
-  data: { train: ImageDataset; val: ImageDataset | null },
+  data: { train: ImageDataset; val: ImageDataset | null; test: ImageDataset | null },
   state: LoopState,
   hooks: RunHooks,
 ): Promise<RunResult> {
@@ -139,6 +157,7 @@ async function loop(
       optimizer,
       train: data.train,
       val: data.val,
+      test: data.test,
       options: o,
       state,
       progress,
@@ -168,7 +187,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     throw new UserError(`${o.out} already holds a training run; continue it with --resume ${o.out} or choose another --out`);
   }
   const engine = await startEngine(o.backend, o.precision);
-  const { all, train, val } = await loadSplits(o);
+  const { all, train, val, test } = await loadSplits(o);
   const [, h, w, c] = all.shape;
   const model = makeModel(o, [h, w, c], all.classNames.length);
   // A whitening stem (resnet-airbench) takes its weights from the training images before training.
@@ -188,12 +207,13 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
   await writeFileAtomically(join(o.out, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const progress = hooks.progress ?? makeProgress();
   progress.log(
-    `training ${o.model} (${config.model.parameters} parameters) on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images, ` +
+    `training ${o.model} (${config.model.parameters} parameters) on ${all.source}: ${train.shape[0]} training / ${config.data.validation} validation images` +
+      `${test ? ` (+ ${test.shape[0]} test images from ${o.evalData}, evaluated after every epoch, never used to choose)` : ''}, ` +
       `${h}x${w}x${c}, ${all.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   if (whitened) progress.log(`whitening stem set from the patch statistics of ${Math.min(train.shape[0], WHITEN_IMAGES)} training images`);
   const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
-  return loop(o.out, o, engine, model, optimizer, { train, val }, freshState(), { ...hooks, progress });
+  return loop(o.out, o, engine, model, optimizer, { train, val, test }, freshState(), { ...hooks, progress });
 }
 
 export async function readRunConfig(dir: string): Promise<RunConfig> {
@@ -233,7 +253,7 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   const state = await loadLoopState(lastDir);
   const optimizerState = await loadOptimizerState(lastDir);
   const engine = await startEngine(o.backend, o.precision);
-  const { train, val } = await loadSplits(o);
+  const { train, val, test } = await loadSplits(o);
   const { model, metadata } = await loadModelFolder(lastDir);
   const [, h, w, c] = train.shape;
   if (metadata.inputShape.join('x') !== [h, w, c].join('x') || metadata.classNames.length !== train.classNames.length) {
@@ -247,5 +267,5 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   await writeFileAtomically(join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
   const progress = hooks.progress ?? makeProgress();
   progress.log(`resuming ${dir} after epoch ${state.epoch} of ${o.epochs}; engine ${engine}`);
-  return loop(dir, o, engine, model, optimizer, { train, val }, state, { ...hooks, progress });
+  return loop(dir, o, engine, model, optimizer, { train, val, test }, state, { ...hooks, progress });
 }

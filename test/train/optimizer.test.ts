@@ -28,6 +28,19 @@ describe('optimisers (updates worked by hand)', () => {
     tf.dispose([w, g]);
   });
 
+  test('nesterov: w -= lr (g + m acc) with acc = m acc + g (PyTorch\'s and TensorFlow\'s Nesterov), two steps', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.tensor1d([1, 2]));
+    const g = tf.tensor1d([0.5, -1]);
+    const opt = makeOptimizer('nesterov', 0.1, 0, 0.9);
+    opt.step([w], [g], [true]); // acc = g; w -= 0.1 (g + 0.9 g) = 0.19 g
+    assertClose(w.dataSync(), [0.905, 2.19]);
+    opt.step([w], [g], [true]); // acc = 1.9 g; w -= 0.1 (g + 1.71 g) = 0.271 g
+    assertClose(w.dataSync(), [0.7695, 2.461]);
+    opt.dispose();
+    tf.dispose([w, g]);
+  });
+
   test('adamw: decoupled decay lr*wd on decayed variables only; first Adam step is lr*sign(g)', async () => {
     await tf.setBackend('cpu');
     const kernel = tf.variable(tf.tensor1d([1, 2]));

@@ -36,6 +36,12 @@ describe('train options', () => {
     assert.doesNotThrow(() => validateOptions(o));
     assert.deepEqual(parseAugment(true), DEFAULT_AUGMENT);
     assert.deepEqual(parseAugment('crop=4,flip,shift=0'), { ...DEFAULT_AUGMENT, crop: 4, flip: true, shift: 0 });
+    const fast = optionsFromFlags({ data: 'd', optimizer: 'nesterov', schedule: 'linear', tta: 'flip', lookahead: 'every=4', evalData: 'test' });
+    assert.equal(fast.optimizer, 'nesterov');
+    assert.equal(fast.tta, 'flip');
+    assert.equal(fast.evalData, 'test');
+    assert.deepEqual(fast.lookahead, { every: 4, decay: 0.95, power: 3, start: 3 });
+    assert.doesNotThrow(() => validateOptions(fast));
   });
 
   test('each bad value is named in a UserError', () => {
@@ -51,7 +57,11 @@ describe('train options', () => {
     rejects({ momentum: '1' }, /--momentum must be in \[0, 1\)/);
     rejects({ weightDecay: '-1' }, /--weight-decay must be >= 0/);
     rejects({ optimizer: 'rmsprop' }, /--optimizer must be one of adam, sgd, adamw/);
-    rejects({ schedule: 'linear' }, /--schedule must be one of constant, cosine, step/);
+    rejects({ schedule: 'exponential' }, /--schedule must be one of constant, cosine, step, linear/);
+    rejects({ tta: 'crop' }, /--tta must be one of none, flip, got 'crop'/);
+    rejects({ lookahead: 'every=0' }, /--lookahead every must be a positive integer/);
+    rejects({ lookahead: 'decay=1' }, /--lookahead decay must be in \[0, 1\)/);
+    rejects({ lookahead: 'speed=2' }, /--lookahead: unknown setting 'speed'/);
     rejects({ seed: '-3' }, /--seed must be a non-negative integer/);
     rejects({ limit: '0' }, /--limit must be a positive integer/);
     rejects({ imageSize: '-8' }, /--image-size must be a positive integer/);

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail } from '../run.js';
+import { DEFAULT_LOOKAHEAD, type LookaheadSettings } from '../../train/options.js';
 import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
 import type { ResumeOverrides } from '../../train/run.js';
 
@@ -31,6 +32,9 @@ export interface TrainFlags {
   limit?: string;
   imageSize?: string;
   bnRecalibration?: string;
+  evalData?: string;
+  tta?: string;
+  lookahead?: string | boolean;
 }
 
 /** A number option (ranges are checked by validateOptions, which names the option). */
@@ -60,6 +64,18 @@ export function parseAugment(value: string | boolean): AugmentSettings {
   return settings;
 }
 
+/** `--lookahead` alone: airbench's values; `--lookahead every=5,decay=0.95,power=3,start=3` overrides some. */
+export function parseLookahead(value: string | boolean): LookaheadSettings {
+  const settings = { ...DEFAULT_LOOKAHEAD };
+  if (value === true) return settings;
+  for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, raw] = part.split('=');
+    if (key !== 'every' && key !== 'decay' && key !== 'power' && key !== 'start') fail(`--lookahead: unknown setting '${key}' (known: every, decay, power, start)`);
+    settings[key] = num(`lookahead ${key}`, raw ?? '');
+  }
+  return settings;
+}
+
 export function optionsFromFlags(f: TrainFlags): TrainOptions {
   const o = defaultOptions(f.data);
   if (f.model !== undefined) o.model = f.model;
@@ -83,6 +99,9 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.limit !== undefined) o.limit = num('limit', f.limit);
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
+  if (f.evalData !== undefined) o.evalData = f.evalData;
+  if (f.tta !== undefined) o.tta = f.tta as TrainOptions['tta'];
+  if (f.lookahead !== undefined) o.lookahead = parseLookahead(f.lookahead);
   return o;
 }
 
@@ -108,10 +127,10 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'passes over the training split (default: 2 on MNIST, 10 with --data)')
     .option('--batch-size <n>', 'images per step (default: 32)')
     .option('--lr <rate>', 'peak learning rate (default: 0.001)')
-    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: adam)')
+    .option('--optimizer <name>', 'adam, sgd (with momentum), nesterov (SGD with Nesterov momentum) or adamw (default: adam)')
     .option('--momentum <m>', 'SGD momentum (default: 0.9)')
     .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: 0)')
-    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: constant)')
+    .option('--schedule <name>', 'learning-rate schedule after the warm-up: constant, cosine, step (x0.1 at 50% and 75%) or linear (down to 0) (default: constant)')
     .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: 0)')
     .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
     .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: 0 = off)')
@@ -126,6 +145,9 @@ export function register(program: Command): void {
     .option('--limit <n>', 'use only n images of the data (balanced over classes) (default: all; 3000 of the 10,000 MNIST digits)')
     .option('--image-size <pixels>', 'resize images to this square size (default: as stored)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
+    .option('--eval-data <path>', 'a labelled test folder or .h5 file evaluated after every epoch and recorded in history.jsonl (test_loss, test_accuracy); never used to choose anything')
+    .option('--tta <mode>', 'test-time augmentation of the evaluations: none, or flip (average with the mirror image) (default: none)')
+    .option('--lookahead [settings]', 'lookahead weight averaging (airbench); optional overrides like every=5,decay=0.95,power=3,start=3')
     .action(
       action(async (flags: TrainFlags) => {
         // Loaded here, not at the top: `resnet --help` and the other commands start faster without
