@@ -10,7 +10,7 @@ import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
 import type { ImageDataset } from '../data/types.js';
 import { WHITEN_LAYER } from './fast.js';
 
-/** Images whose patches estimate the covariance (airbench: 5,000). */
+/** Images whose patches estimate the covariance (airbench: 5,000), spread evenly over the training set. */
 export const WHITEN_IMAGES = 5000;
 /** Added to each eigenvalue (in standardised pixel units squared) before the square root. */
 export const WHITEN_EPSILON = 5e-4;
@@ -24,12 +24,20 @@ export interface WhiteningWeights {
   eigenvalues: number[];
 }
 
-/** The whitening filters of k x k patches of the first `images` images of `ds`. */
+/** Indices of `n` images spread evenly over `count` (data sets are often sorted by class). */
+export function evenSample(count: number, n: number): number[] {
+  return Array.from({ length: Math.min(count, n) }, (_, i) => Math.floor((i * count) / Math.min(count, n)));
+}
+
+/** The whitening filters of k x k patches of `images` images spread evenly over `ds`. */
 export function whiteningWeights(ds: ImageDataset, k: number, images = WHITEN_IMAGES, eps = WHITEN_EPSILON): WhiteningWeights {
   const [count, height, width, channels] = ds.shape;
-  const n = Math.min(count, images);
+  const sample = evenSample(count, images);
+  const n = sample.length;
   if (n === 0 || height < k || width < k) throw new RangeError(`whitening needs images of at least ${k}x${k}`);
-  const pixels = ds.images.subarray(0, n * height * width * channels);
+  const imageLength = height * width * channels;
+  const pixels = new Float32Array(n * imageLength);
+  sample.forEach((index, i) => pixels.set(ds.images.subarray(index * imageLength, (index + 1) * imageLength), i * imageLength));
   // Per-channel standardisation (mean, standard deviation over the sampled pixels).
   const mean = new Float64Array(channels);
   const square = new Float64Array(channels);
