@@ -14,6 +14,8 @@ export interface EpochRecord {
   /** On the --eval-data set, when given (recorded, never used to choose anything). */
   test_loss?: number | null;
   test_accuracy?: number | null;
+  /** Seconds of the epoch's evaluations (validation and test), included in `seconds`. */
+  eval_seconds?: number;
   /** Seconds since the process started (Node) or the page loaded, at the end of the epoch's evaluations. */
   elapsed?: number;
 }

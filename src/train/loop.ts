@@ -146,6 +146,7 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
     lookahead?.finish();
     // Old run folders (before this option existed) resume with the moving averages alone.
     recalibrateBatchNorm(model, train, options.bnRecalibration ?? 0, options.batchSize, seedFor(options.seed, epoch, 2));
+    const evalStarted = performance.now();
     const evalBatch = Math.max(options.batchSize, 64);
     const evaluation = val && val.shape[0] > 0 ? evaluateModel(model, val, evalBatch, options.tta) : null;
     const test = ctx.test && ctx.test.shape[0] > 0 ? evaluateModel(model, ctx.test, evalBatch, options.tta) : null;
@@ -158,6 +159,7 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       lr,
       seconds: (performance.now() - started) / 1000,
       ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy } : {}),
+      eval_seconds: (performance.now() - evalStarted) / 1000,
       elapsed: performance.now() / 1000,
     };
     const score = monitored(record);

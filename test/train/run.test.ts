@@ -23,7 +23,7 @@ function options(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
 }
 
 const historyOf = (dir: string) => readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, elapsed: __, ...rest }) => rest);
+const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, elapsed: __, eval_seconds: ___, ...rest }) => rest);
 
 describe('trainRun / resumeRun', () => {
   before(async () => {
@@ -71,6 +71,7 @@ describe('trainRun / resumeRun', () => {
       assert.ok(h.test_accuracy >= 0 && h.test_accuracy <= 1);
       assert.ok(h.test_loss > 0);
       assert.ok(h.elapsed > 0);
+      assert.ok(h.eval_seconds > 0 && h.eval_seconds < h.seconds);
     }
     assert.ok(history[1].elapsed > history[0].elapsed);
     // The best epoch is still chosen on the validation split.
