@@ -58,6 +58,9 @@ if [ "$sides" != ours ] && ! "$PYTHON" -c 'import torch, PIL' 2>/dev/null; then
   echo "bench/cifar10.sh: $PYTHON lacks torch or Pillow (ln -s /work/main/.venv-reference, or set PYTHON)" >&2; exit 2
 fi
 mkdir -p "$OUT"
+# CPU seconds of each run (GNU time, where installed): (user + sys) / wall / cores near 1 means the
+# run had the machine to itself; well below, something else took cores from it.
+timed() { [ -x /usr/bin/time ] && timing=(/usr/bin/time -f '{"wall_s":%e,"user_s":%U,"sys_s":%S}' -o "$1") || timing=(); }
 
 # summarize SIDE DIR: one JSON line from DIR/history.jsonl: time to target, accuracies, where the time went.
 summarize() {
@@ -65,14 +68,17 @@ summarize() {
     const [side, dir, target] = [process.argv[1], process.argv[2], Number(process.argv[3])];
     const h = require("fs").readFileSync(dir + "/history.jsonl", "utf8").trim().split("\n").map((l) => JSON.parse(l));
     const hit = h.find((r) => r.test_accuracy >= target);
+    let cpu = null;
+    try { cpu = JSON.parse(require("fs").readFileSync(dir + ".time", "utf8").trim().split("\n").pop()); } catch {}
     const last = h[h.length - 1];
     const sum = (k) => h.reduce((s, r) => s + r[k], 0);
     const round = (x, d = 1) => x === undefined || x === null ? null : Number(x.toFixed(d));
     console.log(JSON.stringify({ side, dir, target, time_to_target_s: round(hit?.elapsed), epoch_at_target: hit?.epoch ?? null,
       epochs: h.length, final_test_accuracy: round(last.test_accuracy, 4), best_test_accuracy: round(Math.max(...h.map((r) => r.test_accuracy)), 4),
       total_s: round(last.elapsed), before_first_epoch_s: round(h[0].elapsed - h[0].seconds), train_s: round(sum("seconds") - sum("eval_seconds")),
-      eval_s: round(sum("eval_seconds")), epoch_s_median: round(h.map((r) => r.seconds - r.eval_seconds).sort((a, b) => a - b)[h.length >> 1]) }));
-  ' "$1" "$2" "$target"
+      eval_s: round(sum("eval_seconds")), epoch_s_median: round(h.map((r) => r.seconds - r.eval_seconds).sort((a, b) => a - b)[h.length >> 1]),
+      cpu_share: cpu ? round((cpu.user_s + cpu.sys_s) / cpu.wall_s / Number(process.argv[4]), 3) : null }));
+  ' "$1" "$2" "$target" "$threads"
 }
 
 run_ours() {
@@ -80,7 +86,8 @@ run_ours() {
   rm -rf "$dir"
   limit=()
   [ -n "${LIMIT:-}" ] && limit=(--limit "$LIMIT")
-  RESNET_NATIVE_THREADS=$threads $LOCK node dist/src/cli/main.js train --backend native "${args[@]}" "${limit[@]}" --out "$dir" > "$dir.log" 2>&1 \
+  timed "$dir.time"
+  RESNET_NATIVE_THREADS=$threads $LOCK "${timing[@]}" node dist/src/cli/main.js train --backend native "${args[@]}" "${limit[@]}" --out "$dir" > "$dir.log" 2>&1 \
     || { echo "bench/cifar10.sh: resnet train failed (see $dir.log)" >&2; tail -3 "$dir.log" >&2; exit 1; }
 }
 
@@ -91,7 +98,8 @@ run_torch() {
   [ -n "${LIMIT:-}" ] && extra+=(--limit "$LIMIT")
   [ -n "${STOP_AT_TARGET:-}" ] && extra+=(--stop-at "$target")
   # BENCH_T0 is read when the run starts (after waiting for the lock), just before Python starts.
-  $LOCK bash -c 'BENCH_T0=$(date +%s.%N) exec "$@"' _ "$PYTHON" bench/cifar10_torch.py "${args[@]}" \
+  timed "$dir.time"
+  $LOCK "${timing[@]}" bash -c 'BENCH_T0=$(date +%s.%N) exec "$@"' _ "$PYTHON" bench/cifar10_torch.py "${args[@]}" \
     --threads "$threads" "${extra[@]}" --out "$dir" > "$dir.log" 2>&1 \
     || { echo "bench/cifar10.sh: cifar10_torch.py failed (see $dir.log)" >&2; tail -3 "$dir.log" >&2; exit 1; }
 }
@@ -114,7 +122,7 @@ node -e '
   const median = (xs) => { const s = xs.filter((x) => x !== null).sort((a, b) => a - b); return s.length ? s[s.length >> 1] : null; };
   const of = (side, key) => median(lines.filter((l) => l.side === side).map((l) => l[key]));
   const out = { recipe: head.recipe, target: head.target, pairs: Number(process.argv[2]), finished: new Date().toISOString(), load_at_start: head.load };
-  for (const side of ["ours", "torch"]) for (const key of ["time_to_target_s", "epoch_at_target", "final_test_accuracy", "total_s", "before_first_epoch_s", "train_s", "eval_s", "epoch_s_median"]) out[`${side}_${key}`] = of(side, key);
+  for (const side of ["ours", "torch"]) for (const key of ["time_to_target_s", "epoch_at_target", "final_test_accuracy", "total_s", "before_first_epoch_s", "train_s", "eval_s", "epoch_s_median", "cpu_share"]) out[`${side}_${key}`] = of(side, key);
   out.ratio_time_to_target = out.ours_time_to_target_s && out.torch_time_to_target_s ? Number((out.torch_time_to_target_s / out.ours_time_to_target_s).toFixed(3)) : null;
   out.ratio_epoch_time = out.ours_epoch_s_median && out.torch_epoch_s_median ? Number((out.torch_epoch_s_median / out.ours_epoch_s_median).toFixed(3)) : null;
   console.log(JSON.stringify(out));
