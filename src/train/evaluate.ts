@@ -25,8 +25,10 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
     const end = Math.min(n, start + batchSize);
     const probs = tf.tidy(() => {
       const xs = tf.tensor4d(images.subarray(start * imageLength, end * imageLength), [end - start, h, w, c]);
-      const probs = model.predict(xs) as tf.Tensor;
-      return tta === 'flip' ? tf.mul(tf.add(probs, model.predict(tf.reverse(xs, 2)) as tf.Tensor), 0.5) : probs;
+      // One call per batch: predict's own default would split it into batches of 32.
+      const predict = (x: tf.Tensor) => model.predict(x, { batchSize: end - start }) as tf.Tensor;
+      const probs = predict(xs);
+      return tta === 'flip' ? tf.mul(tf.add(probs, predict(tf.reverse(xs, 2))), 0.5) : probs;
     });
     const values = probs.dataSync() as Float32Array;
     const classes = probs.shape[1]!;

@@ -21,7 +21,12 @@ interface HasLearningRate {
   learningRate: number;
 }
 
-export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: number, momentum: number): TrainOptimizer {
+/**
+ * `biasLrScale` (sgd and nesterov) multiplies the gradients of the variables without weight decay
+ * (biases, batch-norm shifts) before the momentum update, which is the same as giving them a
+ * learning rate that many times larger (airbench's `bias_scaler`).
+ */
+export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: number, momentum: number, biasLrScale = 1): TrainOptimizer {
   let currentLr = lr;
   const sgd = name === 'sgd' || name === 'nesterov';
   const inner: tf.Optimizer = sgd ? tf.train.momentum(lr, momentum, name === 'nesterov') : tf.train.adam(lr, 0.9, 0.999, 1e-7);
@@ -40,7 +45,9 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
       const named = tf.tidy(() =>
         vars.map((v, i) => ({
           name: v.name,
-          tensor: coupledDecay > 0 && decayed[i] ? tf.add(grads[i], tf.mul(v, coupledDecay)) : tf.clone(grads[i]),
+          tensor: decayed[i]
+            ? coupledDecay > 0 ? tf.add(grads[i], tf.mul(v, coupledDecay)) : tf.clone(grads[i])
+            : sgd && biasLrScale !== 1 ? tf.mul(grads[i], biasLrScale) : tf.clone(grads[i]),
         })),
       );
       // AdamW (as PyTorch does it): shrink the weights, then add the Adam update computed from the

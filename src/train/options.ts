@@ -72,6 +72,9 @@ export interface TrainOptions {
   momentum: number;
   /** adam/sgd/nesterov: L2 coefficient added to kernel gradients; adamw: decoupled decay per step, times lr. */
   weightDecay: number;
+  /** sgd/nesterov: learning-rate multiplier of the weights that get no decay (biases, batch-norm
+   *  parameters); airbench's bias_scaler. Absent = 1. */
+  biasLrScale?: number;
   schedule: ScheduleName;
   /** Epochs of linear warm-up from ~0 to `lr` (may be fractional). */
   warmupEpochs: number;
@@ -176,6 +179,10 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);
   if (o.augment && !(Number.isInteger(o.augment.crop ?? 0) && (o.augment.crop ?? 0) >= 0 && (o.augment.crop ?? 0) <= MAX_CROP_PADDING))
     bad(`--augment crop must be a whole number of pixels in [0, ${MAX_CROP_PADDING}], got '${o.augment.crop}'`);
+  if (o.biasLrScale !== undefined && !(o.biasLrScale > 0 && Number.isFinite(o.biasLrScale)))
+    bad(`--bias-lr-scale must be a positive number, got '${o.biasLrScale}'`);
+  if ((o.biasLrScale ?? 1) !== 1 && o.optimizer !== 'sgd' && o.optimizer !== 'nesterov')
+    bad(`--bias-lr-scale applies to the sgd and nesterov optimizers, not ${o.optimizer}`);
   if (o.tta !== undefined && !(TTA_MODES as readonly string[]).includes(o.tta)) bad(`--tta must be one of ${TTA_MODES.join(', ')}, got '${o.tta}'`);
   if (o.lookahead) {
     const { every, decay, power, start } = o.lookahead;

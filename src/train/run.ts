@@ -212,7 +212,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
       `${h}x${w}x${c}, ${all.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   if (whitened) progress.log(`whitening stem set from the patch statistics of ${Math.min(train.shape[0], WHITEN_IMAGES)} training images`);
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1);
   return loop(o.out, o, engine, model, optimizer, { train, val, test }, freshState(), { ...hooks, progress });
 }
 
@@ -260,7 +260,7 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
     model.dispose();
     throw new UserError(`--resume: the checkpoint's model (${metadata.inputShape.join('x')}, ${metadata.classNames.length} classes) does not fit the data (${h}x${w}x${c}, ${train.classNames.length} classes)`);
   }
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1);
   await restoreOptimizerState(optimizer, optimizerState);
   config.options = o;
   config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });

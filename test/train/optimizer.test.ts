@@ -41,6 +41,18 @@ describe('optimisers (updates worked by hand)', () => {
     tf.dispose([w, g]);
   });
 
+  test('bias lr scale: the undecayed variable moves as with a 64x learning rate, the decayed one as without', async () => {
+    await tf.setBackend('cpu');
+    const [kernel, bias] = [tf.variable(tf.tensor1d([1])), tf.variable(tf.tensor1d([1]))];
+    const g = tf.tensor1d([0.5]);
+    const opt = makeOptimizer('nesterov', 0.01, 0.1, 0.9, 64);
+    opt.step([kernel, bias], [g, g], [true, false]); // kernel: 0.019 (0.5 + 0.1); bias: 0.019 * 64 * 0.5
+    assertClose(kernel.dataSync(), [1 - 0.019 * 0.6]);
+    assertClose(bias.dataSync(), [1 - 0.019 * 32]);
+    opt.dispose();
+    tf.dispose([kernel, bias, g]);
+  });
+
   test('adamw: decoupled decay lr*wd on decayed variables only; first Adam step is lr*sign(g)', async () => {
     await tf.setBackend('cpu');
     const kernel = tf.variable(tf.tensor1d([1, 2]));

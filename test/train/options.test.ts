@@ -58,6 +58,8 @@ describe('train options', () => {
     rejects({ weightDecay: '-1' }, /--weight-decay must be >= 0/);
     rejects({ optimizer: 'rmsprop' }, /--optimizer must be one of adam, sgd, adamw/);
     rejects({ schedule: 'exponential' }, /--schedule must be one of constant, cosine, step, linear/);
+    rejects({ biasLrScale: '0' }, /--bias-lr-scale must be a positive number/);
+    rejects({ biasLrScale: '64', optimizer: 'adam' }, /--bias-lr-scale applies to the sgd and nesterov optimizers, not adam/);
     rejects({ tta: 'crop' }, /--tta must be one of none, flip, got 'crop'/);
     rejects({ lookahead: 'every=0' }, /--lookahead every must be a positive integer/);
     rejects({ lookahead: 'decay=1' }, /--lookahead decay must be in \[0, 1\)/);

@@ -34,6 +34,7 @@ export interface TrainFlags {
   bnRecalibration?: string;
   evalData?: string;
   tta?: string;
+  biasLrScale?: string;
   lookahead?: string | boolean;
 }
 
@@ -100,6 +101,7 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.imageSize !== undefined) o.imageSize = num('image-size', f.imageSize);
   if (f.bnRecalibration !== undefined) o.bnRecalibration = num('bn-recalibration', f.bnRecalibration);
   if (f.evalData !== undefined) o.evalData = f.evalData;
+  if (f.biasLrScale !== undefined) o.biasLrScale = num('bias-lr-scale', f.biasLrScale);
   if (f.tta !== undefined) o.tta = f.tta as TrainOptions['tta'];
   if (f.lookahead !== undefined) o.lookahead = parseLookahead(f.lookahead);
   return o;
@@ -134,6 +136,7 @@ export function register(program: Command): void {
     .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: 0)')
     .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: 0)')
     .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: 0 = off)')
+    .option('--bias-lr-scale <factor>', 'sgd/nesterov: learning-rate multiplier of biases and batch-norm parameters (airbench: 64) (default: 1)')
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
     .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip; crop=4 adds zero-padded random crops (He et al.)`)
     .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
