@@ -13,7 +13,8 @@
 #          128, learning rate 0.1 divided by 10 at 50% and 75% of the run, 4-pixel zero-padded random
 #          crops and flips; shortened to EPOCHS=30 (about an hour here). Target 0.90.
 #   fast   resnet-airbench (src/models/fast.ts: airbench94's network with explicit residual units):
-#          whitening stem, batch 1024, Nesterov SGD (lr 1.5, momentum 0.85, L2 1.33e-3), one-cycle
+#          whitening stem, batch 1024, Nesterov SGD (lr 1.5, momentum 0.85, L2 1.33e-3, biases and
+#          batch-norm shifts at 64x the learning rate), one-cycle
 #          linear schedule peaking at 23% of the run, label smoothing 0.2, 2-pixel crops and flips,
 #          lookahead averaging, flip TTA, bfloat16 convolutions, 10 epochs. Target 0.94.
 #
@@ -24,7 +25,8 @@
 #   images on the PyTorch side, and --limit on the project's), LOCK (default `cpulock -x` when
 #   cpulock exists: each run alone on the machine; LOCK= for none), STOP_AT_TARGET=1 (PyTorch stops
 #   at the target instead of finishing the budget), PYTHON (default .venv-reference/bin/python:
-#   torch 2.13 CPU, no torchvision needed).
+#   torch 2.13 CPU, no torchvision needed), EXTRA (more flags for both sides, after the recipe's:
+#   ablations, e.g. EXTRA="--bias-lr-scale 1").
 # Smoke test: LIMIT=500 EPOCHS=1 LOCK= bench/cifar10.sh fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,11 +47,14 @@ case "$recipe" in
   fast)
     target=${TARGET:-0.94}
     args=(--model resnet-airbench --epochs "${EPOCHS:-10}" --batch-size 1024 --optimizer nesterov --lr 1.5 --momentum 0.85
-      --weight-decay 0.00133 --schedule linear --warmup-epochs "$(node -e "console.log(0.23 * ${EPOCHS:-10})")" --label-smoothing 0.2
+      --weight-decay 0.00133 --bias-lr-scale 64 --schedule linear --warmup-epochs "$(node -e "console.log(0.23 * ${EPOCHS:-10})")" --label-smoothing 0.2
       --augment crop=2,flip,shift=0,rotation=0,brightness=0,contrast=0 --lookahead --tta flip --precision bfloat16) ;;
   *) echo "usage: bench/cifar10.sh paper|fast [both|ours|torch]" >&2; exit 2 ;;
 esac
 case "$sides" in both|ours|torch) ;; *) echo "bench/cifar10.sh: the second argument is both, ours or torch" >&2; exit 2 ;; esac
+# EXTRA: more flags for both sides, after the recipe's (ablations: EXTRA="--bias-lr-scale 1").
+read -r -a extra_args <<< "${EXTRA:-}"
+args+=("${extra_args[@]}")
 # Both sides: the whole training folder (no validation split), Keras's moving BN statistics as they are.
 args+=(--val-split 0 --bn-recalibration 0 --seed 0 --data "$DATA/train" --eval-data "$DATA/test")
 [ -d "$DATA/train" ] && [ -d "$DATA/test" ] || { echo "bench/cifar10.sh: no CIFAR-10 under $DATA (train/ and test/)" >&2; exit 2; }

@@ -292,6 +292,7 @@ def main():
     p.add_argument('--optimizer', choices=['sgd', 'nesterov'], required=True)
     p.add_argument('--momentum', type=float, default=0.9)
     p.add_argument('--weight-decay', type=float, default=0)
+    p.add_argument('--bias-lr-scale', type=float, default=1, help='learning-rate multiplier of the undecayed parameters')
     p.add_argument('--schedule', default='constant')
     p.add_argument('--warmup-epochs', type=float, default=0)
     p.add_argument('--label-smoothing', type=float, default=0)
@@ -334,8 +335,8 @@ def main():
     model = model.to(memory_format=memory_format)
     decayed = [q for n, q in model.named_parameters() if q.requires_grad and q.dim() > 1]  # conv and dense kernels
     others = [q for n, q in model.named_parameters() if q.requires_grad and q.dim() <= 1]
-    optimizer = torch.optim.SGD([{'params': decayed, 'weight_decay': a.weight_decay}, {'params': others, 'weight_decay': 0}],
-                                lr=a.lr, momentum=a.momentum, nesterov=a.optimizer == 'nesterov')
+    groups = [{'params': decayed, 'weight_decay': a.weight_decay, 'scale': 1}, {'params': others, 'weight_decay': 0, 'scale': a.bias_lr_scale}]
+    optimizer = torch.optim.SGD(groups, lr=a.lr, momentum=a.momentum, nesterov=a.optimizer == 'nesterov')
     autocast = lambda: torch.autocast('cpu', dtype=torch.bfloat16, enabled=a.precision == 'bfloat16')
     os.makedirs(a.out, exist_ok=True)
     n = len(images)
@@ -357,7 +358,7 @@ def main():
             y = labels[idx]
             lr = learning_rate_at(a, epoch, step, steps_per_epoch)
             for group in optimizer.param_groups:
-                group['lr'] = lr
+                group['lr'] = lr * group['scale']
             with autocast():
                 logits = model(to_model_layout(x, memory_format))
             loss = F.cross_entropy(logits.float(), y, label_smoothing=a.label_smoothing)
