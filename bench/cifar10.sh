@@ -78,7 +78,10 @@ summarize() {
     const last = h[h.length - 1];
     const sum = (k) => h.reduce((s, r) => s + r[k], 0);
     const round = (x, d = 1) => x === undefined || x === null ? null : Number(x.toFixed(d));
-    console.log(JSON.stringify({ side, dir, target, time_to_target_s: round(hit?.elapsed), epoch_at_target: hit?.epoch ?? null,
+    // Lower levels too, so that a ratio exists where one side ends just short of the target.
+    const levels = [0.8, 0.85, 0.88, 0.9, 0.92, 0.93, 0.94].filter((a) => a <= target);
+    const times_to = Object.fromEntries(levels.map((a) => [a, round(h.find((r) => r.test_accuracy >= a)?.elapsed)]));
+    console.log(JSON.stringify({ side, dir, target, time_to_target_s: round(hit?.elapsed), epoch_at_target: hit?.epoch ?? null, times_to,
       epochs: h.length, final_test_accuracy: round(last.test_accuracy, 4), best_test_accuracy: round(Math.max(...h.map((r) => r.test_accuracy)), 4),
       total_s: round(last.elapsed), before_first_epoch_s: round(h[0].elapsed - h[0].seconds), train_s: round(sum("seconds") - sum("eval_seconds")),
       eval_s: round(sum("eval_seconds")), epoch_s_median: round(h.map((r) => r.seconds - r.eval_seconds).sort((a, b) => a - b)[h.length >> 1]),
@@ -129,6 +132,9 @@ node -e '
   const out = { recipe: head.recipe, target: head.target, pairs: Number(process.argv[2]), finished: new Date().toISOString(), load_at_start: head.load };
   for (const side of ["ours", "torch"]) for (const key of ["time_to_target_s", "epoch_at_target", "final_test_accuracy", "total_s", "before_first_epoch_s", "train_s", "eval_s", "epoch_s_median", "cpu_share"]) out[`${side}_${key}`] = of(side, key);
   out.ratio_time_to_target = out.ours_time_to_target_s && out.torch_time_to_target_s ? Number((out.torch_time_to_target_s / out.ours_time_to_target_s).toFixed(3)) : null;
+  const levels = Object.keys(lines.find((l) => l.times_to)?.times_to ?? {});
+  const at = (side, a) => median(lines.filter((l) => l.side === side).map((l) => l.times_to[a]));
+  out.ratios_at = Object.fromEntries(levels.map((a) => [a, at("ours", a) && at("torch", a) ? Number((at("torch", a) / at("ours", a)).toFixed(3)) : null]));
   out.ratio_epoch_time = out.ours_epoch_s_median && out.torch_epoch_s_median ? Number((out.torch_epoch_s_median / out.ours_epoch_s_median).toFixed(3)) : null;
   console.log(JSON.stringify(out));
 ' "$OUT/runs.jsonl" "$PAIRS" | tee -a "$OUT/runs.jsonl"

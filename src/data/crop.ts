@@ -63,3 +63,18 @@ export function padCropFlip(pixels: Float32Array, shape: readonly [number, numbe
   }
   return applyCrops(pixels, shape, padding, drawCropParams(shape[0], padding, flip, seed));
 }
+
+/** Mirrors every image of NHWC `pixels` left-right (test-time augmentation); a new array. */
+export function mirrorImages(pixels: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
+  const [n, height, width, channels] = shape;
+  const out = new Float32Array(pixels.length);
+  for (let row = 0; row < n * height; row++) {
+    const base = row * width * channels;
+    for (let x = 0; x < width; x++) {
+      const from = base + x * channels;
+      const to = base + (width - 1 - x) * channels;
+      for (let c = 0; c < channels; c++) out[to + c] = pixels[from + c];
+    }
+  }
+  return out;
+}

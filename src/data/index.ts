@@ -5,4 +5,4 @@ export { stratifiedSplit, subsetDataset, classCounts } from './split.js';
 export { shuffledIndices, mulberry32 } from './random.js';
 export { makeBatch, type BatchOptions } from './batch.js';
 export { augment, augmentPixels, type AugmentOptions } from './augment.js';
-export { padCropFlip, applyCrops, drawCropParams, type CropParams } from './crop.js';
+export { padCropFlip, applyCrops, drawCropParams, mirrorImages, type CropParams } from './crop.js';

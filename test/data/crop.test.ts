@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../../src/tf.js';
-import { applyCrops, augment, DataError, drawCropParams, mulberry32, padCropFlip } from '../../src/data/index.js';
+import { applyCrops, augment, DataError, drawCropParams, mirrorImages, mulberry32, padCropFlip } from '../../src/data/index.js';
 
 const shape: [number, number, number, number] = [40, 7, 9, 3];
 const size = shape.reduce((a, b) => a * b);
@@ -57,6 +57,12 @@ describe('padded random crops', () => {
     assert.deepEqual(padCropFlip(input, shape, 0, false, 5), input);
     assert.throws(() => padCropFlip(input, shape, 1.5, false, 5), DataError);
     assert.throws(() => padCropFlip(input, shape, 7, false, 5), DataError);
+  });
+
+  it('mirrorImages equals tf.reverse along the width', () => {
+    const input = pixels(4);
+    const expected = tf.tidy(() => tf.reverse(tf.tensor4d(input, shape), 2).dataSync());
+    assert.deepEqual(mirrorImages(input, shape), expected);
   });
 
   it('augment({crop, flip}) crops with a seed of its own and adds nothing else', () => {
