@@ -8,6 +8,7 @@ import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
 import { startEngine, type EngineName } from '../engine/backends.js';
 import { buildModel, modelInputSize } from '../models/registry.js';
+import { initWhitening, WHITEN_IMAGES } from '../models/whitening.js';
 import { curvesSvg } from '../plot/curves.js';
 import {
   loadLoopState,
@@ -141,6 +142,7 @@ async function loop(
       optimizer,
       train: data.train,
       val: data.val,
+      test: data.test,
       options: o,
       state,
       progress,
@@ -190,6 +192,16 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     await data.close();
     throw error;
   }
+  // A whitening stem (resnet-airbench) takes its weights from the training images before training;
+  // a fine-tuned model keeps the one it was trained with.
+  let whitened = false;
+  try {
+    if (!init) whitened = await initWhitening(model, data.train);
+  } catch (error) {
+    model.dispose();
+    await data.close();
+    throw error;
+  }
   const [h, w, c] = data.inputShape;
   const validation = data.val?.size ?? 0;
   const config: RunConfig = {
@@ -201,7 +213,7 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     created: new Date().toISOString(),
     resumed: [],
   };
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1);
   try {
     await mkdir(o.out, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
       throw new UserError(`cannot create the output folder '${o.out}' (${error.code ?? error.message})`);
@@ -214,10 +226,12 @@ export async function trainRun(options: TrainOptions, hooks: RunHooks = {}): Pro
     throw error;
   }
   progress.log(
-    `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images, ` +
+    `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images` +
+      `${data.test ? ` (+ ${data.test.size} test images from ${o.evalData}, evaluated after every epoch, never used to choose)` : ''}, ` +
       `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   if (init) progress.log(`starting from the weights of ${o.init}`);
+  if (whitened) progress.log(`whitening stem set from the patch statistics of ${Math.min(data.train.size, WHITEN_IMAGES)} training images`);
   for (const note of notes) progress.log(note);
   const { epoch: _, ...carried } = init?.metadata ?? {};
   return loop(o.out, o, engine, model, optimizer, data, freshState(), { ...hooks, progress }, carried);
@@ -284,7 +298,7 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
     await data.close();
     throw new UserError(`--resume: the checkpoint's model (${metadata.inputShape.join('x')}, ${metadata.classNames.length} classes) does not fit the data (${h}x${w}x${c}, ${data.classNames.length} classes)`);
   }
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1);
   await restoreOptimizerState(optimizer, optimizerState);
   config.options = o;
   config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });
