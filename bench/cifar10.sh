@@ -95,7 +95,9 @@ run_ours() {
   limit=()
   [ -n "${LIMIT:-}" ] && limit=(--limit "$LIMIT")
   timed "$dir.time"
-  RESNET_NATIVE_THREADS=$threads $LOCK "${timing[@]}" node dist/src/cli/main.js train --backend native "${args[@]}" "${limit[@]}" --out "$dir" > "$dir.log" 2>&1 \
+  # --recipe course: every other default neutral (no clipping, smoothing, warm-up or augmentation
+  # beyond the flags), as cifar10_torch.py has it; the recipe's flags then set the rest.
+  RESNET_NATIVE_THREADS=$threads $LOCK "${timing[@]}" node dist/src/cli/main.js train --backend native --recipe course "${args[@]}" "${limit[@]}" --out "$dir" > "$dir.log" 2>&1 \
     || { echo "bench/cifar10.sh: resnet train failed (see $dir.log)" >&2; tail -3 "$dir.log" >&2; exit 1; }
 }
 

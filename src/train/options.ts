@@ -1,6 +1,6 @@
 // Every knob of a training run, with its unit, its default and its validation. The CLI parses strings
 // into this shape; the library (`trainRun`) takes it directly.
-import { parsePrecision } from '../engine/backends.js';
+import { parsePrecision } from '../engine/precision.js';
 import { RESIZE_MODES, type ResizeMode } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_RECIPE, findRecipe, recipeNames, RECIPES, type RecipeName } from './recipes.js';
