@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../../src/tf.js';
 import { applyCrops, augment, DataError, drawCropParams, mirrorImages, mulberry32, padCropFlip } from '../../src/data/index.js';
+import { assembleBatch } from '../../src/data/assemble.js';
 
 const shape: [number, number, number, number] = [40, 7, 9, 3];
 const size = shape.reduce((a, b) => a * b);
@@ -77,5 +78,18 @@ describe('padded random crops', () => {
     assert.ok(out.every((v) => v === 0 || values.has(v)));
     assert.ok(out.some((v) => v === 0), 'some padding shows');
     tf.dispose([xs, a, b]);
+  });
+
+  it('batches assembled from 8-bit levels (the memory source and the batch workers) crop exactly as augment does on a tensor', () => {
+    const levels = Uint8Array.from(pixels(5), (v) => Math.round(v * 255));
+    const [n, h, w, c] = shape;
+    const options = { crop: 3, flip: true, shift: 0.1, brightness: 0.1 };
+    const batch = assembleBatch(levels, new Int32Array(n), [h, w, c], 2, { augment: { options, seed: 21 } });
+    const xs = tf.tensor4d(Float32Array.from(levels, (v) => v / 255), shape);
+    const expected = augment(xs, options, 21);
+    assert.deepEqual(batch.pixels, expected.dataSync());
+    const cropOnly = assembleBatch(levels, new Int32Array(n), [h, w, c], 2, { augment: { options: { crop: 3 }, seed: 21 } });
+    assert.ok(cropOnly.pixels.some((v) => v === 0) && !cropOnly.pixels.every((v, i) => v === levels[i] / 255), 'cropped, with padding showing');
+    tf.dispose([xs, expected]);
   });
 });

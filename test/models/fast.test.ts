@@ -11,6 +11,7 @@ import { buildModel } from '../../src/models/registry.js';
 import { countTrainableParams } from '../../src/models/resnet.js';
 import { WHITEN_LAYER } from '../../src/models/fast.js';
 import { initWhitening, WHITEN_EPSILON, whiteningWeights } from '../../src/models/whitening.js';
+import { setTrainability } from '../../src/train/freeze.js';
 
 const conv = (cin: number, cout: number) => 9 * cin * cout;
 
@@ -58,6 +59,21 @@ describe('fast CIFAR networks', () => {
     assert.deepEqual(m.getLayer('stage3_add').outputShape, [null, 3, 3, 256]);
     assert.equal(m.getLayer(WHITEN_LAYER).trainable, false);
     assert.deepEqual(m.outputs[0].shape, [null, 10]);
+    m.dispose();
+  });
+
+  test('training phases (setTrainability) keep the whitening stem and the batch-norm scales frozen', () => {
+    const m = buildModel('resnet-airbench', { inputShape: [16, 16, 3], classes: 10 });
+    const built = countTrainableParams(m);
+    const trainable = () => new Set(m.trainableWeights.map((w) => w.name));
+    setTrainability(m, 'all');
+    assert.equal(countTrainableParams(m), built, "'all' trains what the built model trains, no more");
+    assert.equal(m.getLayer(WHITEN_LAYER).trainableWeights.length, 0);
+    assert.ok([...trainable()].every((name) => !/gamma/.test(name)), 'no batch-norm scale trains');
+    setTrainability(m, 'all-but-batch-norm');
+    assert.ok([...trainable()].every((name) => !/_bn\//.test(name)), 'batch-norm shifts frozen too');
+    setTrainability(m, 'all');
+    assert.equal(countTrainableParams(m), built);
     m.dispose();
   });
 
