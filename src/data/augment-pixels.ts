@@ -1,6 +1,7 @@
 // Seeded data augmentation on plain pixel arrays (NHWC float32 in [0, 1]): no tensors and no
 // TensorFlow.js import, so that the batch workers (src/data/pipeline-worker.ts) and the browser can
 // run it. `augment` in augment.ts is the same on a tensor.
+import { padCropFlip } from './crop.js';
 import { mulberry32 } from './random.js';
 import { DataError } from './types.js';
 
@@ -15,6 +16,8 @@ export interface AugmentOptions {
   contrast?: number;
   /** Mirror left-right with probability 1/2. */
   flip?: boolean;
+  /** Pad by this many zero pixels and crop back at a random whole-pixel offset (src/data/crop.ts); 0 = off. */
+  crop?: number;
 }
 
 /** One image's random draw. */
@@ -92,10 +95,23 @@ function warp(src: Float32Array, dst: Float32Array, height: number, width: numbe
   }
 }
 
-/** Augments NHWC pixels (not modified); returns new pixels clipped to [0, 1]. */
+/** Mixed into the batch's seed for the padded crops' draws. */
+const CROP_SEED = 0x9e3779b9;
+
+/**
+ * Augments NHWC pixels (not modified); returns new pixels clipped to [0, 1]. Padded crops (and, with
+ * them, the flips) come first, from a seed of their own (src/data/crop.ts); the other settings follow.
+ */
 export function augmentPixels(pixels: Float32Array, shape: [number, number, number, number], options: AugmentOptions, seed: number): Float32Array {
   checkAugmentOptions(options);
-  return applyAugmentParams(pixels, shape, drawAugmentParams(shape[0], shape[1], shape[2], options, seed));
+  let rest = options;
+  if ((options.crop ?? 0) > 0) {
+    pixels = padCropFlip(pixels, shape, options.crop!, options.flip ?? false, (seed ^ CROP_SEED) >>> 0);
+    rest = { ...options, flip: false };
+    // Whole-pixel crops of [0, 1] pixels stay in [0, 1]: nothing else to do.
+    if (!rest.shift && !rest.rotation && !rest.brightness && !rest.contrast) return pixels;
+  }
+  return applyAugmentParams(pixels, shape, drawAugmentParams(shape[0], shape[1], shape[2], rest, seed));
 }
 
 /** Applies one drawn parameter set per image: warp, then contrast, then brightness, then clip to [0, 1]. */

@@ -7,8 +7,8 @@ import { augmentPixels, type AugmentOptions } from './augment-pixels.js';
 export * from './augment-pixels.js';
 
 /**
- * Random flips, shifts (edge pixels fill the uncovered border), rotations, contrast and
- * brightness, drawn per image from `seed`. Returns a new tensor clipped to [0, 1]; xs is untouched.
+ * Random padded crops, flips, shifts (edge pixels fill the uncovered border), rotations, contrast
+ * and brightness, drawn per image from `seed`. Returns a new tensor clipped to [0, 1]; xs is untouched.
  * With every option 0/false the result equals xs (clipped to [0, 1]).
  */
 export function augment(xs: tf.Tensor4D, options: AugmentOptions, seed: number): tf.Tensor4D {

@@ -7,3 +7,4 @@ export { makeBatch, batchTensors, type BatchOptions } from './batch.js';
 export { assembleBatch, gatherImages, levelsToUnit, type Batch, type BatchRequest } from './assemble.js';
 export { memorySource, plainRequests, range, type BatchSource } from './source.js';
 export { augment, augmentPixels, type AugmentOptions } from './augment.js';
+export { padCropFlip, applyCrops, drawCropParams, mirrorImages, type CropParams } from './crop.js';

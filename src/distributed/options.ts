@@ -48,4 +48,15 @@ export function validateDistributed(d: DistributedOptions, o: TrainOptions): voi
     bad(`--batch-size ${o.batchSize} must be a multiple of --processes ${d.processes} (each process takes an equal part of every batch)`);
   if (o.init !== undefined || o.freeze !== undefined) bad('--distributed does not support --init or --freeze yet (train in one process, or from scratch)');
   if (o.precision !== 'float32') bad('--distributed trains in float32 only (--precision applies to the native engine)');
+  // What the Python trainer (python/resnet_ts/recipe.py) does not implement yet.
+  const unsupported = [
+    o.optimizer === 'nesterov' && '--optimizer nesterov',
+    o.schedule === 'linear' && '--schedule linear',
+    (o.augment?.crop ?? 0) > 0 && '--augment crop',
+    (o.biasLrScale ?? 1) !== 1 && '--bias-lr-scale',
+    o.lookahead && '--lookahead',
+    o.evalData !== undefined && '--eval-data',
+    (o.tta ?? 'none') !== 'none' && '--tta',
+  ].filter(Boolean);
+  if (unsupported.length > 0) bad(`--distributed does not support ${unsupported.join(', ')} yet (train in one process)`);
 }

@@ -6,6 +6,7 @@ import { buildFamilyModel, familyNames } from './resnet.js';
 import { KERAS_APPLICATIONS, buildKerasApplication } from './keras-applications.js';
 import './preprocessing.js'; // registers the Preprocessing layer of imported models, needed to load them
 import { tinyResnet } from './tiny.js';
+import { resnet9, resnetAirbench } from './fast.js';
 import type { ModelOptions } from './options.js';
 
 export type { ModelOptions };
@@ -17,6 +18,8 @@ const models = new Map<string, ModelBuilder>([
   ...familyNames().map((name): [string, ModelBuilder] => [name, (o) => buildFamilyModel(name, o)]), // src/models/resnet.ts
   ...Object.keys(KERAS_APPLICATIONS).map((name): [string, ModelBuilder] => [name, (o) => buildKerasApplication(name, o)]), // keras.applications' ResNets (src/models/keras-applications.ts)
   ['tiny-resnet', tinyResnet], // one residual block: fast tests and smoke runs
+  ['resnet9', resnet9], // Page's ResNet-9 for fast CIFAR-10 training (src/models/fast.ts)
+  ['resnet-airbench', resnetAirbench], // airbench94's network with explicit residual units (src/models/fast.ts)
 ]);
 
 /** The input side, in pixels, of the models made for one size: the course ResNet-50 takes the

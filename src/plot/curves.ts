@@ -11,6 +11,13 @@ export interface EpochRecord {
   val_accuracy: number | null;
   lr: number;
   seconds: number;
+  /** On the --eval-data set, when given (recorded, never used to choose anything). */
+  test_loss?: number | null;
+  test_accuracy?: number | null;
+  /** Seconds of the epoch's evaluations (validation and test), included in `seconds`. */
+  eval_seconds?: number;
+  /** Seconds since the process started (Node) or the page loaded, at the end of the epoch's evaluations. */
+  elapsed?: number;
 }
 
 export function curvesSpec(history: EpochRecord[]): TopLevelSpec {
@@ -20,6 +27,8 @@ export function curvesSpec(history: EpochRecord[]): TopLevelSpec {
     values.push({ epoch: h.epoch, metric: 'accuracy', split: 'train', value: h.accuracy });
     if (h.val_loss !== null) values.push({ epoch: h.epoch, metric: 'loss', split: 'validation', value: h.val_loss });
     if (h.val_accuracy !== null) values.push({ epoch: h.epoch, metric: 'accuracy', split: 'validation', value: h.val_accuracy });
+    if (h.test_loss != null) values.push({ epoch: h.epoch, metric: 'loss', split: 'test', value: h.test_loss });
+    if (h.test_accuracy != null) values.push({ epoch: h.epoch, metric: 'accuracy', split: 'test', value: h.test_accuracy });
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

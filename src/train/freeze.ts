@@ -10,6 +10,7 @@
 // such layers, and precise-BN recalibration (recalibrate.ts) skips them.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import { keepFixedWeightsFrozen, ShiftBatchNormalization } from '../models/fast.js';
 
 type Call = (this: { trainable: boolean }, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 
@@ -38,7 +39,7 @@ export function headLayer(model: tf.LayersModel): tf.layers.Layer {
 }
 
 export function isBatchNorm(layer: tf.layers.Layer): boolean {
-  return layer.getClassName() === 'BatchNormalization';
+  return layer.getClassName() === 'BatchNormalization' || layer.getClassName() === ShiftBatchNormalization.className;
 }
 
 /** Which layers train. 'all': every layer; 'head': only the head; 'all-but-batch-norm': every layer
@@ -51,5 +52,6 @@ export function setTrainability(model: tf.LayersModel, which: Trainability): voi
   const head = which === 'head' ? headLayer(model) : null;
   for (const layer of model.layers) {
     layer.trainable = which === 'all' || (which === 'head' ? layer === head : !isBatchNorm(layer));
+    keepFixedWeightsFrozen(layer); // what the architecture never trains (resnet-airbench) stays frozen
   }
 }

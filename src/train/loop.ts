@@ -1,5 +1,6 @@
 // The training loop: seeded per-epoch shuffles, optional augmentation, one optimiser step per batch
-// (tf.variableGrads + our optimiser), validation after every epoch, early stopping, and a callback
+// (tf.variableGrads + our optimiser), optional lookahead averaging, validation (and a watched test
+// set) after every epoch, early stopping, and a callback
 // that writes checkpoints. Everything random is a function of (seed, epoch, step), so a resumed run
 // replays exactly the batches an uninterrupted one would have seen.
 import * as tf from '../tf.js';
@@ -15,6 +16,7 @@ import type { Progress } from './progress.js';
 import { learningRateAt } from './schedule.js';
 import { clipByGlobalNorm } from './clip.js';
 import { recalibrateBatchNorm } from './recalibrate.js';
+import { Lookahead } from './lookahead.js';
 
 /** Mixes integers into one 32-bit seed (FNV-1a over their 32-bit words), so that nearby
  *  (epoch, step) pairs get unrelated random streams. */
@@ -67,6 +69,8 @@ export interface LoopContext {
   /** Where the batches come from (src/data/source.ts): in memory, or the Node worker pipeline. */
   train: BatchSource;
   val: BatchSource | null;
+  /** Evaluated after every epoch and recorded (test_loss, test_accuracy); never monitored. */
+  test?: BatchSource | null;
   options: TrainOptions;
   state: LoopState;
   progress: Progress;
@@ -137,6 +141,7 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
     let correctSum = 0;
     let seen = 0;
     let lr = options.lr;
+    const lookahead = options.lookahead && epoch >= options.lookahead.start ? new Lookahead(model, options.lookahead) : null;
     let step = 0;
     for await (const batch of train.batches(epochRequests(options, epoch, n))) {
       const xs = tf.tensor4d(batch.pixels, [batch.size, h, w, c]);
@@ -152,10 +157,16 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       seen += batch.size;
       step++;
       progress.step(step, lossSum / seen, correctSum / seen);
+      lookahead?.afterStep(epoch * stepsPerEpoch + step, options.epochs * stepsPerEpoch);
     }
+    lookahead?.finish();
     // Old run folders (before this option existed) resume with the moving averages alone.
     await recalibrateBatchNorm(model, train, options.bnRecalibration ?? 0, options.batchSize, seedFor(options.seed, epoch, 2));
-    const evaluation = val && val.size > 0 ? await evaluateSource(model, val, Math.max(options.batchSize, 64)) : null;
+    const evalStarted = performance.now();
+    const evalBatch = Math.max(options.batchSize, 64);
+    const tta = options.tta ?? 'none';
+    const evaluation = val && val.size > 0 ? await evaluateSource(model, val, evalBatch, {}, tta) : null;
+    const test = ctx.test && ctx.test.size > 0 ? await evaluateSource(model, ctx.test, evalBatch, {}, tta) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       loss: lossSum / seen,
@@ -164,6 +175,9 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
       val_accuracy: evaluation ? evaluation.accuracy : null,
       lr,
       seconds: (performance.now() - started) / 1000,
+      ...(test ? { test_loss: test.loss, test_accuracy: test.accuracy } : {}),
+      eval_seconds: (performance.now() - evalStarted) / 1000,
+      elapsed: performance.now() / 1000,
     };
     const score = monitored(record);
     const improved = isBetter(score, state.best);

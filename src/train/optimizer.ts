@@ -1,4 +1,4 @@
-// Optimisers of the training loop: TensorFlow.js's Adam and SGD-with-momentum, plus AdamW built on
+// Optimisers of the training loop: TensorFlow.js's Adam and SGD with (Nesterov) momentum, plus AdamW built on
 // Adam with decoupled weight decay. The learning rate changes every step (schedules), and the state
 // (moments, step counter) can be saved and restored for --resume.
 import * as tf from '../tf.js';
@@ -21,9 +21,15 @@ interface HasLearningRate {
   learningRate: number;
 }
 
-export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: number, momentum: number): TrainOptimizer {
+/**
+ * `biasLrScale` (sgd and nesterov) multiplies the gradients of the variables without weight decay
+ * (biases, batch-norm shifts) before the momentum update, which is the same as giving them a
+ * learning rate that many times larger (airbench's `bias_scaler`).
+ */
+export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: number, momentum: number, biasLrScale = 1): TrainOptimizer {
   let currentLr = lr;
-  const inner: tf.Optimizer = name === 'sgd' ? tf.train.momentum(lr, momentum) : tf.train.adam(lr, 0.9, 0.999, 1e-7);
+  const sgd = name === 'sgd' || name === 'nesterov';
+  const inner: tf.Optimizer = sgd ? tf.train.momentum(lr, momentum, name === 'nesterov') : tf.train.adam(lr, 0.9, 0.999, 1e-7);
   const coupledDecay = name === 'adamw' ? 0 : weightDecay; // L2 term added to the gradient
   const decoupledDecay = name === 'adamw' ? weightDecay : 0; // w -= lr * wd * w after the update
   return {
@@ -32,14 +38,16 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
     setLearningRate(rate: number) {
       currentLr = rate;
       // (instanceof cannot tell optimisers apart: tfjs-core overrides it to duck-typing.)
-      if (name === 'sgd') (inner as tf.SGDOptimizer).setLearningRate(rate);
+      if (sgd) (inner as tf.SGDOptimizer).setLearningRate(rate);
       else (inner as unknown as HasLearningRate).learningRate = rate;
     },
     step(vars, grads, decayed) {
       const named = tf.tidy(() =>
         vars.map((v, i) => ({
           name: v.name,
-          tensor: coupledDecay > 0 && decayed[i] ? tf.add(grads[i], tf.mul(v, coupledDecay)) : tf.clone(grads[i]),
+          tensor: decayed[i]
+            ? coupledDecay > 0 ? tf.add(grads[i], tf.mul(v, coupledDecay)) : tf.clone(grads[i])
+            : sgd && biasLrScale !== 1 ? tf.mul(grads[i], biasLrScale) : tf.clone(grads[i]),
         })),
       );
       // AdamW (as PyTorch does it): shrink the weights, then add the Adam update computed from the
@@ -59,7 +67,7 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
     dispose() {
       inner.dispose();
       // MomentumOptimizer.dispose forgets the -lr scalar its SGD base keeps (tfjs-core 4.22).
-      if (name === 'sgd') (inner as unknown as { c?: tf.Tensor }).c?.dispose();
+      if (sgd) (inner as unknown as { c?: tf.Tensor }).c?.dispose();
     },
   };
 }

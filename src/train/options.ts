@@ -7,8 +7,10 @@ import { DEFAULT_RECIPE, findRecipe, recipeNames, RECIPES, type RecipeName } fro
 import { validateFinetuneOptions, type FinetuneOptions } from './finetune.js';
 import { MAX_EPOCHS, MAX_IMAGE_SIDE } from '../limits.js';
 
-export const OPTIMIZERS = ['adam', 'sgd', 'adamw'] as const;
-export const SCHEDULES = ['constant', 'cosine', 'step'] as const;
+export const OPTIMIZERS = ['adam', 'sgd', 'adamw', 'nesterov'] as const;
+export const SCHEDULES = ['constant', 'cosine', 'step', 'linear'] as const;
+export const TTA_MODES = ['none', 'flip'] as const;
+export type TtaMode = (typeof TTA_MODES)[number];
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 export type ScheduleName = (typeof SCHEDULES)[number];
 
@@ -34,12 +36,32 @@ export interface AugmentSettings {
   contrast: number;
   /** Random horizontal flips (off by default: they change the meaning of digits and hand signs). */
   flip: boolean;
+  /** Zero padding, in whole pixels, of the random crops of He et al. (src/data/crop.ts); 0 or absent = off. */
+  crop?: number;
 }
 
 /** More batch workers than this only compete with the training step for the cores. */
 export const MAX_DATA_WORKERS = 16;
 
+/** Largest --augment crop padding, in pixels (the crop itself also needs padding < the image side). */
+export const MAX_CROP_PADDING = 64;
+
 export const DEFAULT_AUGMENT: AugmentSettings = { shift: 0.1, rotation: 10, brightness: 0.1, contrast: 0.2, flip: false };
+
+/** Lookahead weight averaging (src/train/lookahead.ts). */
+export interface LookaheadSettings {
+  /** Optimisation steps between two averaging updates. */
+  every: number;
+  /** Per-step decay of the average (before the ramp); airbench: 0.95. */
+  decay: number;
+  /** Exponent of the ramp (step / totalSteps)^power on the decay; airbench: 3. */
+  power: number;
+  /** First epoch (0-based) with averaging; airbench: 3. */
+  start: number;
+}
+
+/** airbench94's lookahead values. */
+export const DEFAULT_LOOKAHEAD: LookaheadSettings = { every: 5, decay: 0.95, power: 3, start: 3 };
 
 /** FinetuneOptions (finetune.ts): --init, --freeze and the second phase. */
 export interface TrainOptions extends FinetuneOptions {
@@ -57,10 +79,13 @@ export interface TrainOptions extends FinetuneOptions {
   /** Peak learning rate (reached after warm-up), in parameter units per gradient unit. */
   lr: number;
   optimizer: OptimizerName;
-  /** SGD momentum coefficient (sgd only), dimensionless in [0, 1). */
+  /** SGD momentum coefficient (sgd and nesterov only), dimensionless in [0, 1). */
   momentum: number;
-  /** adam/sgd: L2 coefficient added to kernel gradients; adamw: decoupled decay per step, times lr. */
+  /** adam/sgd/nesterov: L2 coefficient added to kernel gradients; adamw: decoupled decay per step, times lr. */
   weightDecay: number;
+  /** sgd/nesterov: learning-rate multiplier of the weights that get no decay (biases, batch-norm
+   *  parameters); airbench's bias_scaler. Absent = 1. */
+  biasLrScale?: number;
   schedule: ScheduleName;
   /** Epochs of linear warm-up from ~0 to `lr` (may be fractional). */
   warmupEpochs: number;
@@ -85,6 +110,14 @@ export interface TrainOptions extends FinetuneOptions {
   /** Training images used to recompute the BatchNormalization statistics after each epoch ("precise
    *  BN", src/train/recalibrate.ts); 0 keeps Keras's moving averages alone. */
   bnRecalibration: number;
+  /** A labelled image folder (or .h5 file) evaluated after every epoch and recorded in history.jsonl
+   *  (test_loss, test_accuracy): a test set, watched but never used to choose anything. */
+  evalData?: string;
+  /** Test-time augmentation of every evaluation: 'flip' averages the predictions of each image and
+   *  its mirror image; absent = 'none'. */
+  tta?: TtaMode;
+  /** Lookahead / weight averaging (src/train/lookahead.ts); null or absent = off. */
+  lookahead?: LookaheadSettings | null;
   /** Use only the first N images of the data (after loading); undefined = all. */
   limit?: number;
   /** Resize images to this side, in pixels; undefined = the model's input size (resnet50: 64), else
@@ -170,6 +203,20 @@ export function validateOptions(o: TrainOptions): void {
   parsePrecision(o.precision);
   if (!Number.isInteger(o.bnRecalibration) || o.bnRecalibration < 0)
     bad(`--bn-recalibration must be a non-negative integer (images; 0 = off), got '${o.bnRecalibration}'`);
+  if (o.augment && !(Number.isInteger(o.augment.crop ?? 0) && (o.augment.crop ?? 0) >= 0 && (o.augment.crop ?? 0) <= MAX_CROP_PADDING))
+    bad(`--augment crop must be a whole number of pixels in [0, ${MAX_CROP_PADDING}], got '${o.augment.crop}'`);
+  if (o.biasLrScale !== undefined && !(o.biasLrScale > 0 && Number.isFinite(o.biasLrScale)))
+    bad(`--bias-lr-scale must be a positive number, got '${o.biasLrScale}'`);
+  if ((o.biasLrScale ?? 1) !== 1 && o.optimizer !== 'sgd' && o.optimizer !== 'nesterov')
+    bad(`--bias-lr-scale applies to the sgd and nesterov optimizers, not ${o.optimizer}`);
+  if (o.tta !== undefined && !(TTA_MODES as readonly string[]).includes(o.tta)) bad(`--tta must be one of ${TTA_MODES.join(', ')}, got '${o.tta}'`);
+  if (o.lookahead) {
+    const { every, decay, power, start } = o.lookahead;
+    if (!Number.isInteger(every) || every < 1) bad(`--lookahead every must be a positive integer (steps), got '${every}'`);
+    if (!(decay >= 0 && decay < 1)) bad(`--lookahead decay must be in [0, 1), got '${decay}'`);
+    if (!(power >= 0 && Number.isFinite(power))) bad(`--lookahead power must be >= 0, got '${power}'`);
+    if (!Number.isInteger(start) || start < 0) bad(`--lookahead start must be a non-negative integer (epochs), got '${start}'`);
+  }
   if (o.limit !== undefined && (!Number.isInteger(o.limit) || o.limit <= 0))
     bad(`--limit must be a positive integer, got '${o.limit}'`);
   if (o.imageSize !== undefined && (!Number.isInteger(o.imageSize) || o.imageSize <= 0 || o.imageSize > MAX_IMAGE_SIDE))

@@ -37,7 +37,7 @@ export async function runPhases(ctx: LoopContext): Promise<'completed' | 'early-
     const phase = phases[i];
     if (i > 0 && ctx.state.epoch === phases[i - 1].until) {
       const o = phase.options;
-      replaceOptimizer(ctx.optimizer, makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum));
+      replaceOptimizer(ctx.optimizer, makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1));
     }
     setTrainability(ctx.model, phase.trainability);
     const start = i > 0 ? phases[i - 1].until : 0;

@@ -19,7 +19,8 @@ const LOADING_PROGRESS_MIN = 2000;
 
 export function epochLine(r: EpochRecord, epochs: number): string {
   const val = r.val_loss === null ? '' : `  val_loss ${r.val_loss.toFixed(4)}  val_acc ${r.val_accuracy!.toFixed(4)}`;
-  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${r.accuracy.toFixed(4)}${val}  lr ${r.lr.toExponential(2)}  ${r.seconds.toFixed(1)}s`;
+  const test = r.test_loss == null ? '' : `  test_loss ${r.test_loss.toFixed(4)}  test_acc ${r.test_accuracy!.toFixed(4)}`;
+  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${r.accuracy.toFixed(4)}${val}${test}  lr ${r.lr.toExponential(2)}  ${r.seconds.toFixed(1)}s`;
 }
 
 export function makeProgress(out: NodeJS.WriteStream = process.stdout, quiet = false): Progress {

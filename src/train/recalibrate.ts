@@ -11,6 +11,9 @@ import { shuffledIndices } from '../data/random.js';
 import { memorySource, plainRequests, type BatchSource } from '../data/source.js';
 import type { ImageDataset } from '../data/types.js';
 
+/** Keras's batch normalisation and its shift-only variant (src/models/fast.ts). */
+const BATCH_NORM_CLASSES = ['BatchNormalization', 'ShiftBatchNormalization'];
+
 /** The mutable part of TF.js's BatchNormalization layer that this needs (read at every call). */
 interface BatchNormLayer {
   momentum: number;
@@ -25,7 +28,7 @@ interface BatchNormLayer {
 export async function recalibrateBatchNorm(model: tf.LayersModel, data: BatchSource | ImageDataset, maxImages: number, batchSize: number, seed: number): Promise<void> {
   // Frozen layers (trainable false) keep their statistics: they run in inference mode (freeze.ts).
   const source = 'batches' in data ? data : memorySource(data);
-  const layers = model.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable) as unknown as BatchNormLayer[];
+  const layers = model.layers.filter((l) => BATCH_NORM_CLASSES.includes(l.getClassName()) && l.trainable) as unknown as BatchNormLayer[];
   if (layers.length === 0 || maxImages <= 0) return;
   const saved = layers.map((l) => l.momentum);
   const sample = shuffledIndices(source.size, seed).subarray(0, Math.min(maxImages, source.size));

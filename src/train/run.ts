@@ -15,6 +15,7 @@ import { faultPoint } from '../io/faults.js';
 import { makeFolder } from '../io/fs-errors.js';
 import { lockRunFolder, type RunLock } from '../io/lock.js';
 import { loadLoopState, loadModelFolder, loadOptimizerState, readJson, type ModelMetadata } from './checkpoint.js';
+import { initWhitening, WHITEN_IMAGES } from '../models/whitening.js';
 import { prepareRunData, type RunData } from './data.js';
 import { freshState, type LoopState } from './loop.js';
 import { fitModelToData } from './head.js';
@@ -116,6 +117,7 @@ async function loop(
       optimizer,
       train: data.train,
       val: data.val,
+      test: data.test,
       options: o,
       state,
       progress,
@@ -158,16 +160,19 @@ async function startRun(o: TrainOptions, claim: () => Promise<RunLock>, progress
   }
   let model: tf.LayersModel | undefined;
   let notes: string[] = [];
+  let whitened = false;
   try {
     if (init) ({ model, notes } = await fitModelToData(init, { classNames: data.classNames, inputShape: data.inputShape }, o.seed + 1));
     else model = makeModel(o, data.inputShape, data.classNames.length);
     checkBatchMemory(o, model, data);
+    // A whitening stem (resnet-airbench) takes its weights from the training images before training;
+    // a fine-tuned model keeps the one it was trained with.
+    if (!init) whitened = await initWhitening(model, data.train);
   } catch (error) {
     model?.dispose();
     await data.close();
     throw error;
   }
-  if (!model) throw new Error('unreachable: no model');
   const [h, w, c] = data.inputShape;
   const validation = data.val?.size ?? 0;
   const config: RunConfig = {
@@ -190,13 +195,15 @@ async function startRun(o: TrainOptions, claim: () => Promise<RunLock>, progress
   }
   faultPoint('config-written');
   progress.log(
-    `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images, ` +
+    `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images` +
+      `${data.test ? ` (+ ${data.test.size} test images from ${o.evalData}, evaluated after every epoch, never used to choose)` : ''}, ` +
       `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   if (init) progress.log(`starting from the weights of ${o.init}`);
+  if (whitened) progress.log(`whitening stem set from the patch statistics of ${Math.min(data.train.size, WHITEN_IMAGES)} training images`);
   for (const note of notes) progress.log(note);
   const { epoch: _, ...carried } = init?.metadata ?? {};
-  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+  const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1);
   return loop(o.out, lock, o, engine, model, optimizer, data, freshState(), { ...hooks, progress }, carried);
 }
 
@@ -309,7 +316,7 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
       await data.close();
       throw problem;
     }
-    const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+    const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum, o.biasLrScale ?? 1);
     await restoreOptimizerState(optimizer, optimizerState);
     config.options = o;
     config.resumed.push({ at: new Date().toISOString(), fromEpoch: state.epoch, engine });

@@ -32,6 +32,9 @@ export function learningRateAt(s: ScheduleSettings, epoch: number, step: number,
       return s.lr;
     case 'cosine':
       return 0.5 * s.lr * (1 + Math.cos(Math.PI * t));
+    case 'linear':
+      // With warm-up, the one-cycle shape of fast CIFAR recipes (Smith; Page's ResNet-9): up, then down to 0.
+      return s.lr * (1 - t);
     case 'step': {
       const passed = STEP_MILESTONES.filter((m) => t >= m).length;
       return s.lr * STEP_FACTOR ** passed;

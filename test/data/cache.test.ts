@@ -32,6 +32,10 @@ describe('decoded-data cache', () => {
   });
 
   it('a second read of the unchanged folder comes from the cache; a changed file is decoded again', async () => {
+    // A whole second as the file's time: utimes takes a Date through a float of seconds, which can
+    // come back a millisecond short of a time with milliseconds (and change the cache key).
+    const whole = new Date(Math.floor(Date.now() / 1000) * 1000 - 10_000);
+    utimesSync(join(root, 'cat', '1.png'), whole, whole);
     const before = readdirSync(root, { recursive: true }).sort();
     const lines: string[] = [];
     const first = await openDataset(root, { cacheDir, log: (l) => lines.push(l) });

@@ -48,7 +48,7 @@ function differing(a: Map<string, Float32Array>, b: Map<string, Float32Array>): 
 const isStatistic = (name: string) => /moving_(mean|variance)$/.test(name);
 const isBatchNormWeight = (name: string) => /_bn(_[ab])?\/(gamma|beta|moving_mean|moving_variance)$/.test(name);
 const historyOf = (dir: string) => readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, ...rest }) => rest);
+const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, elapsed: __, eval_seconds: ___, ...rest }) => rest);
 
 describe('fine-tuning runs', () => {
   before(async () => {

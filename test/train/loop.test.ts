@@ -64,6 +64,25 @@ describe('training loop', () => {
     model.dispose();
   });
 
+  test('tensor count stays flat with nesterov, lookahead, padded crops, a watched test set and flip TTA', async () => {
+    await tf.setBackend('cpu');
+    const model = tinyResnet({ inputShape: [6, 6, 3], classes: 3 });
+    const o = options({ epochs: 3, optimizer: 'nesterov', lr: 0.05, augment: { ...DEFAULT_AUGMENT, shift: 0, rotation: 0, brightness: 0, contrast: 0, crop: 2, flip: true },
+      schedule: 'linear', warmupEpochs: 1, lookahead: { every: 2, decay: 0.9, power: 1, start: 1 }, tta: 'flip' });
+    const counts: number[] = [];
+    const optimizer = makeOptimizer(o.optimizer, o.lr, o.weightDecay, o.momentum);
+    const state = freshState();
+    await runEpochs({
+      model, optimizer, train: memorySource(randomDataset(10, 6, 3, 3)), val: null, test: memorySource(randomDataset(6, 6, 3, 5)), options: o, state,
+      progress: { ...silent, endEpoch: () => counts.push(tf.memory().numTensors) },
+      onEpochEnd: async () => {},
+    });
+    assert.deepEqual(counts, [counts[0], counts[0], counts[0]]);
+    assert.ok(state.history.every((h) => typeof h.test_accuracy === 'number' && h.val_accuracy === null));
+    optimizer.dispose();
+    model.dispose();
+  });
+
   test('monitoring prefers higher accuracy, then lower loss', () => {
     assert.ok(isBetter({ accuracy: 0.9, loss: 0.5 }, null));
     assert.ok(isBetter({ accuracy: 0.9, loss: 0.5 }, { accuracy: 0.8, loss: 0.1 }));

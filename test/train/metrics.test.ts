@@ -4,8 +4,9 @@ import * as tf from '../../src/tf.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { confusionMatrix, formatConfusion, metricsFromConfusion } from '../../src/train/metrics.js';
 import { correctCount, crossEntropy } from '../../src/train/loss.js';
-import { alignClasses, evaluateModel } from '../../src/train/evaluate.js';
+import { alignClasses, evaluateModel, evaluateSource, predictProbabilities } from '../../src/train/evaluate.js';
 import type { ImageDataset } from '../../src/data/types.js';
+import { memorySource } from '../../src/data/source.js';
 
 describe('metrics', () => {
   test('confusion matrix, precision and recall of a worked example', () => {
@@ -57,6 +58,33 @@ describe('evaluateModel', () => {
     assert.deepEqual(Array.from(r.predicted), [0, 0, 0, 0, 0]);
     assert.deepEqual(r.confusion, [[2, 0, 0], [1, 0, 0], [2, 0, 0]]);
     assert.equal(r.accuracy, 0.4);
+    model.dispose();
+  });
+
+  test('tta flip: the mean of the probabilities of each image and of its mirror image (mirrored by hand), tolerance 1e-6', async () => {
+    await tf.setBackend('cpu');
+    const [n, h, w, c] = [5, 2, 3, 2];
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [h, w, c] }), tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.randomNormal({ seed: 3 }) })] });
+    const images = Float32Array.from({ length: n * h * w * c }, (_, i) => ((i * 37) % 11) / 10);
+    const mirrored = new Float32Array(images.length);
+    for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
+      mirrored[((i * h + y) * w + (w - 1 - x)) * c + k] = images[((i * h + y) * w + x) * c + k];
+    }
+    const plain = predictProbabilities(model, images, [n, h, w, c], 2);
+    const flipped = predictProbabilities(model, mirrored, [n, h, w, c], 2);
+    const tta = predictProbabilities(model, images, [n, h, w, c], 2, {}, 'flip');
+    assert.ok(tta.every((p, i) => Math.abs(p - (plain[i] + flipped[i]) / 2) < 1e-6));
+    assert.ok(tta.some((p, i) => Math.abs(p - plain[i]) > 1e-3), 'the mirror images change the predictions');
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const r = evaluateModel(model, { images, labels, shape: [n, h, w, c], classNames: ['a', 'b', 'c'] }, 2, {}, 'flip');
+    const loss = -[...labels].reduce((sum, l, i) => sum + Math.log(tta[i * 3 + l]), 0) / n;
+    assert.ok(Math.abs(r.loss - loss) < 1e-6);
+    // The training loop's path (a batch source of 8-bit levels) gives the same as the array path, tolerance 1e-6.
+    const levels: ImageDataset = { images: Uint8Array.from(images, (v) => Math.round(v * 255)), labels, shape: [n, h, w, c], classNames: ['a', 'b', 'c'], source: 'memory' };
+    const viaSource = await evaluateSource(model, memorySource(levels), 2, {}, 'flip');
+    const viaArray = evaluateModel(model, levels, 2, {}, 'flip');
+    assert.ok(Math.abs(viaSource.loss - viaArray.loss) < 1e-6);
+    assert.deepEqual(viaSource.predicted, viaArray.predicted);
     model.dispose();
   });
 

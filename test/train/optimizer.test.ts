@@ -27,6 +27,31 @@ describe('optimisers (updates worked by hand)', () => {
     tf.dispose([w, g]);
   });
 
+  test('nesterov: w -= lr (g + m acc) with acc = m acc + g (PyTorch\'s and TensorFlow\'s Nesterov), two steps', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.tensor1d([1, 2]));
+    const g = tf.tensor1d([0.5, -1]);
+    const opt = makeOptimizer('nesterov', 0.1, 0, 0.9);
+    opt.step([w], [g], [true]); // acc = g; w -= 0.1 (g + 0.9 g) = 0.19 g
+    assertClose(w.dataSync(), [0.905, 2.19]);
+    opt.step([w], [g], [true]); // acc = 1.9 g; w -= 0.1 (g + 1.71 g) = 0.271 g
+    assertClose(w.dataSync(), [0.7695, 2.461]);
+    opt.dispose();
+    tf.dispose([w, g]);
+  });
+
+  test('bias lr scale: the undecayed variable moves as with a 64x learning rate, the decayed one as without', async () => {
+    await tf.setBackend('cpu');
+    const [kernel, bias] = [tf.variable(tf.tensor1d([1])), tf.variable(tf.tensor1d([1]))];
+    const g = tf.tensor1d([0.5]);
+    const opt = makeOptimizer('nesterov', 0.01, 0.1, 0.9, 64);
+    opt.step([kernel, bias], [g, g], [true, false]); // kernel: 0.019 (0.5 + 0.1); bias: 0.019 * 64 * 0.5
+    assertClose(kernel.dataSync(), [1 - 0.019 * 0.6]);
+    assertClose(bias.dataSync(), [1 - 0.019 * 32]);
+    opt.dispose();
+    tf.dispose([kernel, bias, g]);
+  });
+
   test('adamw: decoupled decay lr*wd on decayed variables only; first Adam step is lr*sign(g)', async () => {
     await tf.setBackend('cpu');
     const kernel = tf.variable(tf.tensor1d([1, 2]));

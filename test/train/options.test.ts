@@ -81,6 +81,13 @@ describe('train options', () => {
     assert.doesNotThrow(() => validateOptions(o));
     assert.deepEqual(parseAugment(true), DEFAULT_AUGMENT);
     assert.equal(parseAugment('off'), null);
+    assert.deepEqual(parseAugment('crop=4,flip,shift=0'), { ...DEFAULT_AUGMENT, crop: 4, flip: true, shift: 0 });
+    const fast = optionsFromFlags({ data: 'd', optimizer: 'nesterov', schedule: 'linear', tta: 'flip', lookahead: 'every=4', evalData: 'test' });
+    assert.equal(fast.optimizer, 'nesterov');
+    assert.equal(fast.tta, 'flip');
+    assert.equal(fast.evalData, 'test');
+    assert.deepEqual(fast.lookahead, { every: 4, decay: 0.95, power: 3, start: 3 });
+    assert.doesNotThrow(() => validateOptions(fast));
   });
 
   test('each bad value is named in a UserError', () => {
@@ -96,12 +103,20 @@ describe('train options', () => {
     rejects({ momentum: '1' }, /--momentum must be in \[0, 1\)/);
     rejects({ weightDecay: '-1' }, /--weight-decay must be >= 0/);
     rejects({ optimizer: 'rmsprop' }, /--optimizer must be one of adam, sgd, adamw/);
-    rejects({ schedule: 'linear' }, /--schedule must be one of constant, cosine, step/);
+    rejects({ schedule: 'exponential' }, /--schedule must be one of constant, cosine, step, linear/);
+    rejects({ biasLrScale: '0' }, /--bias-lr-scale must be a positive number/);
+    rejects({ biasLrScale: '64', optimizer: 'adam' }, /--bias-lr-scale applies to the sgd and nesterov optimizers, not adam/);
+    rejects({ tta: 'crop' }, /--tta must be one of none, flip, got 'crop'/);
+    rejects({ lookahead: 'every=0' }, /--lookahead every must be a positive integer/);
+    rejects({ lookahead: 'decay=1' }, /--lookahead decay must be in \[0, 1\)/);
+    rejects({ lookahead: 'speed=2' }, /--lookahead: unknown setting 'speed'/);
     rejects({ seed: '-3' }, /--seed must be a non-negative integer/);
     rejects({ limit: '0' }, /--limit must be a positive integer/);
     rejects({ imageSize: '-8' }, /--image-size must be a whole number of pixels from 1 to 2048/);
     rejects({ augment: 'spin=3' }, /--augment: unknown setting 'spin'/);
     rejects({ augment: 'rotation=-5' }, /--augment rotation must be a non-negative number/);
+    rejects({ augment: 'crop=2.5' }, /--augment crop must be a whole number of pixels, got '2.5'/);
+    assert.throws(() => validateOptions({ ...defaultOptions('d'), augment: { ...DEFAULT_AUGMENT, crop: 1000 } }), /--augment crop must be a whole number of pixels in \[0, 64\]/);
   });
 
   test('--resume accepts only --epochs, --backend, --precision and the data runtime (cache, memory, workers) besides itself', () => {

@@ -13,6 +13,8 @@ describe('progress output', () => {
   test('epoch line lists loss, accuracy, validation, rate and time', () => {
     assert.equal(epochLine(record, 5), 'epoch 2/5  loss 0.5000  acc 0.7500  val_loss 0.6250  val_acc 0.5000  lr 1.00e-3  1.3s');
     assert.equal(epochLine({ ...record, val_loss: null, val_accuracy: null }, 5), 'epoch 2/5  loss 0.5000  acc 0.7500  lr 1.00e-3  1.3s');
+    assert.equal(epochLine({ ...record, val_loss: null, val_accuracy: null, test_loss: 0.25, test_accuracy: 0.875 }, 5),
+      'epoch 2/5  loss 0.5000  acc 0.7500  test_loss 0.2500  test_acc 0.8750  lr 1.00e-3  1.3s');
   });
 
   test('not a terminal: a line every tenth of a long epoch and one per epoch, no control characters', () => {

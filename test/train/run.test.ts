@@ -24,7 +24,7 @@ function options(out: string, over: Partial<TrainOptions> = {}): TrainOptions {
 }
 
 const historyOf = (dir: string) => readFileSync(join(dir, 'history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, ...rest }) => rest);
+const withoutTimes = (h: Record<string, unknown>[]) => h.map(({ seconds: _, elapsed: __, eval_seconds: ___, ...rest }) => rest);
 
 describe('trainRun / resumeRun', () => {
   before(async () => {
@@ -65,6 +65,22 @@ describe('trainRun / resumeRun', () => {
     assert.deepEqual(metadata, { model: 'tiny-resnet', classNames: ['blue', 'green', 'red'], inputShape: [8, 8, 3], epoch: r.state.bestEpoch, resize: { mode: 'squash', size: [8, 8] } });
     assert.deepEqual(model.outputs[0].shape, [null, 3]);
     model.dispose();
+  });
+
+  test('--eval-data: every epoch records test_loss and test_accuracy (with tta flip) and the elapsed time; nothing monitors them', async () => {
+    const r = await trainRun(options('eval', { epochs: 2, evalData: data, tta: 'flip' }));
+    const history = historyOf(r.out);
+    for (const h of history) {
+      assert.ok(h.test_accuracy >= 0 && h.test_accuracy <= 1);
+      assert.ok(h.test_loss > 0);
+      assert.ok(h.elapsed > 0);
+      assert.ok(h.eval_seconds > 0 && h.eval_seconds < h.seconds);
+    }
+    assert.ok(history[1].elapsed > history[0].elapsed);
+    // The best epoch is still chosen on the validation split.
+    const best = history.reduce((b, h) => (h.val_accuracy > b.val_accuracy || (h.val_accuracy === b.val_accuracy && h.val_loss < b.val_loss) ? h : b));
+    assert.equal(r.state.bestEpoch, best.epoch);
+    await assert.rejects(trainRun(options('eval-bad', { evalData: join(root, 'nowhere') })), UserError);
   });
 
   test('the run folder loads with tf.loadLayersModel over HTTP, as a browser loads it, with the same outputs', async () => {

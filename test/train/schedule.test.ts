@@ -26,6 +26,16 @@ describe('learning-rate schedules (values worked by hand)', () => {
     close(learningRateAt(s, 3, 0, 10), 0.001);
   });
 
+  test('linear after a 1-epoch warm-up over 3 epochs of 4 steps: 0.025 .. 0.1, then 0.1 * (1 - t) down towards 0', () => {
+    const l = { ...base, schedule: 'linear' as const, epochs: 3, warmupEpochs: 1 };
+    close(learningRateAt(l, 0, 0, 4), 0.025);
+    close(learningRateAt(l, 0, 3, 4), 0.1);
+    close(learningRateAt(l, 1, 0, 4), 0.1); // t = 0
+    close(learningRateAt(l, 1, 2, 4), 0.075); // t = 0.5 / 2
+    close(learningRateAt(l, 2, 0, 4), 0.05); // t = 1 / 2
+    close(learningRateAt(l, 2, 3, 4), 0.0125); // t = 1.75 / 2
+  });
+
   test('warm-up rises linearly to the peak at its last step, then the schedule starts from the peak', () => {
     const w = { ...base, schedule: 'cosine' as const, epochs: 3, warmupEpochs: 1 };
     close(learningRateAt(w, 0, 0, 4), 0.025); // 1/4 of an epoch done

@@ -4,7 +4,17 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { action, fail, pathOption } from '../run.js';
-import { DEFAULT_AUGMENT, DEFAULT_BN_RECALIBRATION, DEFAULT_DATA_MODEL, DEFAULT_MNIST_MODEL, defaultOptions, type AugmentSettings, type TrainOptions } from '../../train/options.js';
+import {
+  DEFAULT_AUGMENT,
+  DEFAULT_BN_RECALIBRATION,
+  DEFAULT_DATA_MODEL,
+  DEFAULT_LOOKAHEAD,
+  DEFAULT_MNIST_MODEL,
+  defaultOptions,
+  type AugmentSettings,
+  type LookaheadSettings,
+  type TrainOptions,
+} from '../../train/options.js';
 import { DEFAULT_RECIPE, RECIPES } from '../../train/recipes.js';
 import type { ResumeOverrides } from '../../train/run.js';
 import type { DistributedOptions } from '../../distributed/options.js';
@@ -53,6 +63,10 @@ export interface TrainFlags {
   coordinator?: string;
   processId?: string;
   threads?: string;
+  evalData?: string;
+  tta?: string;
+  biasLrScale?: string;
+  lookahead?: string | boolean;
 }
 
 /** A number option (ranges are checked by validateOptions, which names the option). */
@@ -71,11 +85,27 @@ export function parseAugment(value: string | boolean): AugmentSettings | null {
   for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
     const [key, raw] = part.split('=');
     if (key === 'flip') settings.flip = raw === undefined || raw === 'true' || raw === '1';
-    else if (key === 'shift' || key === 'rotation' || key === 'brightness' || key === 'contrast') {
+    else if (key === 'crop') {
+      const n = raw === undefined ? NaN : Number(raw);
+      if (!Number.isInteger(n) || n < 0) fail(`--augment crop must be a whole number of pixels, got '${raw ?? ''}'`);
+      settings.crop = n;
+    } else if (key === 'shift' || key === 'rotation' || key === 'brightness' || key === 'contrast') {
       const n = raw === undefined ? NaN : Number(raw);
       if (!Number.isFinite(n) || n < 0) fail(`--augment ${key} must be a non-negative number, got '${raw ?? ''}'`);
       settings[key] = n;
-    } else fail(`--augment: unknown setting '${key}' (known: shift, rotation, brightness, contrast, flip)`);
+    } else fail(`--augment: unknown setting '${key}' (known: shift, rotation, brightness, contrast, flip, crop)`);
+  }
+  return settings;
+}
+
+/** `--lookahead` alone: airbench's values; `--lookahead every=5,decay=0.95,power=3,start=3` overrides some. */
+export function parseLookahead(value: string | boolean): LookaheadSettings {
+  const settings = { ...DEFAULT_LOOKAHEAD };
+  if (value === true) return settings;
+  for (const part of String(value).split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [key, raw] = part.split('=');
+    if (key !== 'every' && key !== 'decay' && key !== 'power' && key !== 'start') fail(`--lookahead: unknown setting '${key}' (known: every, decay, power, start)`);
+    settings[key] = num(`lookahead ${key}`, raw ?? '');
   }
   return settings;
 }
@@ -112,6 +142,10 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.unfreezeAfter !== undefined) o.unfreezeAfter = num('unfreeze-after', f.unfreezeAfter);
   if (f.unfreezeLr !== undefined) o.unfreezeLr = num('unfreeze-lr', f.unfreezeLr);
   if (f.unfreezeBatchNorm) o.unfreezeBatchNorm = true;
+  if (f.evalData !== undefined) o.evalData = f.evalData;
+  if (f.biasLrScale !== undefined) o.biasLrScale = num('bias-lr-scale', f.biasLrScale);
+  if (f.tta !== undefined) o.tta = f.tta as TrainOptions['tta'];
+  if (f.lookahead !== undefined) o.lookahead = parseLookahead(f.lookahead);
   // A shorter run than the recipe's keeps its warm-up inside the run, unless one was asked for.
   if (f.epochs !== undefined && f.warmupEpochs === undefined && o.warmupEpochs > o.epochs) o.warmupEpochs = o.epochs;
   return o;
@@ -165,15 +199,16 @@ export function register(program: Command): void {
     .option('--epochs <n>', 'passes over the training split (default: from the recipe)')
     .option('--batch-size <n>', 'images per step (default: from the recipe)')
     .option('--lr <rate>', 'peak learning rate (default: from the recipe)')
-    .option('--optimizer <name>', 'adam, sgd (with momentum) or adamw (default: from the recipe)')
-    .option('--momentum <m>', 'SGD momentum (default: 0.9)')
-    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd) or decoupled decay (adamw) (default: from the recipe)')
-    .option('--schedule <name>', 'learning-rate schedule: constant, cosine or step (x0.1 at 50% and 75%) (default: from the recipe)')
+    .option('--optimizer <name>', 'adam, sgd (with momentum), nesterov (SGD with Nesterov momentum) or adamw (default: from the recipe)')
+    .option('--momentum <m>', 'SGD / Nesterov momentum (default: 0.9)')
+    .option('--weight-decay <wd>', 'L2 on kernels (adam, sgd, nesterov) or decoupled decay (adamw) (default: from the recipe)')
+    .option('--schedule <name>', 'learning-rate schedule after the warm-up: constant, cosine, step (x0.1 at 50% and 75%) or linear (down to 0) (default: from the recipe)')
     .option('--warmup-epochs <e>', 'linear warm-up length, in epochs (default: from the recipe)')
     .option('--label-smoothing <eps>', 'label smoothing epsilon in [0, 1) (default: from the recipe)')
     .option('--clip-norm <max>', 'scale each step\'s gradients down to this global L2 norm when larger (default: from the recipe)')
+    .option('--bias-lr-scale <factor>', 'sgd/nesterov: learning-rate multiplier of biases and batch-norm parameters (airbench: 64) (default: 1)')
     .option('--early-stopping <patience>', 'stop after this many epochs without improvement (default: 0 = off)')
-    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip; 'off' for none (default: from the recipe)`)
+    .option('--augment [settings]', `random shifts, rotations, brightness, contrast; optional overrides like shift=0.1,rotation=10,brightness=0.1,contrast=0.2,flip; crop=4 adds zero-padded random crops (He et al.); 'off' for none (default: from the recipe)`)
     .option('--val-split <fraction>', 'fraction held out for validation, per class (default: 0.1)')
     .option('--seed <n>', 'seed of the split, shuffles and augmentation (default: 0)')
     .option('--out <dir>', 'run folder to create (default: runs/train-<date>-<time>)')
@@ -198,6 +233,9 @@ export function register(program: Command): void {
     .option('--process-id <i>', 'with --coordinator: the one process this machine runs (0 writes the run folder)')
     .option('--threads <n>', 'with --distributed: compute threads per process (default: cores / processes here)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
+    .option('--eval-data <path>', 'a labelled test folder or .h5 file evaluated after every epoch and recorded in history.jsonl (test_loss, test_accuracy); never used to choose anything')
+    .option('--tta <mode>', 'test-time augmentation of the evaluations: none, or flip (average with the mirror image) (default: none)')
+    .option('--lookahead [settings]', 'lookahead weight averaging (airbench); optional overrides like every=5,decay=0.95,power=3,start=3')
     .action(
       action(async (flags: TrainFlags) => {
         // Loaded here, not at the top: `resnet --help` and the other commands start faster without
