@@ -38,7 +38,7 @@ describe('bad flags, every command', () => {
       [t('--optimizer', 'rmsprop'), /--optimizer must be one of adam, sgd, adamw/],
       [t('--momentum', '1'), /--momentum must be in \[0, 1\)/],
       [t('--weight-decay', '-1'), /--weight-decay must be >= 0/],
-      [t('--schedule', 'linear'), /--schedule must be one of/],
+      [t('--schedule', 'triangle'), /--schedule must be one of/],
       [t('--warmup-epochs', '99'), /--warmup-epochs must be in \[0, epochs=\d+\]/],
       [t('--label-smoothing', '1'), /--label-smoothing must be in \[0, 1\)/],
       [t('--clip-norm', '-1'), /--clip-norm must be a non-negative number/],
