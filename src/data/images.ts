@@ -95,10 +95,10 @@ async function unreadable(file: string, error: unknown, bytes?: Uint8Array): Pro
 /** [height, width] as displayed (EXIF orientation applied), from the image's first bytes; undefined when the header does not say. */
 export function headerSize(bytes: Uint8Array): [number, number] | undefined {
   try {
-    const found = imageSize(bytes);
-    if (!(found.width > 0 && found.height > 0)) return undefined;
+    const { width, height, orientation } = imageSize(bytes);
+    if (width === undefined || height === undefined || !(width > 0 && height > 0)) return undefined;
     // EXIF orientations 5-8 turn the image a quarter, so its displayed height is its stored width.
-    return (found.orientation ?? 1) >= 5 ? [found.width, found.height] : [found.height, found.width];
+    return (orientation ?? 1) >= 5 ? [width, height] : [height, width];
   } catch {
     return undefined;
   }
