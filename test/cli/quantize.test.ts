@@ -14,7 +14,7 @@ describe('resnet quantize -> evaluate / predict --precision int8', { skip }, () 
     root = tempDir('resnet-quantize-');
     data = await writeImageFolder(join(root, 'data'), 4);
     run = join(root, 'run');
-    const r = runCli('train', '--data', data, '--recipe', 'course', '--epochs', '3', '--out', run, '--model', 'tiny-resnet', '--batch-size', '4', '--lr', '0.01',
+    const r = runCli('train', '--data', data, '--epochs', '3', '--out', run, '--model', 'tiny-resnet', '--batch-size', '4', '--lr', '0.01',
       '--val-split', '0.25', '--backend', 'native');
     assert.equal(r.status, 0, r.stderr);
     quantized = join(root, 'run-int8');

@@ -49,7 +49,7 @@ export function register(program: Command): void {
         const out = resolve(flags.out ?? join(dirname(resolve(path)), `${basename(resolve(path))}-int8`));
         if (out === resolve(path)) throw new UserError('--out must differ from the model folder');
         const [h, w, c] = metadata.inputShape;
-        const data = await loadDataset(flags.calibration, { imageSize: [h, w], channels: c, limit: images });
+        const data = await loadDataset(flags.calibration, { imageSize: [h, w], channels: c, limit: images, resize: metadata.resize?.mode });
         const n = data.shape[0];
         if (n === 0) throw new UserError(`${flags.calibration}: no images to calibrate on`);
         const compiled = compileForInference(model, { precision: 'float32' });
@@ -57,7 +57,9 @@ export function register(program: Command): void {
         const batches = function* () {
           for (let start = 0; start < n; start += batchSize) {
             const end = Math.min(n, start + batchSize);
-            const x = tf.tensor4d(data.images.subarray(start * imageLength, end * imageLength), [end - start, h, w, c]);
+            // The data set holds 8-bit levels; the model takes pixels / 255.
+            const pixels = Float32Array.from(data.images.subarray(start * imageLength, end * imageLength), (level) => level / 255);
+            const x = tf.tensor4d(pixels, [end - start, h, w, c]);
             yield x;
             x.dispose();
           }
