@@ -31,11 +31,11 @@ export { evaluateModel, predictProbabilities, type Evaluation } from './train/ev
 export { modelFiles, modelArtifacts, modelFromArtifacts, checkModelJson, type ModelJson } from './train/model-folder.js';
 export type { ModelMetadata } from './train/checkpoint.js';
 export { gradCam, gradCamParts, overlay, upsample, turbo, type GradCamResult, type GradCamParts, type GradCamOptions } from './explain/gradcam.js';
-export { lastFeatureLayer, lastStageInput, headInput, softmaxHead, modelAfter, modelUntil } from './models/cut.js';
+export { lastFeatureLayer, lastStageInput, headInput, headLayer, softmaxHead, modelAfter, modelUntil } from './models/cut.js';
 export { buildClassifier, HEAD_SEED, type Classifier } from './transfer/classifier.js';
 export { extractFeatures, FeatureStore } from './transfer/features.js';
 export { fitClassifier, DEFAULT_FIT, type FitOptions, type FitHooks, type FitResult, type StepReport, type EpochReport } from './transfer/fit.js';
 export { Preprocessing, preprocessingPreset, PREPROCESSING_PRESETS, type PreprocessingConfig } from './models/preprocessing.js';
-export { replaceHead, initializeHead, headLayer } from './interop/head.js';
+export { replaceHead, initializeHead } from './interop/head.js';
 export { onnxModelBytes } from './interop/onnx-export.js';
 export { UserError } from './errors.js';

@@ -3,19 +3,13 @@
 // everything before it shared with the original model. Browser-safe.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import { headLayer } from '../models/cut.js';
 
 export interface HeadOptions {
   /** Seed of the new kernel's Glorot-uniform draw; default 1. */
   seed?: number;
   /** Activation of the new head; default the old head's ('softmax' for every model here). */
   activation?: 'softmax' | 'linear';
-}
-
-/** The model's output Dense layer (every classifier here ends in one), or a UserError. */
-export function headLayer(model: tf.LayersModel): tf.layers.Layer {
-  const last = model.outputs.length === 1 ? model.outputs[0].sourceLayer : undefined;
-  if (!last || last.getClassName() !== 'Dense') throw new UserError(`model '${model.name}' does not end in a Dense classifier layer`);
-  return last as tf.layers.Layer;
 }
 
 /**

@@ -4,6 +4,7 @@
 // trains the model). Also finds the model's landmarks: the last feature map, the start of the last
 // stage and the classifier head.
 import * as tf from '../tf.js';
+import { UserError } from '../errors.js';
 
 type Layer = tf.layers.Layer;
 
@@ -124,4 +125,13 @@ export function disposeModels(...models: tf.LayersModel[]): void {
       }
     }
   }
+}
+
+/** The classifier head: the model's last layer, which must be a Dense layer producing its output. */
+export function headLayer(model: tf.LayersModel): tf.layers.Layer {
+  const last = model.layers[model.layers.length - 1];
+  if (!last || last.getClassName() !== 'Dense' || model.outputs.length !== 1 || model.outputs[0].sourceLayer !== last) {
+    throw new UserError(`model '${model.name}' does not end in a Dense classifier (its last layer is ${last ? `'${last.name}' (${last.getClassName()})` : 'missing'}); it has no head to train or replace`);
+  }
+  return last;
 }

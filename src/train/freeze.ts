@@ -10,6 +10,7 @@
 // such layers, and precise-BN recalibration (recalibrate.ts) skips them.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import { headLayer } from '../models/cut.js';
 import { keepFixedWeightsFrozen, ShiftBatchNormalization } from '../models/fast.js';
 
 type Call = (this: { trainable: boolean }, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
@@ -27,15 +28,6 @@ export function useKerasFrozenBatchNorm(): void {
   proto.call = function (this: { trainable: boolean }, inputs, kwargs) {
     return original.call(this, inputs, this.trainable === false && kwargs?.training ? { ...kwargs, training: false } : kwargs);
   };
-}
-
-/** The classifier head: the model's last layer, which must be a Dense layer producing its output. */
-export function headLayer(model: tf.LayersModel): tf.layers.Layer {
-  const last = model.layers[model.layers.length - 1];
-  if (!last || last.getClassName() !== 'Dense' || model.outputs.length !== 1 || model.outputs[0].sourceLayer !== last) {
-    throw new UserError(`model '${model.name}' does not end in a Dense classifier (its last layer is ${last ? `'${last.name}' (${last.getClassName()})` : 'missing'}); it has no head to train or replace`);
-  }
-  return last;
 }
 
 export function isBatchNorm(layer: tf.layers.Layer): boolean {

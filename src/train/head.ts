@@ -2,7 +2,7 @@
 // input size for other images. Browser-safe.
 import * as tf from '../tf.js';
 import { UserError } from '../errors.js';
-import { headLayer } from './freeze.js';
+import { headLayer } from '../models/cut.js';
 
 /** What a loaded model says about itself (a model folder's metadata, or an importer's). */
 export interface InitModel {
