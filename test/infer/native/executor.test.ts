@@ -61,6 +61,40 @@ describe('native inference executor', { skip }, () => {
     });
   }
 
+  // bfloat16 and int8 against the float32 layers: each precision's own error, not a bug's. Measured
+  // relative differences (4 images, random weights and batch-norm statistics, 32x32): bfloat16
+  // 6e-3 - 2.6e-2, int8 (ranges calibrated on the same images) 2.1e-2 - 5.8e-2 across these members;
+  // the tolerances leave about 2x of margin.
+  const LOW_PRECISION_TOLERANCE = { bfloat16: 5e-2, int8: 1.2e-1 } as const;
+  for (const name of ['resnet18', 'resnet18-v2', 'plain18', 'resnet50-imagenet', 'resnet50-imagenet-v2', 'plain50']) {
+    test(`${name}: bfloat16 and int8 predictions stay within their precision of the float32 layers'`, () => {
+      const model = buildFamilyModel(name, { inputShape: [32, 32, 3], classes: 5, kernelInitializer: zeros, headActivation: 'linear' });
+      const x = images(4, [32, 32, 3]);
+      try {
+        randomizeWeights(model);
+        randomizeBatchNorms(model);
+        const expected = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+        const float32 = compileForInference(model, { precision: 'float32' });
+        const ranges = float32.observeRanges!([x]);
+        float32.dispose();
+        for (const precision of ['bfloat16', 'int8'] as const) {
+          const c = compileForInference(model, precision === 'int8' ? { precision, ranges } : { precision });
+          try {
+            assert.equal(c.report.executor, 'native', `${name} ${precision}: ${c.report.reason}`);
+            const actual = tf.tidy(() => c.predict(x).dataSync());
+            const difference = relativeDifference(actual, expected);
+            assert.ok(difference <= LOW_PRECISION_TOLERANCE[precision], `${name} ${precision}: relative difference ${difference} > ${LOW_PRECISION_TOLERANCE[precision]}`);
+          } finally {
+            c.dispose();
+          }
+        }
+      } finally {
+        x.dispose();
+        model.dispose();
+      }
+    });
+  }
+
   for (const [name, size] of [['resnet50', 64], ['tiny-resnet', 12]] as const) {
     test(`${name}: fused probabilities equal the layers' (softmax head, every batch norm folded)`, () => {
       const model = buildModel(name, { inputShape: [size, size, 3], classes: 6 });
