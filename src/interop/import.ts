@@ -6,6 +6,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type * as tf from '../tf.js';
 import { UserError } from '../errors.js';
+import { MAX_CLASSES } from '../limits.js';
 import { buildModel } from '../models/registry.js';
 import { preprocessingPreset, type PreprocessingConfig } from '../models/preprocessing.js';
 import { modelFiles, writeFolderAtomically, type ModelMetadata } from '../train/checkpoint.js';
@@ -113,7 +114,9 @@ function inputShapeOf(plan: ImportPlan, size: [number, number] | undefined): [nu
 
 /** Imports a pretrained ResNet file; see ImportOptions. The caller owns (and disposes) the model. */
 export async function importModel(path: string, options: ImportOptions = {}): Promise<ImportResult> {
-  if (options.classes !== undefined && (!Number.isInteger(options.classes) || options.classes < 1)) throw new UserError(`--classes must be a positive integer, got ${options.classes}`);
+  if (options.classes !== undefined && (!Number.isInteger(options.classes) || options.classes < 1 || options.classes > MAX_CLASSES)) {
+    throw new UserError(`--classes must be a positive integer up to ${MAX_CLASSES}, got ${options.classes}`);
+  }
   return withPlan(path, options, (plan) => {
     const source = basename(path);
     const newHead = options.classes !== undefined;

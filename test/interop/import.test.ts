@@ -212,5 +212,6 @@ describe('hostile and unsupported files: one clear error each', () => {
     await refuses(write('notes.txt', 'hello'), /not a Keras .h5 \/ .keras file or a PyTorch .safetensors file/);
     await refuses(join(dir, 'missing.h5'), /no such file/);
     await refuses(stateDict, /--classes must be a positive integer/, { classes: 0 });
+    await refuses(stateDict, /--classes must be a positive integer up to 100000/, { classes: 1e9 }); // refused before any allocation
   });
 });
