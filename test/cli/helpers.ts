@@ -62,8 +62,13 @@ export interface CliResult {
 
 /** Like runCli but asynchronous, so that independent invocations can overlap. */
 export function runCliAsync(...args: string[]): Promise<CliResult> {
+  return runCliWithin(undefined, ...args);
+}
+
+/** runCliAsync killed after `timeoutMs` (undefined: no limit). */
+export function runCliWithin(timeoutMs: number | undefined, ...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV });
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: CLI_ENV, timeout: timeoutMs });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

@@ -7,25 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { findPython } from '../../src/distributed/python.js';
-import { CLI, hasStack, runCli, tempDir, writeImageFolder } from '../cli/helpers.js';
+import { hasStack, runCli, runCliWithin, tempDir, writeImageFolder } from '../cli/helpers.js';
 
 const found = findPython();
 const required = process.env.RESNET_REQUIRE_PYTHON === '1';
 const skip = 'reason' in found && !required ? `no Python for the JAX side: ${found.reason}` : false;
-
-/** The CLI, asynchronously, with a longer limit than runCli's (two Python processes start JAX). */
-function runLong(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** A run folder's weights as one float32 array. */
 const weightsOf = (dir: string) => {
@@ -40,7 +27,7 @@ test('two JAX processes on loopback train one epoch as one process does; the run
   const out = join(root, 'run');
   const args = (processes: number, dir: string) => ['train', '--data', data, '--model', 'resnet20', '--epochs', '1', '--batch-size', '8', '--val-split', '0.25',
     '--backend', 'cpu', '--recipe', 'course', '--distributed', 'jax', '--processes', String(processes), '--out', dir];
-  const r = await runLong(args(2, out), 840_000);
+  const r = await runCliWithin(840_000, ...args(2, out));
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Keras on JAX, 2 processes \(here: 0, 1; coordinator 127\.0\.0\.1:\d+; /);
   // The Keras rebuild computes what the TF.js model computes, on the same weights (tolerance 1e-4, checked by the run itself).
@@ -61,7 +48,7 @@ test('two JAX processes on loopback train one epoch as one process does; the run
   // The same run in one process sees the same global batches (18 = 8 + 8 + 2 images; the 2 split 1 + 1),
   // and JAX computes each step over the global batch (batch-norm statistics included): the same loss
   // (float32 sums in another order: 1e-4 relative) and the same weights after 3 steps (1e-3 absolute).
-  const one = await runLong(args(1, join(root, 'one')), 840_000);
+  const one = await runCliWithin(840_000, ...args(1, join(root, 'one')));
   assert.equal(one.status, 0, one.stderr + one.stdout);
   const single = JSON.parse(readFileSync(join(root, 'one', 'history.jsonl'), 'utf8').trim());
   assert.ok(Math.abs(single.loss - history[0].loss) <= 1e-4 * single.loss, `${single.loss} vs ${history[0].loss}`);
