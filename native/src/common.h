@@ -10,6 +10,7 @@
 #include <napi.h>
 #include <dnnl.hpp>
 #include <cstdint>
+#include <vector>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
@@ -103,5 +104,39 @@ constexpr int kMaxThreads = 1024;
 // runs on one thread: a parallel region costs a fork and a join, and on a 2-core machine its
 // second thread may have to wait for a core that the JS engine's own threads hold.
 constexpr int64_t kParallelMin = 1 << 17;
+
+// Scratch for an OpenMP region: one slice of `count` values per thread, allocated before the region
+// (an exception thrown inside one terminates the process), each slice starting on its own 64-byte
+// cache line. Slices packed end to end would share a line at every boundary, and the threads' writes
+// to it (per row, in the hot loops) would bounce that line between the cores: false sharing. Packed
+// slices made moments and the batch-norm gradient at 64 channels about 2x slower (docs/benchmarks.md,
+// "native engine boundary").
+template <typename T>
+class PerThread {
+ public:
+  PerThread(int threads, size_t count, T value = T{})
+      : threads_(threads), stride_((count * sizeof(T) + kLine - 1) / kLine * kLine / sizeof(T)),
+        storage_(static_cast<size_t>(threads) * stride_ + kLine / sizeof(T), value) {}
+  // Thread t's slice.
+  T* operator[](int t) { return first() + static_cast<size_t>(t) * stride_; }
+  // The sum over the threads of element `index` of their slices, added in thread order (so that it
+  // does not depend on which thread finished first).
+  T total(size_t index) {
+    T sum{};
+    for (int t = 0; t < threads_; t++) sum += (*this)[t][index];
+    return sum;
+  }
+
+ private:
+  static constexpr size_t kLine = 64;
+  static_assert(kLine % sizeof(T) == 0, "a cache line holds whole values");
+  T* first() {
+    const auto address = reinterpret_cast<std::uintptr_t>(storage_.data());
+    return reinterpret_cast<T*>((address + kLine - 1) / kLine * kLine);
+  }
+  int threads_;
+  size_t stride_;
+  std::vector<T> storage_;
+};
 
 }  // namespace tfn

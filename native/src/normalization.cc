@@ -67,14 +67,6 @@ Napi::Value batchNorm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// The total of per-thread partial sums (thread t's at partial[t * stride + index]), added in thread
-// order so that the result does not depend on which thread finished first.
-double threadTotal(const std::vector<double>& partial, int threads, size_t stride, size_t index) {
-  double total = 0;
-  for (int t = 0; t < threads; t++) total += partial[static_cast<size_t>(t) * stride + index];
-  return total;
-}
-
 // Per channel over all rows of [rows, C]: sum(dy) and sum(dy (x - mean)) in double (per-thread
 // partial sums, added in thread order); with dx and factor, also dx = dy * factor in the same pass.
 struct ChannelSums {
@@ -83,10 +75,10 @@ struct ChannelSums {
 ChannelSums gradientSums(const float* x, const float* mean, const float* dy, int64_t rows, int64_t C,
                          const float* factor = nullptr, float* dx = nullptr) {
   const int threads = rows * C > kParallelMin ? loopThreads() : 1;
-  std::vector<double> partial(static_cast<size_t>(threads) * 2 * C, 0.0);
+  PerThread<double> partial(threads, 2 * C);  // per thread: C sums of dy, then C of dy (x - mean)
 #pragma omp parallel num_threads(threads)
   {
-    double* sumDy = partial.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    double* sumDy = partial[omp_get_thread_num()];
     double* sumDyXm = sumDy + C;
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < rows; row++) {
@@ -104,8 +96,8 @@ ChannelSums gradientSums(const float* x, const float* mean, const float* dy, int
   }
   ChannelSums out{std::vector<double>(C), std::vector<double>(C)};
   for (int64_t c = 0; c < C; c++) {
-    out.dy[c] = threadTotal(partial, threads, 2 * C, c);
-    out.dyXm[c] = threadTotal(partial, threads, 2 * C, C + c);
+    out.dy[c] = partial.total(c);
+    out.dyXm[c] = partial.total(C + c);
   }
   return out;
 }
@@ -207,12 +199,12 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
   const float *as = a.data(), *bs = b.data(), *ks = k.data();
   const int threads = static_cast<int64_t>(n) > kParallelMin ? loopThreads() : 1;
   // Per thread: float sums over blocks of 16 rows (vector adds), added into double per block.
-  std::vector<double> partial(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0);  // added in thread order
-  std::vector<float> blocks(dxSums ? static_cast<size_t>(threads) * C : 0, 0.0f);    // allocated outside the region
+  PerThread<double> partial(threads, dxSums ? C : 0);
+  PerThread<float> blocks(threads, dxSums ? C : 0);
 #pragma omp parallel num_threads(threads)
   {
-    double* sumDx = dxSums ? partial.data() + static_cast<size_t>(omp_get_thread_num()) * C : nullptr;
-    float* blockSum = dxSums ? blocks.data() + static_cast<size_t>(omp_get_thread_num()) * C : nullptr;
+    double* sumDx = dxSums ? partial[omp_get_thread_num()] : nullptr;
+    float* blockSum = dxSums ? blocks[omp_get_thread_num()] : nullptr;
     int inBlock = 0;
 #pragma omp for schedule(static)
     for (int64_t row = 0; row < rows; row++) {
@@ -239,7 +231,7 @@ Napi::Value batchNormTrainingGrad(const Napi::CallbackInfo& info) {
     }
   }
   if (dxSums) {
-    for (size_t c = 0; c < C; c++) dxSums[c] = static_cast<float>(threadTotal(partial, threads, C, c));
+    for (size_t c = 0; c < C; c++) dxSums[c] = static_cast<float>(partial.total(c));
   }
   return info.Env().Undefined();
 }
@@ -263,13 +255,13 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
   const std::vector<float> shift(x, x + C);
   const float* shifts = shift.data();
   // Per thread: C sums of d, then C sums of d^2, added in thread order.
-  std::vector<double> sums(static_cast<size_t>(threads) * 2 * C, 0.0);
-  std::vector<float> blocks(static_cast<size_t>(threads) * 2 * C);  // per thread: C block sums, C of squares
+  PerThread<double> sums(threads, 2 * C);
+  PerThread<float> blocks(threads, 2 * C);  // per thread: C block sums, C of squares
 #pragma omp parallel num_threads(threads)
   {
-    double* sum = sums.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    double* sum = sums[omp_get_thread_num()];
     double* sumSquares = sum + C;
-    float* part = blocks.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * C;
+    float* part = blocks[omp_get_thread_num()];
     float* partSquares = part + C;
 #pragma omp for schedule(static)
     for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
@@ -291,7 +283,7 @@ Napi::Value moments(const Napi::CallbackInfo& info) {
     }
   }
   for (size_t c = 0; c < C; c++) {
-    const double sumD = threadTotal(sums, threads, 2 * C, c), sumD2 = threadTotal(sums, threads, 2 * C, C + c);
+    const double sumD = sums.total(c), sumD2 = sums.total(C + c);
     const double count = static_cast<double>(rows), meanD = sumD / count;
     mean[c] = static_cast<float>(shift[c] + meanD);
     variance[c] = static_cast<float>(std::max(0.0, sumD2 / count - meanD * meanD));

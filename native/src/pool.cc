@@ -94,10 +94,10 @@ Napi::Value maxPoolGrad(const Napi::CallbackInfo& info) {
   // backend's rules. Channels innermost with flat float selects, so that both passes vectorize.
   // Per thread: C running maxima, then C flags; allocated outside the region.
   const int threads = loopThreads();
-  std::vector<float> scratch(static_cast<size_t>(threads) * 2 * g.C);
+  PerThread<float> scratch(threads, 2 * static_cast<size_t>(g.C));
 #pragma omp parallel num_threads(threads) if (g.inSize() > kParallelMin)
   {
-    float* best = scratch.data() + static_cast<size_t>(omp_get_thread_num()) * 2 * g.C;
+    float* best = scratch[omp_get_thread_num()];
     float* done = best + g.C;
     const int C = g.C;
 #pragma omp for schedule(static)

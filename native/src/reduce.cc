@@ -29,7 +29,7 @@ void reduce(const float* x, float* out, const Layout& l, double scale) {
     // Enough independent outputs: each thread sums whole [reduced, kept] blocks, into its own
     // accumulators (allocated outside the region).
     const int threads = loopThreads();
-    std::vector<double> accumulators(l.kept == 1 ? 0 : static_cast<size_t>(threads) * l.kept);
+    PerThread<double> accumulators(threads, l.kept == 1 ? 0 : static_cast<size_t>(l.kept));
 #pragma omp parallel for if (parallel) num_threads(threads) schedule(static)
     for (int64_t b = 0; b < l.batch; b++) {
       const float* block = x + b * l.reduced * l.kept;
@@ -39,7 +39,7 @@ void reduce(const float* x, float* out, const Layout& l, double scale) {
         out[b] = static_cast<float>(s * scale);
         continue;
       }
-      double* acc = accumulators.data() + static_cast<size_t>(omp_get_thread_num()) * l.kept;
+      double* acc = accumulators[omp_get_thread_num()];
       std::fill(acc, acc + l.kept, 0.0);
       for (int64_t r = 0; r < l.reduced; r++) {
         const float* row = block + r * l.kept;
@@ -54,10 +54,10 @@ void reduce(const float* x, float* out, const Layout& l, double scale) {
   const int threads = parallel ? loopThreads() : 1;
   for (int64_t b = 0; b < l.batch; b++) {
     const float* block = x + b * l.reduced * l.kept;
-    std::vector<double> partial(static_cast<size_t>(threads) * l.kept, 0.0);
+    PerThread<double> partial(threads, static_cast<size_t>(l.kept));
 #pragma omp parallel num_threads(threads)
     {
-      double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * l.kept;
+      double* acc = partial[omp_get_thread_num()];
 #pragma omp for schedule(static)
       for (int64_t r = 0; r < l.reduced; r++) {
         const float* row = block + r * l.kept;
@@ -65,11 +65,7 @@ void reduce(const float* x, float* out, const Layout& l, double scale) {
         for (int64_t k = 0; k < l.kept; k++) acc[k] += row[k];
       }
     }
-    for (int64_t k = 0; k < l.kept; k++) {
-      double s = 0;
-      for (int t = 0; t < threads; t++) s += partial[static_cast<size_t>(t) * l.kept + k];
-      out[b * l.kept + k] = static_cast<float>(s * scale);
-    }
+    for (int64_t k = 0; k < l.kept; k++) out[b * l.kept + k] = static_cast<float>(partial.total(k) * scale);
   }
 }
 
