@@ -11,9 +11,12 @@
 //       warm-up), with the batches assembled by one worker thread and on the training thread
 //       (--data-workers 1 and 0), alternating; medians and ratios.
 //   node dist/bench/data-pipeline.js stream [--data DIR] [--limit 20000] [--image-size 64] [--max-memory 64] [--epochs 3]
+//                                           [--memory-cap MB]
 //       A data set larger than --max-memory trained from the cache file: peak RSS and RSS/tensors per epoch.
+//       --memory-cap runs the training process in a memory cgroup (v1, /sys/fs/cgroup/memory; needs
+//       root) limited to MB: the kernel kills it if it ever holds more, page cache included.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,10 +33,15 @@ const DATA = resolve(flag('data', join(ROOT, '../shared/data/cifar10/train')));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
-/** Runs `node ...argv` under /usr/bin/time; returns stdout, the wall time and the peak RSS (MB). */
-function measured(argv: string[], env: NodeJS.ProcessEnv = process.env): { stdout: string; seconds: number; peakMB: number } {
+/**
+ * Runs `node ...argv` under /usr/bin/time; returns stdout, the wall time and the peak RSS (MB).
+ * With `cgroupProcs` (a memory cgroup's cgroup.procs file), the process joins that group first.
+ */
+function measured(argv: string[], env: NodeJS.ProcessEnv = process.env, cgroupProcs?: string): { stdout: string; seconds: number; peakMB: number } {
   const started = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'PEAK_RSS_KB %M', process.execPath, ...argv], { encoding: 'utf8', env, maxBuffer: 1 << 26, cwd: ROOT });
+  const timed = ['/usr/bin/time', '-f', 'PEAK_RSS_KB %M', process.execPath, ...argv];
+  const [command, ...rest] = cgroupProcs ? ['/bin/sh', '-c', 'echo $$ > "$0" && exec "$@"', cgroupProcs, ...timed] : timed;
+  const r = spawnSync(command, rest, { encoding: 'utf8', env, maxBuffer: 1 << 26, cwd: ROOT });
   const seconds = (performance.now() - started) / 1000;
   if (r.status !== 0) throw new Error(`${argv.join(' ')} failed: ${r.stderr}`);
   const peak = /PEAK_RSS_KB (\d+)/.exec(r.stderr);
@@ -116,8 +124,18 @@ function epoch(): void {
   }));
 }
 
+/** A fresh memory cgroup (v1) limited to `mb` megabytes: its directory. */
+function memoryCgroup(mb: number): string {
+  const dir = `/sys/fs/cgroup/memory/resnet-bench-${process.pid}`;
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'memory.limit_in_bytes'), String(mb * 2 ** 20));
+  return dir;
+}
+
 function stream(): void {
   const cacheDir = mkdtempSync(join(tmpdir(), 'resnet-bench-cache-'));
+  const capMB = args.includes('--memory-cap') ? Number(flag('memory-cap', '0')) : 0;
+  const cgroup = capMB > 0 ? memoryCgroup(capMB) : null;
   const [limit, size, maxMemory, epochs] = [flag('limit', '20000'), flag('image-size', '64'), flag('max-memory', '64'), flag('epochs', '3')];
   const code = `
     const { trainRun } = await import(${JSON.stringify(join(ROOT, 'dist/src/train/run.js'))});
@@ -132,16 +150,22 @@ function stream(): void {
     await trainRun(o, { progress });
     console.log(JSON.stringify({ epochs, lines }));`;
   try {
-    const r = measured(['--input-type=module', '-e', code]);
+    const r = measured(['--input-type=module', '-e', code], process.env, cgroup ? join(cgroup, 'cgroup.procs') : undefined);
     const out = JSON.parse(r.stdout);
     const decodedMB = (Number(limit) * Number(size) ** 2 * 3) / 2 ** 20;
+    const cgroupFigures = cgroup ? {
+      memory_cap_mb: capMB,
+      cgroup_peak_mb: Math.round(Number(readFileSync(join(cgroup, 'memory.max_usage_in_bytes'), 'utf8')) / 2 ** 20),
+      cgroup_limit_hits: Number(readFileSync(join(cgroup, 'memory.failcnt'), 'utf8')),
+    } : {};
     console.log(JSON.stringify({
       bench: 'stream-from-disk', data: DATA, images: Number(limit), image_size: Number(size), decoded_mb: Math.round(decodedMB), max_memory_mb: Number(maxMemory),
-      peak_rss_mb: Math.round(r.peakMB), wall_seconds: Math.round(r.seconds), epochs: out.epochs, streamed: out.lines.some((l: string) => /streamed/.test(l)), lines: out.lines,
+      peak_rss_mb: Math.round(r.peakMB), ...cgroupFigures, wall_seconds: Math.round(r.seconds), epochs: out.epochs, streamed: out.lines.some((l: string) => /streamed/.test(l)), lines: out.lines,
       when: new Date().toISOString(),
     }));
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
+    if (cgroup) rmdirSync(cgroup);
   }
 }
 
