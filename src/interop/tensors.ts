@@ -50,39 +50,43 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** PyTorch's convolution kernel [out, in, h, w] as Keras's [h, w, in, out]. */
-export function oihwToHwio(w: WeightArray): WeightArray {
-  const [o, i, h, k] = w.shape;
+/**
+ * `w` with its axes reordered: output axis d is input axis axes[d] (numpy's transpose). Layout
+ * changes between frameworks are all permutations; they go through this one loop.
+ */
+export function permute(w: WeightArray, axes: readonly number[]): WeightArray {
+  const rank = w.shape.length;
+  if (axes.length !== rank || !axes.every((a, d) => axes.indexOf(a) === d && a >= 0 && a < rank)) {
+    throw new RangeError(`permute: axes [${axes.join(', ')}] do not reorder a rank-${rank} array`);
+  }
+  const inStrides = new Array<number>(rank);
+  for (let d = rank - 1, s = 1; d >= 0; s *= w.shape[d], d--) inStrides[d] = s;
+  const shape = axes.map((a) => w.shape[a]);
+  const strides = axes.map((a) => inStrides[a]); // input stride of each output axis
   const out = new Float32Array(w.values.length);
-  for (let a = 0; a < o; a++)
-    for (let b = 0; b < i; b++)
-      for (let y = 0; y < h; y++) {
-        const src = ((a * i + b) * h + y) * k;
-        for (let x = 0; x < k; x++) out[((y * k + x) * i + b) * o + a] = w.values[src + x];
-      }
-  return { shape: [h, k, i, o], values: out };
+  const index = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = w.values[src];
+    // Odometer over the output's indices, innermost first, moving `src` by the input strides.
+    for (let d = rank - 1; d >= 0; d--) {
+      src += strides[d];
+      if (++index[d] < shape[d]) break;
+      src -= strides[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+  return { shape, values: out };
 }
+
+/** PyTorch's convolution kernel [out, in, h, w] as Keras's [h, w, in, out]. */
+export const oihwToHwio = (w: WeightArray): WeightArray => permute(w, [2, 3, 1, 0]);
 
 /** Keras's convolution kernel [h, w, in, out] as ONNX's / PyTorch's [out, in, h, w]. */
-export function hwioToOihw(w: WeightArray): WeightArray {
-  const [h, k, i, o] = w.shape;
-  const out = new Float32Array(w.values.length);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < k; x++)
-      for (let b = 0; b < i; b++) {
-        const src = ((y * k + x) * i + b) * o;
-        for (let a = 0; a < o; a++) out[((a * i + b) * h + y) * k + x] = w.values[src + a];
-      }
-  return { shape: [o, i, h, k], values: out };
-}
+export const hwioToOihw = (w: WeightArray): WeightArray => permute(w, [3, 2, 0, 1]);
 
 /** A matrix transposed ([rows, cols] -> [cols, rows]): PyTorch's Linear weight [out, in] as Keras's Dense kernel [in, out]. */
-export function transpose2d(w: WeightArray): WeightArray {
-  const [r, c] = w.shape;
-  const out = new Float32Array(w.values.length);
-  for (let a = 0; a < r; a++) for (let b = 0; b < c; b++) out[b * r + a] = w.values[a * c + b];
-  return { shape: [c, r], values: out };
-}
+export const transpose2d = (w: WeightArray): WeightArray => permute(w, [1, 0]);
 
 /** An HWIO kernel with its input channels in reverse order (BGR-trained weights read RGB input). */
 export function reverseInputChannels(w: WeightArray): WeightArray {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UserError } from '../../src/errors.js';
-import { MAX_WEIGHT_ELEMENTS, elementCount, hwioToOihw, oihwToHwio, reverseInputChannels, transpose2d } from '../../src/interop/tensors.js';
+import { MAX_WEIGHT_ELEMENTS, elementCount, hwioToOihw, oihwToHwio, permute, reverseInputChannels, transpose2d } from '../../src/interop/tensors.js';
 
 const iota = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
 
@@ -20,6 +20,18 @@ test('OIHW -> HWIO: element [o][i][y][x] lands at [y][x][i][o]; HWIO -> OIHW und
 
 test('transpose2d: [[0, 1, 2], [3, 4, 5]] -> [[0, 3], [1, 4], [2, 5]]', () => {
   assert.deepEqual(transpose2d({ shape: [2, 3], values: iota(6) }), { shape: [3, 2], values: Float32Array.from([0, 3, 1, 4, 2, 5]) });
+});
+
+test('permute: [2, 3, 4] by axes [1, 2, 0]: element [a][b][c] lands at [b][c][a]; empty and scalar-like arrays; bad axes refused', () => {
+  const [A, B, C] = [2, 3, 4];
+  const p = permute({ shape: [A, B, C], values: iota(A * B * C) }, [1, 2, 0]);
+  assert.deepEqual(p.shape, [B, C, A]);
+  for (let a = 0; a < A; a++) for (let b = 0; b < B; b++) for (let c = 0; c < C; c++) assert.equal(p.values[(b * C + c) * A + a], (a * B + b) * C + c);
+  assert.deepEqual(permute({ shape: [0, 3], values: new Float32Array(0) }, [1, 0]), { shape: [3, 0], values: new Float32Array(0) });
+  assert.deepEqual(permute({ shape: [1, 1], values: Float32Array.of(7) }, [1, 0]), { shape: [1, 1], values: Float32Array.of(7) });
+  assert.throws(() => permute({ shape: [2, 2], values: iota(4) }, [0, 0]), RangeError);
+  assert.throws(() => permute({ shape: [2, 2], values: iota(4) }, [0]), RangeError);
+  assert.throws(() => permute({ shape: [2, 2], values: iota(4) }, [1, 2]), RangeError);
 });
 
 test('reverseInputChannels: BGR input channels become RGB, each pixel of the kernel', () => {
