@@ -5,12 +5,16 @@
 # (history.jsonl) can be drawn side by side (docs/gradients.md). The paper's recipe, shortened:
 # SGD momentum 0.9, weight decay 1e-4, batch 128, learning rate 0.1 divided by 10 at 50% and 75% of
 # the run, flips and shifts of up to 4 pixels (the paper: 4-pixel padded crops), 10% of the training
-# split held out for the validation curves. The test split is evaluated once per network at the end.
+# split held out. The test split is evaluated after every epoch (--eval-data: recorded, never used to
+# choose anything), as the paper's test-error curves are; the figure (training error dashed, test
+# error solid, plain and ResNet panels) is written to $OUT/degradation.svg.
 #
-# Usage: bench/degradation.sh            env: EPOCHS (default 15), OUT (default runs/degradation),
+# Usage: bench/degradation.sh            env: EPOCHS (default 15), LIMIT (images of the training
+#        folder, balanced over classes; default all 50,000), OUT (default runs/degradation),
 #        MODELS (default "plain20 plain56 resnet20 resnet56"), DATA (default ../shared/data/cifar10)
 # Budget: one epoch of 45,000 images takes ~80 s (depth 20) and ~240 s (depth 56) on this 2-core
-# machine when nothing else runs, so the default is about 2 hours 40 minutes.
+# machine when nothing else runs, plus ~5-15 s of test evaluation, so the default is about 2 hours
+# 45 minutes; the time scales with EPOCHS x LIMIT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS="${EPOCHS:-15}"
@@ -25,10 +29,26 @@ for model in $MODELS; do
   elif [ -d "$run/last" ]; then node dist/src/cli/main.js train --resume "$run"
   else
     rm -rf "$run"
-    node dist/src/cli/main.js train --data "$DATA/train" --model "$model" --epochs "$EPOCHS" --batch-size 128 \
-      --optimizer sgd --momentum 0.9 --weight-decay 1e-4 --lr 0.1 --schedule step \
+    node dist/src/cli/main.js train --data "$DATA/train" --eval-data "$DATA/test" ${LIMIT:+--limit "$LIMIT"} \
+      --model "$model" --epochs "$EPOCHS" --batch-size 128 \
+      --recipe course --optimizer sgd --momentum 0.9 --weight-decay 1e-4 --lr 0.1 --schedule step \
       --augment shift=0.125,rotation=0,brightness=0,contrast=0,flip --val-split 0.1 --seed 0 --out "$run"
   fi
   node dist/src/cli/main.js evaluate --model "$run" --data "$DATA/test" --json > "$run/test.json"
   echo "{\"model\":\"$model\",\"test\":$(cat "$run/test.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accuracy"])')}" | tee -a "$OUT/results.jsonl"
 done
+node --input-type=module - "$OUT" $MODELS <<'JS'
+import { readFileSync, writeFileSync } from 'node:fs';
+import { degradationSvg } from './dist/src/plot/degradation.js';
+const [out, ...models] = process.argv.slice(2);
+const runs = models.map((model) => ({
+  name: model.replace(/^plain/, 'plain-').replace(/^resnet/, 'ResNet-'), residual: model.startsWith('resnet'), depth: Number(model.replace(/\D/g, '')),
+  history: readFileSync(`${out}/${model}/history.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l)),
+}));
+writeFileSync(`${out}/degradation.svg`, await degradationSvg(runs));
+for (const r of runs) {
+  const last = r.history.at(-1);
+  console.log(JSON.stringify({ network: r.name, epochs: r.history.length, train_error: +(1 - last.accuracy).toFixed(4), test_error: last.test_accuracy == null ? null : +(1 - last.test_accuracy).toFixed(4), seconds: Math.round(r.history.reduce((s, h) => s + h.seconds, 0)) }));
+}
+console.log(`figure: ${out}/degradation.svg`);
+JS
