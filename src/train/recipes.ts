@@ -1,7 +1,7 @@
 // Training recipes by name: a recipe is a documented set of defaults for the optimiser, the schedule,
 // the regularisation and the length of a run (like timm's or keras-hub's presets). `resnet train
 // --recipe NAME` starts from it, and every explicit flag overrides it. Adding a recipe is one entry
-// of RECIPES. Measured accuracies: docs/benchmarks.md ("Session 5: data").
+// of RECIPES. Measured accuracies: docs/training.md ("Recipes") and docs/benchmarks.md.
 import type { AugmentSettings, TrainOptions } from './options.js';
 
 /** What a recipe may set: the knobs of the optimisation, not the data, the model or the engine. */
@@ -63,7 +63,7 @@ export const RECIPES = {
 export type RecipeName = keyof typeof RECIPES;
 
 /** The recipe a run uses when none is named: the best model a new user gets in reasonable time
- *  (docs/benchmarks.md, "Session 5: data", has the measurements behind the choice). */
+ *  (docs/training.md, "Recipes", has the measurements behind the choice: SIGNS and CIFAR-10). */
 export const DEFAULT_RECIPE: RecipeName = 'strong';
 
 export function recipeNames(): string[] {
