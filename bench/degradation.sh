@@ -10,7 +10,8 @@
 # error solid, plain and ResNet panels) is written to $OUT/degradation.svg.
 #
 # Usage: bench/degradation.sh            env: EPOCHS (default 15), LIMIT (images of the training
-#        folder, balanced over classes; default all 50,000), OUT (default runs/degradation),
+#        folder, balanced over classes; default all 50,000), SEED (default 0: the split, the shuffles and
+#        the augmentation; the initial weights are fixed), OUT (default runs/degradation),
 #        MODELS (default "plain20 plain56 resnet20 resnet56"), DATA (default ../shared/data/cifar10)
 # Budget: one epoch of 45,000 images takes ~80 s (depth 20) and ~240 s (depth 56) on this 2-core
 # machine when nothing else runs, plus ~5-15 s of test evaluation, so the default is about 2 hours
@@ -32,7 +33,7 @@ for model in $MODELS; do
     node dist/src/cli/main.js train --data "$DATA/train" --eval-data "$DATA/test" ${LIMIT:+--limit "$LIMIT"} \
       --model "$model" --epochs "$EPOCHS" --batch-size 128 \
       --recipe course --optimizer sgd --momentum 0.9 --weight-decay 1e-4 --lr 0.1 --schedule step \
-      --augment shift=0.125,rotation=0,brightness=0,contrast=0,flip --val-split 0.1 --seed 0 --out "$run"
+      --augment shift=0.125,rotation=0,brightness=0,contrast=0,flip --val-split 0.1 --seed "${SEED:-0}" --out "$run"
   fi
   node dist/src/cli/main.js evaluate --model "$run" --data "$DATA/test" --json > "$run/test.json"
   echo "{\"model\":\"$model\",\"test\":$(cat "$run/test.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accuracy"])')}" | tee -a "$OUT/results.jsonl"
