@@ -39,8 +39,10 @@ export function degradationSpec(runs: DegradationRun[]): TopLevelSpec {
       if (held != null && Number.isFinite(held)) values.push({ ...base, epoch: h.epoch, curve: split, error: 1 - held });
     }
   }
+  const heldOut = [...new Set(runs.map((run) => heldOutSplit(run.history)))];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: `training error (dashed) and ${heldOut.join(' / ')} error (solid) per epoch`, fontWeight: 'normal', fontSize: 12 },
     data: { values },
     facet: { column: { field: 'panel', type: 'nominal', sort: ['plain', 'ResNet'], title: null } },
     spec: {
@@ -50,8 +52,11 @@ export function degradationSpec(runs: DegradationRun[]): TopLevelSpec {
       encoding: {
         x: { field: 'epoch', type: 'quantitative', axis: { tickMinStep: 1 }, title: 'epoch' },
         y: { field: 'error', type: 'quantitative', title: 'error (1 - accuracy)', axis: { format: '.0%' } },
-        color: { field: 'depth', type: 'nominal', title: null },
-        strokeDash: { field: 'curve', type: 'nominal', title: null, sort: ['training'] },
+        color: { field: 'depth', type: 'nominal', title: null, legend: { symbolType: 'stroke' } },
+        strokeDash: {
+          field: 'curve', type: 'nominal', legend: null, // said in the title (vega draws no dashes in legend symbols here)
+          scale: { domain: ['training', ...heldOut], range: [[4, 3], ...heldOut.map(() => [1, 0])] },
+        },
         detail: { field: 'network', type: 'nominal' },
       },
     },
