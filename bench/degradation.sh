@@ -7,7 +7,8 @@
 # the run, flips and shifts of up to 4 pixels (the paper: 4-pixel padded crops), 10% of the training
 # split held out. The test split is evaluated after every epoch (--eval-data: recorded, never used to
 # choose anything), as the paper's test-error curves are; the figure (training error dashed, test
-# error solid, plain and ResNet panels) is written to $OUT/degradation.svg.
+# error solid, plain and ResNet panels) is written to $OUT/degradation.svg, and each network's kernel
+# norms before and after training to $OUT/<model>/kernel-norms.jsonl (bench/kernel-norms.mjs).
 #
 # Usage: bench/degradation.sh            env: EPOCHS (default 15), LIMIT (images of the training
 #        folder, balanced over classes; default all 50,000), SEED (default 0: the split, the shuffles and
@@ -53,3 +54,9 @@ for (const r of runs) {
 }
 console.log(`figure: ${out}/degradation.svg`);
 JS
+# How far training moved each network's kernels (batch norm makes a grown kernel's steps small).
+for model in $MODELS; do
+  node bench/kernel-norms.mjs "$OUT/$model" "$model" > "$OUT/$model/kernel-norms.jsonl"
+  node -e 'const r = require("fs").readFileSync(0, "utf8").trim().split("\n").map(JSON.parse);
+    console.log(JSON.stringify({ network: r[0].network, first_kernel_growth: r[0].growth, largest_growth: Math.max(...r.map((k) => k.growth)), last_kernel_growth: r.at(-1).growth }));' < "$OUT/$model/kernel-norms.jsonl"
+done
