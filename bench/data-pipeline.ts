@@ -127,15 +127,24 @@ function epoch(): void {
 /** A fresh memory cgroup (v1) limited to `mb` megabytes: its directory. */
 function memoryCgroup(mb: number): string {
   const dir = `/sys/fs/cgroup/memory/resnet-bench-${process.pid}`;
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'memory.limit_in_bytes'), String(mb * 2 ** 20));
+  try {
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'memory.limit_in_bytes'), String(mb * 2 ** 20));
+  } catch (e) {
+    console.error(`data-pipeline: error: --memory-cap needs a writable cgroup v1 memory controller (root): ${(e as Error).message}`);
+    process.exit(2);
+  }
   return dir;
 }
 
 function stream(): void {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'resnet-bench-cache-'));
-  const capMB = args.includes('--memory-cap') ? Number(flag('memory-cap', '0')) : 0;
+  const capMB = args.includes('--memory-cap') ? Number(flag('memory-cap', '')) : 0;
+  if (!(Number.isInteger(capMB) && capMB >= 0)) {
+    console.error(`data-pipeline: error: --memory-cap takes a whole number of megabytes; got '${flag('memory-cap', '')}'`);
+    process.exit(2);
+  }
   const cgroup = capMB > 0 ? memoryCgroup(capMB) : null;
+  const cacheDir = mkdtempSync(join(tmpdir(), 'resnet-bench-cache-'));
   const [limit, size, maxMemory, epochs] = [flag('limit', '20000'), flag('image-size', '64'), flag('max-memory', '64'), flag('epochs', '3')];
   const code = `
     const { trainRun } = await import(${JSON.stringify(join(ROOT, 'dist/src/train/run.js'))});

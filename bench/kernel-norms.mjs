@@ -14,26 +14,42 @@ if (!dir || !name) {
   process.exit(2);
 }
 await useBackend('cpu');
-const json = JSON.parse(readFileSync(`${dir}/model.json`, 'utf8'));
-const bin = readFileSync(`${dir}/weights.bin`);
+const fail = (message) => {
+  console.error(`kernel-norms: error: ${message}`);
+  process.exit(2);
+};
+let json, bin;
+try {
+  json = JSON.parse(readFileSync(`${dir}/model.json`, 'utf8'));
+  bin = readFileSync(`${dir}/weights.bin`);
+} catch (e) {
+  fail(`${dir} is not a readable model folder (model.json, weights.bin): ${e.message.split('\n')[0]}`);
+}
+if (!Array.isArray(json?.weightsManifest)) fail(`${dir}/model.json has no weightsManifest`);
 const trained = new Map();
 let offset = 0;
 for (const group of json.weightsManifest) {
   for (const w of group.weights) {
     const bytes = 4 * w.shape.reduce((a, b) => a * b, 1);
+    if (!(offset + bytes <= bin.length)) fail(`${dir}/weights.bin is shorter than model.json declares`);
     trained.set(w.name, new Float32Array(bin.buffer.slice(bin.byteOffset + offset, bin.byteOffset + offset + bytes)));
     offset += bytes;
   }
 }
 const [height, width, channels] = json.userDefinedMetadata?.inputShape ?? [32, 32, 3];
 const classes = json.userDefinedMetadata?.classNames?.length ?? 10;
-const model = buildModel(name, { inputShape: [height, width, channels], classes });
+let model;
+try {
+  model = buildModel(name, { inputShape: [height, width, channels], classes });
+} catch (e) {
+  fail(`cannot build '${name}': ${e.message.split('\n')[0]}`);
+}
 const norm = (values) => Math.sqrt(values.reduce((s, x) => s + x * x, 0));
-let layer = 0;
-for (const w of model.weights.filter((v) => v.shape.length === 4)) {
-  const end = trained.get(w.originalName);
-  if (!end) throw new Error(`${dir}: no saved weights for ${w.originalName}`);
+const kernels = model.weights.filter((v) => v.shape.length === 4);
+const missing = kernels.find((w) => !trained.has(w.originalName));
+if (missing) fail(`${dir} has no saved weights for ${missing.originalName} (is it a ${name} run?)`);
+for (const [i, w] of kernels.entries()) {
   const start = norm(w.read().dataSync());
-  const finish = norm(end);
-  console.log(JSON.stringify({ network: name, layer: ++layer, kernel: w.originalName, init_norm: +start.toFixed(3), final_norm: +finish.toFixed(3), growth: +(finish / start).toFixed(2) }));
+  const finish = norm(trained.get(w.originalName));
+  console.log(JSON.stringify({ network: name, layer: i + 1, kernel: w.originalName, init_norm: +start.toFixed(3), final_norm: +finish.toFixed(3), growth: +(finish / start).toFixed(2) }));
 }
