@@ -149,6 +149,8 @@ class AirbenchGroup(nn.Module):
     def __init__(self, cin, width):
         super().__init__()
         self.conv = nn.Conv2d(cin, width, 3, padding=1, bias=False)
+        with torch.no_grad():  # src/models/fast.ts diracStart: the first min(cin, width) filters start as the identity
+            nn.init.dirac_(self.conv.weight[:min(cin, width)])
         self.bn = ShiftBatchNorm(width)
         self.res_conv = nn.Conv2d(width, width, 3, padding=1, bias=False)
         self.res_bn = ShiftBatchNorm(width)
@@ -262,9 +264,21 @@ def evaluate(model, images, labels, batch, tta, autocast, memory_format):
     with torch.no_grad(), autocast():
         for start in range(0, len(images), batch):
             x = images[start:start + batch].float() / 255
-            probs = F.softmax(model(to_model_layout(x, memory_format)).float(), 1)
-            if tta == 'flip':
-                probs = 0.5 * (probs + F.softmax(model(to_model_layout(x.flip(2), memory_format)).float(), 1))
+            def predict(view):
+                return F.softmax(model(to_model_layout(view, memory_format)).float(), 1)
+
+            def with_mirror(view):
+                return 0.5 * (predict(view) + predict(view.flip(2)))
+
+            if tta == 'none':
+                probs = predict(x)
+            elif tta == 'flip':
+                probs = with_mirror(x)
+            else:  # flip-translate: src/train/evaluate.ts (reflect-padded one-pixel diagonal shifts, NHWC)
+                padded = F.pad(x.permute(0, 3, 1, 2), (1, 1, 1, 1), mode='reflect').permute(0, 2, 3, 1)
+                h, w = x.shape[1], x.shape[2]
+                shifted = with_mirror(padded[:, :h, :w]) + with_mirror(padded[:, 2:h + 2, 2:w + 2])
+                probs = 0.5 * with_mirror(x) + 0.25 * shifted
             y = labels[start:start + batch]
             loss_sum -= torch.log(probs[torch.arange(len(y)), y].clamp(EPS, 1 - EPS)).sum().item()
             correct += (probs.argmax(1) == y).sum().item()
@@ -298,7 +312,8 @@ def main():
     p.add_argument('--label-smoothing', type=float, default=0)
     p.add_argument('--augment', default='', help='crop=N,flip (other settings must be 0)')
     p.add_argument('--lookahead', nargs='?', const='', default=None)
-    p.add_argument('--tta', choices=['none', 'flip'], default='none')
+    p.add_argument('--tta', choices=['none', 'flip', 'flip-translate'], default='none')
+    p.add_argument('--eval-every', type=int, default=1, help='evaluate after every N-th epoch and after the last')
     p.add_argument('--precision', choices=['float32', 'bfloat16'], default='float32')
     p.add_argument('--val-split', type=float, default=0)
     p.add_argument('--bn-recalibration', type=int, default=0)
@@ -312,6 +327,8 @@ def main():
     a = p.parse_args()
     if a.val_split != 0 or a.bn_recalibration != 0:
         raise SystemExit('cifar10_torch.py: the recipes run with --val-split 0 --bn-recalibration 0')
+    if a.eval_every < 1:
+        raise SystemExit(f'cifar10_torch.py: --eval-every must be a positive whole number of epochs, got {a.eval_every}')
     aug = parse_settings(a.augment, {'crop': int, 'flip': lambda v: v in ('', 'true', '1'), 'shift': float, 'rotation': float,
                                      'brightness': float, 'contrast': float}, {'crop': 0, 'flip': False})
     if any(aug.get(k, 0) for k in ('shift', 'rotation', 'brightness', 'contrast')):
@@ -375,14 +392,16 @@ def main():
         if la:
             la.finish()
         eval_started = time.time()
-        test_loss, test_accuracy = evaluate(model, test_images, test_labels, eval_batch, a.tta, autocast, memory_format)
-        record = {'epoch': epoch + 1, 'loss': loss_sum / n, 'accuracy': correct_sum / n, 'val_loss': None, 'val_accuracy': None,
-                  'lr': lr, 'seconds': time.time() - started, 'test_loss': test_loss, 'test_accuracy': test_accuracy,
-                  'eval_seconds': time.time() - eval_started, 'elapsed': elapsed()}
+        record = {'epoch': epoch + 1, 'loss': loss_sum / n, 'accuracy': correct_sum / n, 'val_loss': None, 'val_accuracy': None, 'lr': lr}
+        test_accuracy = None
+        if (epoch + 1) % a.eval_every == 0 or epoch + 1 == a.epochs:
+            test_loss, test_accuracy = evaluate(model, test_images, test_labels, eval_batch, a.tta, autocast, memory_format)
+            record.update(test_loss=test_loss, test_accuracy=test_accuracy)
+        record.update(seconds=time.time() - started, eval_seconds=time.time() - eval_started, elapsed=elapsed())
         history.write(json.dumps(record) + '\n')
         history.flush()
         print(json.dumps(record), flush=True)
-        if a.stop_at is not None and test_accuracy >= a.stop_at:
+        if a.stop_at is not None and test_accuracy is not None and test_accuracy >= a.stop_at:
             break
     history.close()
 

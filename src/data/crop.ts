@@ -78,3 +78,34 @@ export function mirrorImages(pixels: Float32Array, shape: readonly [number, numb
   }
   return out;
 }
+
+/** PyTorch's 'reflect' padding of index i into [0, n): the border pixel is not repeated (-1 reads 1, n reads n - 2). */
+function reflect(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  const j = ((i % period) + period) % period;
+  return j < n ? j : period - j;
+}
+
+/**
+ * Every image of NHWC `pixels` moved `dy` rows down and `dx` columns right (negative: up, left), the
+ * uncovered border filled by reflection (airbench's translation test-time augmentation: a crop of
+ * the reflect-padded image).
+ */
+export function shiftImages(pixels: Float32Array, shape: readonly [number, number, number, number], dy: number, dx: number): Float32Array {
+  const [n, height, width, channels] = shape;
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < n; i++) {
+    const image = i * height * width * channels;
+    for (let y = 0; y < height; y++) {
+      const fromRow = image + reflect(y - dy, height) * width * channels;
+      const toRow = image + y * width * channels;
+      for (let x = 0; x < width; x++) {
+        const from = fromRow + reflect(x - dx, width) * channels;
+        const to = toRow + x * channels;
+        for (let c = 0; c < channels; c++) out[to + c] = pixels[from + c];
+      }
+    }
+  }
+  return out;
+}

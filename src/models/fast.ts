@@ -8,7 +8,9 @@
 //     training, src/models/whitening.ts), then three groups (widths 64, 256, 256) of
 //     conv -> 2x2 max pool -> BN -> ReLU followed by one residual unit x + ReLU(BN(conv(x))) (airbench
 //     gets the same identity path by initialising that conv to the identity), 3x3 max pooling, a
-//     bias-free dense layer, logits scaled by 1/9. BN layers learn a shift but no scale.
+//     bias-free dense layer, logits scaled by 1/9. BN layers learn a shift but no scale. As in airbench,
+//     each group's first convolution starts as an identity on its first input-width filters (PyTorch's
+//     `dirac_`): those output channels copy the input channels at the centre tap.
 // Both use ReLU (the native engine fuses it; airbench uses GELU, Page CELU) and PyTorch's default
 // initialisation (uniform in +-1/sqrt(fan_in)), which the recipes' learning rates were tuned with.
 import * as tf from '../tf.js';
@@ -40,16 +42,18 @@ export interface FastNetConfig {
   bnEpsilon: number;
   /** Factor on the logits before the softmax. */
   logitScale: number;
+  /** Each stage's first convolution starts as an identity on its first min(in, out) filters (airbench). */
+  diracStart: boolean;
 }
 
 export const RESNET9: FastNetConfig = {
   stemWidth: 64, widths: [128, 256, 512], residualStages: [0, 2], unitDepth: 2, whiten: false,
-  bnScale: true, bnMomentum: 0.9, bnEpsilon: 1e-5, logitScale: 0.125,
+  bnScale: true, bnMomentum: 0.9, bnEpsilon: 1e-5, logitScale: 0.125, diracStart: false,
 };
 
 export const RESNET_AIRBENCH: FastNetConfig = {
   stemWidth: 0, widths: [64, 256, 256], residualStages: [0, 1, 2], unitDepth: 1, whiten: true,
-  bnScale: false, bnMomentum: 0.6, bnEpsilon: 1e-12, logitScale: 1 / 9,
+  bnScale: false, bnMomentum: 0.6, bnEpsilon: 1e-12, logitScale: 1 / 9, diracStart: true,
 };
 
 /** tfjs-layers' BatchNormalization class (not exported by name; reached through its serialization registry). */
@@ -87,6 +91,30 @@ export function keepFixedWeightsFrozen(layer: tf.layers.Layer): void {
 /** PyTorch's default for conv and linear weights: uniform in +-1/sqrt(fan_in) (kaiming_uniform, a = sqrt(5)). */
 function torchDefault(seed: number): Initializer {
   return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
+}
+
+/**
+ * Sets the first min(in, out) filters of a conv layer's HWIO kernel to the identity (PyTorch's
+ * `dirac_`): filter i is 1 at the centre tap of input channel i and 0 elsewhere; the other filters
+ * keep their initialisation.
+ */
+export function diracStart(layer: tf.layers.Layer): void {
+  const [kernel] = layer.getWeights();
+  const [kh, kw, inputs, outputs] = kernel.shape;
+  const values = kernel.dataSync().slice();
+  const identity = Math.min(inputs, outputs);
+  for (let y = 0; y < kh; y++) {
+    for (let x = 0; x < kw; x++) {
+      const centre = y === kh >> 1 && x === kw >> 1;
+      for (let i = 0; i < inputs; i++) {
+        const row = ((y * kw + x) * inputs + i) * outputs;
+        for (let o = 0; o < identity; o++) values[row + o] = centre && i === o ? 1 : 0;
+      }
+    }
+  }
+  const next = tf.tensor(values, kernel.shape);
+  layer.setWeights([next]);
+  next.dispose();
 }
 
 export function buildFastNet(config: FastNetConfig, { inputShape, classes }: ModelOptions, name: string): tf.LayersModel {
@@ -127,7 +155,9 @@ export function buildFastNet(config: FastNetConfig, { inputShape, classes }: Mod
   x = tf.layers.dense({ units: classes, useBias: false, kernelInitializer: torchDefault(++seed), name: 'logits' }).apply(x) as Sym;
   x = tf.layers.rescaling({ scale: config.logitScale, offset: 0, name: 'logit_scale' }).apply(x) as Sym;
   const output = tf.layers.activation({ activation: 'softmax', name: 'predictions' }).apply(x) as Sym;
-  return tf.model({ inputs: input, outputs: output, name });
+  const model = tf.model({ inputs: input, outputs: output, name });
+  if (config.diracStart) config.widths.forEach((_, s) => diracStart(model.getLayer(`stage${s + 1}_conv`)));
+  return model;
 }
 
 export const resnet9 = (o: ModelOptions) => buildFastNet(RESNET9, o, 'resnet9');

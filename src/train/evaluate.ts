@@ -2,7 +2,7 @@
 import * as tf from '../tf.js';
 import { levelsToUnit } from '../data/assemble.js';
 import { plainRequests, range, type BatchSource } from '../data/source.js';
-import { mirrorImages } from '../data/crop.js';
+import { mirrorImages, shiftImages } from '../data/crop.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { predictWithInference, type InferenceOptions } from '../infer/compile.js';
@@ -23,7 +23,10 @@ export interface Evaluation extends ClassMetrics {
  * Class probabilities of images [n, h, w, c] (NHWC: float32 pixels in [0, 1], or 8-bit levels that are
  * divided by 255 batch by batch), batch by batch in inference mode, through the model's compiled
  * inference form (src/infer/: folded batch norm, fused kernels; `inference` picks the precision).
- * tta 'flip' averages each image's probabilities with those of its mirror image.
+ * tta 'flip' averages each image's probabilities with those of its mirror image; 'flip-translate'
+ * gives that average half the weight and the mirror-averages of the image shifted one pixel down-right
+ * and one up-left (reflected border) a quarter each (airbench94's level 2, which averages logits;
+ * probabilities here, as 'flip' does).
  */
 export function predictProbabilities(model: tf.LayersModel, images: Float32Array | Uint8Array, shape: [number, number, number, number], batchSize: number,
   inference: InferenceOptions = {}, tta: TtaMode = 'none'): Float32Array {
@@ -46,15 +49,17 @@ export function predictProbabilities(model: tf.LayersModel, images: Float32Array
 
 /**
  * The model's class probabilities for one batch of float32 pixels (its compiled inference form, the
- * whole batch in one call); tta 'flip' averages them with those of the mirrored batch.
+ * whole batch in one call), averaged over the views `tta` asks for (see predictProbabilities).
  */
 function predictBatch(model: tf.LayersModel, pixels: Float32Array, shape: [number, number, number, number], inference: InferenceOptions = {}, tta: TtaMode = 'none'): Float32Array {
+  const predict = (view: Float32Array) => predictWithInference(model, tf.tensor4d(view, shape), inference);
+  // Mirrored and shifted in JavaScript: the cpu backend's Reverse kernel took 3 s for 1024 CIFAR images.
+  const withMirror = (view: Float32Array) => tf.mul(tf.add(predict(view), predict(mirrorImages(view, shape))), 0.5);
   const probs = tf.tidy(() => {
-    const plain = predictWithInference(model, tf.tensor4d(pixels, shape), inference);
-    if (tta !== 'flip') return plain;
-    // Mirrored in JavaScript: the cpu backend's Reverse kernel took 3 s for 1024 CIFAR images.
-    const mirrored = predictWithInference(model, tf.tensor4d(mirrorImages(pixels, shape), shape), inference);
-    return tf.mul(tf.add(plain, mirrored), 0.5);
+    if (tta === 'none') return predict(pixels);
+    if (tta === 'flip') return withMirror(pixels);
+    const shifted = tf.add(withMirror(shiftImages(pixels, shape, 1, 1)), withMirror(shiftImages(pixels, shape, -1, -1)));
+    return tf.add(tf.mul(withMirror(pixels), 0.5), tf.mul(shifted, 0.25));
   });
   const values = probs.dataSync() as Float32Array;
   probs.dispose();

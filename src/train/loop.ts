@@ -69,7 +69,7 @@ export interface LoopContext {
   /** Where the batches come from (src/data/source.ts): in memory, or the Node worker pipeline. */
   train: BatchSource;
   val: BatchSource | null;
-  /** Evaluated after every epoch and recorded (test_loss, test_accuracy); never monitored. */
+  /** Evaluated after every epoch (or every --eval-every-th and the last) and recorded (test_loss, test_accuracy); never monitored. */
   test?: BatchSource | null;
   options: TrainOptions;
   state: LoopState;
@@ -166,7 +166,9 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
     const evalBatch = Math.max(options.batchSize, 64);
     const tta = options.tta ?? 'none';
     const evaluation = val && val.size > 0 ? await evaluateSource(model, val, evalBatch, {}, tta) : null;
-    const test = ctx.test && ctx.test.size > 0 ? await evaluateSource(model, ctx.test, evalBatch, {}, tta) : null;
+    // The test set after every --eval-every-th epoch and after the last one.
+    const testNow = (epoch + 1) % (options.evalEvery ?? 1) === 0 || epoch + 1 === options.epochs;
+    const test = testNow && ctx.test && ctx.test.size > 0 ? await evaluateSource(model, ctx.test, evalBatch, {}, tta) : null;
     const record: EpochRecord = {
       epoch: epoch + 1,
       loss: lossSum / seen,

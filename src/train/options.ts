@@ -9,7 +9,7 @@ import { MAX_EPOCHS, MAX_IMAGE_SIDE } from '../limits.js';
 
 export const OPTIMIZERS = ['adam', 'sgd', 'adamw', 'nesterov'] as const;
 export const SCHEDULES = ['constant', 'cosine', 'step', 'linear'] as const;
-export const TTA_MODES = ['none', 'flip'] as const;
+export const TTA_MODES = ['none', 'flip', 'flip-translate'] as const;
 export type TtaMode = (typeof TTA_MODES)[number];
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 export type ScheduleName = (typeof SCHEDULES)[number];
@@ -113,8 +113,13 @@ export interface TrainOptions extends FinetuneOptions {
   /** A labelled image folder (or .h5 file) evaluated after every epoch and recorded in history.jsonl
    *  (test_loss, test_accuracy): a test set, watched but never used to choose anything. */
   evalData?: string;
+  /** --eval-data is evaluated after every N-th epoch and after the last; absent = 1 (every epoch).
+   *  Evaluation is part of a timed run (bench/cifar10.sh), so a recipe may evaluate at the end only. */
+  evalEvery?: number;
   /** Test-time augmentation of every evaluation: 'flip' averages the predictions of each image and
-   *  its mirror image; absent = 'none'. */
+   *  its mirror image; 'flip-translate' (airbench's level 2) gives that average half the weight and
+   *  the four views shifted one pixel diagonally (reflected border) and mirrored the other half;
+   *  absent = 'none'. */
   tta?: TtaMode;
   /** Lookahead / weight averaging (src/train/lookahead.ts); null or absent = off. */
   lookahead?: LookaheadSettings | null;
@@ -209,6 +214,9 @@ export function validateOptions(o: TrainOptions): void {
     bad(`--bias-lr-scale must be a positive number, got '${o.biasLrScale}'`);
   if ((o.biasLrScale ?? 1) !== 1 && o.optimizer !== 'sgd' && o.optimizer !== 'nesterov')
     bad(`--bias-lr-scale applies to the sgd and nesterov optimizers, not ${o.optimizer}`);
+  if (o.evalEvery !== undefined && !(Number.isInteger(o.evalEvery) && o.evalEvery >= 1 && o.evalEvery <= MAX_EPOCHS))
+    bad(`--eval-every must be a whole number of epochs in [1, ${MAX_EPOCHS}], got '${o.evalEvery}'`);
+  if (o.evalEvery !== undefined && o.evalData === undefined) bad('--eval-every needs --eval-data (the test set it spaces out)');
   if (o.tta !== undefined && !(TTA_MODES as readonly string[]).includes(o.tta)) bad(`--tta must be one of ${TTA_MODES.join(', ')}, got '${o.tta}'`);
   if (o.lookahead) {
     const { every, decay, power, start } = o.lookahead;

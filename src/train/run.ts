@@ -196,7 +196,7 @@ async function startRun(o: TrainOptions, claim: () => Promise<RunLock>, progress
   faultPoint('config-written');
   progress.log(
     `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images` +
-      `${data.test ? ` (+ ${data.test.size} test images from ${o.evalData}, evaluated after every epoch, never used to choose)` : ''}, ` +
+      `${data.test ? ` (+ ${data.test.size} test images from ${o.evalData}, evaluated after ${(o.evalEvery ?? 1) === 1 ? 'every epoch' : `every ${o.evalEvery} epochs and the last`}, never used to choose)` : ''}, ` +
       `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   if (init) progress.log(`starting from the weights of ${o.init}`);

@@ -5,6 +5,7 @@ import { before, describe, it } from 'node:test';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../../src/tf.js';
 import { applyCrops, augment, DataError, drawCropParams, mirrorImages, mulberry32, padCropFlip } from '../../src/data/index.js';
+import { shiftImages } from '../../src/data/crop.js';
 import { assembleBatch } from '../../src/data/assemble.js';
 
 const shape: [number, number, number, number] = [40, 7, 9, 3];
@@ -64,6 +65,23 @@ describe('padded random crops', () => {
     const input = pixels(4);
     const expected = tf.tidy(() => tf.reverse(tf.tensor4d(input, shape), 2).dataSync());
     assert.deepEqual(mirrorImages(input, shape), expected);
+  });
+
+  it("shiftImages equals a window of tf.mirrorPad(..., 'reflect') (PyTorch's reflect padding), and (0, 0) is the identity", () => {
+    const input = pixels(3);
+    const [, h, w] = shape;
+    const padded = tf.mirrorPad(tf.tensor4d(input, shape), [[0, 0], [1, 1], [1, 1], [0, 0]], 'reflect');
+    // Down-right by one: the window at the padded origin; up-left by one: the window at (2, 2).
+    for (const [d, at] of [[1, 0], [-1, 2]]) {
+      const expected = tf.tidy(() => tf.slice(padded, [0, at, at, 0], [shape[0], h, w, shape[3]]).dataSync());
+      assert.deepEqual(shiftImages(input, shape, d, d), expected, `shift ${d}`);
+    }
+    padded.dispose();
+    assert.deepEqual(shiftImages(input, shape, 0, 0), input);
+    // Reflection without repeating the border pixel: a one-row image moved down reads row 1 of a 2-row one.
+    const column = Float32Array.from([10, 20]);
+    assert.deepEqual(Array.from(shiftImages(column, [1, 2, 1, 1], 1, 0)), [20, 10]);
+    assert.deepEqual(Array.from(shiftImages(column, [1, 2, 1, 1], -1, 0)), [20, 10]);
   });
 
   it('augment({crop, flip}) crops with a seed of its own and adds nothing else', () => {

@@ -62,6 +62,35 @@ describe('fast CIFAR networks', () => {
     m.dispose();
   });
 
+  test('resnet-airbench starts each group conv as an identity on its first input-width filters (dirac); resnet9 does not', () => {
+    const m = buildModel('resnet-airbench', { inputShape: [16, 16, 3], classes: 10 });
+    // Whitening (24) -> 64 -> 256 -> 256: filters 0..23, 0..63 and all 256 of the three group convs.
+    for (const [stage, inputs, outputs] of [[1, 24, 64], [2, 64, 256], [3, 256, 256]]) {
+      const kernel = m.getLayer(`stage${stage}_conv`).getWeights()[0];
+      assert.deepEqual(kernel.shape, [3, 3, inputs, outputs]);
+      const k = kernel.arraySync() as number[][][][];
+      let off = 0;
+      for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) for (let i = 0; i < inputs; i++) for (let o = 0; o < Math.min(inputs, outputs); o++) {
+        const want = y === 1 && x === 1 && i === o ? 1 : 0;
+        if (k[y][x][i][o] !== want) off++;
+      }
+      assert.equal(off, 0, `stage${stage}: identity filters`);
+      if (outputs > inputs) {
+        // The rest keep PyTorch's default: uniform in +-1/sqrt(fan_in), not all zero.
+        const rest = k.flat(3).filter((_, j) => j % outputs >= inputs);
+        const bound = 1 / Math.sqrt(9 * inputs);
+        assert.ok(rest.every((v) => Math.abs(v) <= bound + 1e-7) && rest.some((v) => v !== 0), `stage${stage}: the other filters`);
+      }
+    }
+    // The residual units' convolutions keep their random start (their identity is the explicit add).
+    const unit = m.getLayer('stage3_res1_conv').getWeights()[0].arraySync() as number[][][][];
+    assert.notEqual(unit[1][1][0][0], 1);
+    m.dispose();
+    const page = buildModel('resnet9', { inputShape: [16, 16, 3], classes: 10 });
+    assert.notEqual((page.getLayer('stage1_conv').getWeights()[0].arraySync() as number[][][][])[1][1][0][0], 1);
+    page.dispose();
+  });
+
   test('training phases (setTrainability) keep the whitening stem and the batch-norm scales frozen', () => {
     const m = buildModel('resnet-airbench', { inputShape: [16, 16, 3], classes: 10 });
     const built = countTrainableParams(m);

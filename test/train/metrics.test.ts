@@ -61,6 +61,31 @@ describe('evaluateModel', () => {
     model.dispose();
   });
 
+  test('tta flip-translate: half the flip average, a quarter each for the two diagonal one-pixel shifts (reflected by hand) and their mirrors, tolerance 1e-6', async () => {
+    await tf.setBackend('cpu');
+    const [n, h, w, c] = [3, 4, 3, 2];
+    const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [h, w, c] }), tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.randomNormal({ seed: 5 }) })] });
+    const images = Float32Array.from({ length: n * h * w * c }, (_, i) => ((i * 29) % 13) / 12);
+    const at = (im: Float32Array, i: number, y: number, x: number, k: number) => im[((i * h + y) * w + x) * c + k];
+    const reflect = (v: number, size: number) => (v < 0 ? -v : v >= size ? 2 * size - 2 - v : v);
+    const view = (d: number, mirror: boolean) => {
+      const out = new Float32Array(images.length);
+      for (let i = 0; i < n; i++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < c; k++) {
+        const sx = reflect(x - d, w);
+        out[((i * h + y) * w + (mirror ? w - 1 - x : x)) * c + k] = at(images, i, reflect(y - d, h), sx, k);
+      }
+      return out;
+    };
+    const p = (d: number, mirror: boolean) => predictProbabilities(model, view(d, mirror), [n, h, w, c], 2);
+    const [p0, p0m, pa, pam, pb, pbm] = [p(0, false), p(0, true), p(1, false), p(1, true), p(-1, false), p(-1, true)];
+    const tta = predictProbabilities(model, images, [n, h, w, c], 2, {}, 'flip-translate');
+    const expected = p0.map((v, i) => 0.25 * (v + p0m[i]) + 0.125 * (pa[i] + pam[i] + pb[i] + pbm[i]));
+    assert.ok(tta.every((v, i) => Math.abs(v - expected[i]) < 1e-6));
+    const flip = predictProbabilities(model, images, [n, h, w, c], 2, {}, 'flip');
+    assert.ok(tta.some((v, i) => Math.abs(v - flip[i]) > 1e-3), 'the shifted views change the predictions');
+    model.dispose();
+  });
+
   test('tta flip: the mean of the probabilities of each image and of its mirror image (mirrored by hand), tolerance 1e-6', async () => {
     await tf.setBackend('cpu');
     const [n, h, w, c] = [5, 2, 3, 2];

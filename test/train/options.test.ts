@@ -82,9 +82,10 @@ describe('train options', () => {
     assert.deepEqual(parseAugment(true), DEFAULT_AUGMENT);
     assert.equal(parseAugment('off'), null);
     assert.deepEqual(parseAugment('crop=4,flip,shift=0'), { ...DEFAULT_AUGMENT, crop: 4, flip: true, shift: 0 });
-    const fast = optionsFromFlags({ data: 'd', optimizer: 'nesterov', schedule: 'linear', tta: 'flip', lookahead: 'every=4', evalData: 'test' });
+    const fast = optionsFromFlags({ data: 'd', optimizer: 'nesterov', schedule: 'linear', tta: 'flip-translate', lookahead: 'every=4', evalData: 'test', evalEvery: '10' });
     assert.equal(fast.optimizer, 'nesterov');
-    assert.equal(fast.tta, 'flip');
+    assert.equal(fast.tta, 'flip-translate');
+    assert.equal(fast.evalEvery, 10);
     assert.equal(fast.evalData, 'test');
     assert.deepEqual(fast.lookahead, { every: 4, decay: 0.95, power: 3, start: 3 });
     assert.doesNotThrow(() => validateOptions(fast));
@@ -106,7 +107,10 @@ describe('train options', () => {
     rejects({ schedule: 'exponential' }, /--schedule must be one of constant, cosine, step, linear/);
     rejects({ biasLrScale: '0' }, /--bias-lr-scale must be a positive number/);
     rejects({ biasLrScale: '64', optimizer: 'adam' }, /--bias-lr-scale applies to the sgd and nesterov optimizers, not adam/);
-    rejects({ tta: 'crop' }, /--tta must be one of none, flip, got 'crop'/);
+    rejects({ tta: 'crop' }, /--tta must be one of none, flip, flip-translate, got 'crop'/);
+    rejects({ evalEvery: '0', evalData: 't' }, /--eval-every must be a whole number of epochs in \[1, /);
+    rejects({ evalEvery: '1.5', evalData: 't' }, /--eval-every must be a whole number of epochs/);
+    rejects({ evalEvery: '2' }, /--eval-every needs --eval-data/);
     rejects({ lookahead: 'every=0' }, /--lookahead every must be a positive integer/);
     rejects({ lookahead: 'decay=1' }, /--lookahead decay must be in \[0, 1\)/);
     rejects({ lookahead: 'speed=2' }, /--lookahead: unknown setting 'speed'/);

@@ -83,6 +83,12 @@ describe('trainRun / resumeRun', () => {
     await assert.rejects(trainRun(options('eval-bad', { evalData: join(root, 'nowhere') })), UserError);
   });
 
+  test('--eval-every 2 over 3 epochs: the test set is evaluated after epochs 2 and 3 only', async () => {
+    const history = historyOf((await trainRun(options('eval-every', { epochs: 3, evalData: data, evalEvery: 2 }))).out);
+    assert.deepEqual(history.map((h) => h.test_accuracy !== undefined), [false, true, true]);
+    assert.deepEqual(history.map((h) => h.test_loss !== undefined), [false, true, true]);
+  });
+
   test('the run folder loads with tf.loadLayersModel over HTTP, as a browser loads it, with the same outputs', async () => {
     const folder = join(root, 'a');
     const server = createServer((req, res) => {

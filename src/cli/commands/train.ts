@@ -65,6 +65,7 @@ export interface TrainFlags {
   threads?: string;
   evalData?: string;
   tta?: string;
+  evalEvery?: string;
   biasLrScale?: string;
   lookahead?: string | boolean;
 }
@@ -143,6 +144,7 @@ export function optionsFromFlags(f: TrainFlags): TrainOptions {
   if (f.unfreezeLr !== undefined) o.unfreezeLr = num('unfreeze-lr', f.unfreezeLr);
   if (f.unfreezeBatchNorm) o.unfreezeBatchNorm = true;
   if (f.evalData !== undefined) o.evalData = f.evalData;
+  if (f.evalEvery !== undefined) o.evalEvery = num('eval-every', f.evalEvery);
   if (f.biasLrScale !== undefined) o.biasLrScale = num('bias-lr-scale', f.biasLrScale);
   if (f.tta !== undefined) o.tta = f.tta as TrainOptions['tta'];
   if (f.lookahead !== undefined) o.lookahead = parseLookahead(f.lookahead);
@@ -234,7 +236,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'with --distributed: compute threads per process (default: cores / processes here)')
     .option('--bn-recalibration <images>', `recompute batch-norm statistics on this many training images after each epoch ("precise BN"; 0 = off, Keras's moving averages only) (default: ${DEFAULT_BN_RECALIBRATION})`)
     .option('--eval-data <path>', 'a labelled test folder or .h5 file evaluated after every epoch and recorded in history.jsonl (test_loss, test_accuracy); never used to choose anything')
-    .option('--tta <mode>', 'test-time augmentation of the evaluations: none, or flip (average with the mirror image) (default: none)')
+    .option('--eval-every <epochs>', 'evaluate --eval-data after every N-th epoch and after the last (default: 1)')
+    .option('--tta <mode>', 'test-time augmentation of the evaluations: none, flip (average with the mirror image), or flip-translate (also the views shifted one pixel diagonally, and their mirrors) (default: none)')
     .option('--lookahead [settings]', 'lookahead weight averaging (airbench); optional overrides like every=5,decay=0.95,power=3,start=3')
     .action(
       action(async (flags: TrainFlags) => {
