@@ -196,7 +196,7 @@ async function startRun(o: TrainOptions, claim: () => Promise<RunLock>, progress
   faultPoint('config-written');
   progress.log(
     `training ${o.model} (${config.model.parameters} parameters)${o.recipe ? ` with the ${o.recipe} recipe` : ''} on ${data.source}: ${data.train.size} training / ${validation} validation images` +
-      `${data.test ? ` (+ ${data.test.size} test images from ${o.evalData}, evaluated after ${(o.evalEvery ?? 1) === 1 ? 'every epoch' : `every ${o.evalEvery} epochs and the last`}, never used to choose)` : ''}, ` +
+      `${data.test ? ` (+ ${data.test.size} test images from ${o.evalData}, evaluated after ${evalWhen(o)}, never used to choose)` : ''}, ` +
       `${h}x${w}x${c}, ${data.classNames.length} classes; engine ${engine}; output ${o.out}`,
   );
   if (init) progress.log(`starting from the weights of ${o.init}`);
@@ -335,4 +335,11 @@ export async function resumeRun(dir: string, overrides: ResumeOverrides = {}, ho
   } finally {
     await lock.release();
   }
+}
+
+/** When --eval-data is evaluated, in words (the run's first log line). */
+function evalWhen(o: TrainOptions): string {
+  const every = o.evalEvery ?? 1;
+  if (every === 1) return 'every epoch';
+  return every >= o.epochs ? 'the last epoch only' : `every ${every} epochs and the last`;
 }
