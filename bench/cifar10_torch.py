@@ -261,15 +261,16 @@ def to_model_layout(x, memory_format):
 def evaluate(model, images, labels, batch, tta, autocast, memory_format):
     model.eval()
     loss_sum, correct = 0.0, 0
+
+    def predict(view):
+        return F.softmax(model(to_model_layout(view, memory_format)).float(), 1)
+
+    def with_mirror(view):
+        return 0.5 * (predict(view) + predict(view.flip(2)))
+
     with torch.no_grad(), autocast():
         for start in range(0, len(images), batch):
             x = images[start:start + batch].float() / 255
-            def predict(view):
-                return F.softmax(model(to_model_layout(view, memory_format)).float(), 1)
-
-            def with_mirror(view):
-                return 0.5 * (predict(view) + predict(view.flip(2)))
-
             if tta == 'none':
                 probs = predict(x)
             elif tta == 'flip':
