@@ -64,19 +64,34 @@ export function padCropFlip(pixels: Float32Array, shape: readonly [number, numbe
   return applyCrops(pixels, shape, padding, drawCropParams(shape[0], padding, flip, seed));
 }
 
-/** Mirrors every image of NHWC `pixels` left-right (test-time augmentation); a new array. */
-export function mirrorImages(pixels: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
+/**
+ * Every image of NHWC `pixels` with its pixels moved: output pixel (y, x) is input pixel
+ * (rowFrom[y], columnFrom[x]) of the same image, all channels; a new array.
+ */
+function remapImages(pixels: Float32Array, shape: readonly [number, number, number, number], rowFrom: readonly number[], columnFrom: readonly number[]): Float32Array {
   const [n, height, width, channels] = shape;
   const out = new Float32Array(pixels.length);
-  for (let row = 0; row < n * height; row++) {
-    const base = row * width * channels;
-    for (let x = 0; x < width; x++) {
-      const from = base + x * channels;
-      const to = base + (width - 1 - x) * channels;
-      for (let c = 0; c < channels; c++) out[to + c] = pixels[from + c];
+  for (let i = 0; i < n; i++) {
+    const image = i * height * width * channels;
+    for (let y = 0; y < height; y++) {
+      const fromRow = image + rowFrom[y] * width * channels;
+      const toRow = image + y * width * channels;
+      for (let x = 0; x < width; x++) {
+        const from = fromRow + columnFrom[x] * channels;
+        const to = toRow + x * channels;
+        for (let c = 0; c < channels; c++) out[to + c] = pixels[from + c];
+      }
     }
   }
   return out;
+}
+
+const indices = (n: number, f: (i: number) => number): number[] => Array.from({ length: n }, (_, i) => f(i));
+
+/** Mirrors every image of NHWC `pixels` left-right (test-time augmentation); a new array. */
+export function mirrorImages(pixels: Float32Array, shape: readonly [number, number, number, number]): Float32Array {
+  const [, height, width] = shape;
+  return remapImages(pixels, shape, indices(height, (y) => y), indices(width, (x) => width - 1 - x));
 }
 
 /** PyTorch's 'reflect' padding of index i into [0, n): the border pixel is not repeated (-1 reads 1, n reads n - 2). */
@@ -93,19 +108,6 @@ function reflect(i: number, n: number): number {
  * the reflect-padded image).
  */
 export function shiftImages(pixels: Float32Array, shape: readonly [number, number, number, number], dy: number, dx: number): Float32Array {
-  const [n, height, width, channels] = shape;
-  const out = new Float32Array(pixels.length);
-  for (let i = 0; i < n; i++) {
-    const image = i * height * width * channels;
-    for (let y = 0; y < height; y++) {
-      const fromRow = image + reflect(y - dy, height) * width * channels;
-      const toRow = image + y * width * channels;
-      for (let x = 0; x < width; x++) {
-        const from = fromRow + reflect(x - dx, width) * channels;
-        const to = toRow + x * channels;
-        for (let c = 0; c < channels; c++) out[to + c] = pixels[from + c];
-      }
-    }
-  }
-  return out;
+  const [, height, width] = shape;
+  return remapImages(pixels, shape, indices(height, (y) => reflect(y - dy, height)), indices(width, (x) => reflect(x - dx, width)));
 }
