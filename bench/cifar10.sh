@@ -24,7 +24,7 @@
 #
 # Usage: bench/cifar10.sh paper|fast [both|ours|torch]
 # Environment: TARGET (test accuracy), EPOCHS (override the recipe's), PAIRS (default 1; pairs
-#   alternate which side runs first), OUT (default runs/cifar10-<recipe>-<date>), DATA (default
+#   alternate which side runs first; FIRST=torch: PyTorch first in the first pair), OUT (default runs/cifar10-<recipe>-<date>), DATA (default
 #   ../shared/data/cifar10), LIMIT (smoke tests: this many training images, a fifth as many test
 #   images on the PyTorch side, and --limit on the project's), LOCK (default `cpulock -x` when
 #   cpulock exists: each run alone on the machine; LOCK= for none), STOP_AT_TARGET=1 (PyTorch stops
@@ -43,6 +43,8 @@ PAIRS=${PAIRS:-1}
 OUT=${OUT:-runs/cifar10-$recipe-$(date -u +%Y%m%d-%H%M%S)}
 if [ -z "${LOCK+set}" ]; then LOCK=$(command -v cpulock >/dev/null && echo "cpulock -x" || echo ""); fi
 threads=$(nproc)
+# FIRST=torch: PyTorch runs first in odd pairs (a second session's pair balances the first's order).
+case "${FIRST:-ours}" in ours) FIRST_OFFSET=0 ;; torch) FIRST_OFFSET=1 ;; *) echo "bench/cifar10.sh: FIRST is ours or torch" >&2; exit 2 ;; esac
 
 case "$recipe" in
   paper)
@@ -123,7 +125,7 @@ run_torch() {
 echo "{\"recipe\":\"$recipe\",\"target\":$target,\"started\":\"$(date -u +%FT%TZ)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"nproc\":$threads,\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\",\"commit\":\"$(git rev-parse --short HEAD)\"}" | tee "$OUT/runs.jsonl"
 for pair in $(seq "$PAIRS"); do
   order="ours torch"
-  [ $((pair % 2)) = 0 ] && order="torch ours"
+  [ $(((pair + ${FIRST_OFFSET}) % 2)) = 0 ] && order="torch ours"
   for side in $order; do
     [ "$sides" = both ] || [ "$sides" = "$side" ] || continue
     dir="$OUT/$side-$pair"
