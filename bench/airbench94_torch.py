@@ -117,6 +117,9 @@ def main():
     a = p.parse_args()
     if not (0 < a.epochs <= 1000):
         raise SystemExit(f'airbench94_torch.py: --epochs must be in (0, 1000], got {a.epochs}')
+    for folder in (a.data, a.eval_data):
+        if not os.path.isdir(folder):
+            raise SystemExit(f'airbench94_torch.py: {folder} is not a folder of class folders')
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     gen = torch.Generator().manual_seed(a.seed)
