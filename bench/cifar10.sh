@@ -24,7 +24,10 @@
 #
 # Usage: bench/cifar10.sh paper|fast [both|ours|torch]
 # Environment: TARGET (test accuracy), EPOCHS (override the recipe's), PAIRS (default 1; pairs
-#   alternate which side runs first; FIRST=torch: PyTorch first in the first pair), OUT (default runs/cifar10-<recipe>-<date>), DATA (default
+#   alternate which side runs first; FIRST=torch: PyTorch first in the first pair), OUT (default
+#   runs/cifar10-<recipe>-<date>), CACHED=1 (the project reads the decoded photos from its usual
+#   cache, as a second run would; by default each of its runs decodes cold into a fresh cache
+#   folder, deleted afterwards, as PyTorch decodes every time), DATA (default
 #   ../shared/data/cifar10), LIMIT (smoke tests: this many training images, a fifth as many test
 #   images on the PyTorch side, and --limit on the project's), LOCK (default `cpulock -x` when
 #   cpulock exists: each run alone on the machine; LOCK= for none), STOP_AT_TARGET=1 (PyTorch stops
@@ -105,8 +108,11 @@ run_ours() {
   timed "$dir.time"
   # --recipe course: every other default neutral (no clipping, smoothing, warm-up or augmentation
   # beyond the flags), as cifar10_torch.py has it; the recipe's flags then set the rest.
-  RESNET_NATIVE_THREADS=$threads $LOCK "${timing[@]}" node dist/src/cli/main.js train --backend native --recipe course "${args[@]}" "${limit[@]}" --out "$dir" > "$dir.log" 2>&1 \
-    || { echo "bench/cifar10.sh: resnet train failed (see $dir.log)" >&2; tail -3 "$dir.log" >&2; exit 1; }
+  cache=()
+  [ -n "${CACHED:-}" ] || { rm -rf "$dir.cache"; cache=(--cache-dir "$dir.cache"); }
+  RESNET_NATIVE_THREADS=$threads $LOCK "${timing[@]}" node dist/src/cli/main.js train --backend native --recipe course "${args[@]}" "${limit[@]}" "${cache[@]}" --out "$dir" > "$dir.log" 2>&1 \
+    || { echo "bench/cifar10.sh: resnet train failed (see $dir.log)" >&2; tail -3 "$dir.log" >&2; rm -rf "$dir.cache"; exit 1; }
+  rm -rf "$dir.cache"
 }
 
 run_torch() {
