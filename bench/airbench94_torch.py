@@ -41,32 +41,21 @@ import torch.nn.functional as F
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cifar10_torch import load_folder  # noqa: E402 (the same decoding as the twin)
+from cifar10_torch import Lookahead, ShiftBatchNorm, dirac_conv, load_folder  # noqa: E402 (the twin's pieces)
 
 MEAN = torch.tensor([0.4914, 0.4822, 0.4465])
 STD = torch.tensor([0.2470, 0.2435, 0.2616])
 HYP = dict(epochs=9.9, batch=1024, lr=11.5, momentum=0.85, weight_decay=0.0153, bias_scaler=64.0,
-           label_smoothing=0.2, whiten_bias_epochs=3, widths=(64, 256, 256), bn_momentum=0.6,
+           label_smoothing=0.2, whiten_bias_epochs=3, widths=(64, 256, 256),
            scaling=1 / 9, translate=2)
-
-
-class Norm(nn.BatchNorm2d):
-    def __init__(self, channels):
-        super().__init__(channels, eps=1e-12, momentum=1 - HYP['bn_momentum'])
-        self.weight.requires_grad = False
-
-
-def conv(cin, cout):
-    layer = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
-    with torch.no_grad():
-        nn.init.dirac_(layer.weight[:cin])
-    return layer
 
 
 class Group(nn.Module):
     def __init__(self, cin, cout):
         super().__init__()
-        self.conv1, self.norm1, self.conv2, self.norm2 = conv(cin, cout), Norm(cout), conv(cout, cout), Norm(cout)
+        # ShiftBatchNorm: eps 1e-12, PyTorch momentum 0.4 (airbench's 0.6), the scale frozen at 1.
+        self.conv1, self.norm1 = dirac_conv(cin, cout), ShiftBatchNorm(cout)
+        self.conv2, self.norm2 = dirac_conv(cout, cout), ShiftBatchNorm(cout)
 
     def forward(self, x):
         x = F.gelu(self.norm1(F.max_pool2d(self.conv1(x), 2)))
@@ -153,15 +142,9 @@ def main():
             return 0.2 + 0.8 * step / warm
         return 1.0 + (0.07 - 1.0) * (step - warm) / (total_steps - warm)
 
-    average = {k: v.clone() for k, v in model.state_dict().items()}
-
-    def lookahead(decay):
-        with torch.no_grad():
-            for k, v in model.state_dict().items():
-                if v.is_floating_point():
-                    average[k].lerp_(v, 1 - decay)
-                    v.copy_(average[k])
-
+    # One average over the whole run (the twin's Lookahead, never restarted): every 5 steps decay
+    # 0.95^5 (step / total)^3, the average taken at the end.
+    lookahead = Lookahead(model, {'every': 5, 'decay': 0.95, 'power': 3})
     flip_half = torch.rand(len(train_x), generator=gen) < 0.5
     padded = F.pad(train_x, (pad,) * 4, mode='reflect')
     h, w = train_x.shape[2:]
@@ -198,13 +181,12 @@ def main():
             loss.backward()
             optimizer.step()
             step += 1
-            if step % 5 == 0:
-                lookahead(0.95 ** 5 * (step / total_steps) ** 3)
+            lookahead.after_step(step, total_steps)
             loss_sum += loss.item()
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(idx)
         if step >= total_steps:
-            lookahead(1.0)  # the model takes the average
+            lookahead.finish()  # the model takes the average
         record = {'epoch': epoch + 1, 'loss': loss_sum / seen, 'accuracy': correct / seen,
                   'seconds': time.time() - started, 'elapsed': time.time() - START}
         history.write(json.dumps(record) + '\n')

@@ -145,12 +145,19 @@ class ShiftBatchNorm(nn.BatchNorm2d):
         self.weight.requires_grad = False
 
 
+def dirac_conv(cin, cout):
+    """A bias-free 3x3 'same' convolution whose first min(cin, cout) filters start as the identity
+    (src/models/fast.ts diracStart; PyTorch's dirac_), the others at PyTorch's default."""
+    conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+    with torch.no_grad():
+        nn.init.dirac_(conv.weight[:min(cin, cout)])
+    return conv
+
+
 class AirbenchGroup(nn.Module):
     def __init__(self, cin, width):
         super().__init__()
-        self.conv = nn.Conv2d(cin, width, 3, padding=1, bias=False)
-        with torch.no_grad():  # src/models/fast.ts diracStart: the first min(cin, width) filters start as the identity
-            nn.init.dirac_(self.conv.weight[:min(cin, width)])
+        self.conv = dirac_conv(cin, width)
         self.bn = ShiftBatchNorm(width)
         self.res_conv = nn.Conv2d(width, width, 3, padding=1, bias=False)
         self.res_bn = ShiftBatchNorm(width)
