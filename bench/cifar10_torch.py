@@ -62,8 +62,11 @@ def load_folder(root, threads, limit=None):
         files, labels = [files[i] for i in keep], [labels[i] for i in keep]
 
     def decode(path):
-        with Image.open(path) as image:
-            return np.asarray(image.convert('RGB'))
+        try:
+            with Image.open(path) as image:
+                return np.asarray(image.convert('RGB'))
+        except (OSError, ValueError) as error:  # Pillow's damaged, truncated or unknown images
+            raise SystemExit(f'{path}: not a readable image ({error})')
 
     with ThreadPoolExecutor(threads) as pool:
         images = np.stack(list(pool.map(decode, files, chunksize=256)))
