@@ -34,7 +34,11 @@ try {
 // Build against the headers of the Node that runs this (no download) when npm names none.
 const prefix = dirname(dirname(process.execPath));
 const nodedir = process.env.npm_config_nodedir || (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
+// The JPEG decoder addon (src/jpeg.cc) needs libjpeg's headers; without them it is left out and the
+// data layer decodes every image with sharp.
+const withJpeg = INCLUDE_DIRS.some((dir) => existsSync(join(dir, 'jpeglib.h')));
+if (!withJpeg) console.warn('JPEG decoder addon not built: libjpeg headers (jpeglib.h) not found — install libjpeg62-turbo-dev; sharp decodes every image');
 const args = [nodeGyp, 'rebuild', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
-const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit' });
+const result = spawnSync(process.execPath, args, { cwd: here, stdio: 'inherit', env: { ...process.env, RESNET_WITH_JPEG: withJpeg ? '1' : '0' } });
 if (result.status !== 0) skip(`node-gyp failed (exit ${result.status})`);
-console.log(`native engine built: ${join(here, 'build', 'Release', 'tfjs_native.node')}`);
+console.log(`native engine built: ${join(here, 'build', 'Release', 'tfjs_native.node')}${withJpeg ? ` (and ${join(here, 'build', 'Release', 'resnet_jpeg.node')})` : ''}`);

@@ -128,11 +128,11 @@ export type NativeAddon = {
 
 const ADDON_RELATIVE_PATH = join('native', 'build', 'Release', 'tfjs_native.node');
 
-/** The addon's path, or null when it was not built. */
-export function findAddon(): string | null {
+/** A built addon's path (this one by default; e.g. 'resnet_jpeg.node' for the JPEG decoder), or null when it was not built. */
+export function findAddon(file = 'tfjs_native.node'): string | null {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, ADDON_RELATIVE_PATH);
+    const candidate = join(dir, 'native', 'build', 'Release', file);
     if (existsSync(candidate)) return candidate;
     const parent = dirname(dir);
     if (parent === dir) return null;
