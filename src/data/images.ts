@@ -8,6 +8,7 @@ import { extname } from 'node:path';
 import { imageSize } from 'image-size';
 import sharp, { type OutputInfo, type ResizeOptions } from 'sharp';
 import { levelsToUnit } from './assemble.js';
+import { decodePlainJpegs } from './jpeg.js';
 import { MAX_INPUT_PIXELS } from '../limits.js';
 import { checkImagesMemory } from '../io/memory.js';
 import { DataError, RESIZE_MODES, type ResizeMode } from './types.js';
@@ -258,9 +259,14 @@ export async function loadImages(paths: string[], imageSize: [number, number], c
   const imageLength = imageSize[0] * imageSize[1] * channels;
   checkImagesMemory('the images to predict', paths.length, imageSize[0], imageSize[1], channels, 4);
   const out = new Float32Array(paths.length * imageLength);
-  await mapConcurrent(paths, async (path, i) => {
+  for (const path of paths) {
     if (!isImageFile(path)) throw new DataError(`${path}: unsupported image file extension '${extname(path)}' (expected ${IMAGE_EXTENSIONS.join(', ')})`);
-    const image = await decodeImage(await readImageBytes(path), path, channels as 1 | 3, imageSize, resize);
+  }
+  // As the folder reader: JPEGs stored at imageSize by libjpeg-turbo (src/data/jpeg.ts), the rest by sharp.
+  const taken = await decodePlainJpegs(paths, imageSize, (i, rgb) => levelsToUnit(convertChannels(rgb, 3, channels), out, i * imageLength));
+  const rest = paths.flatMap((_, i) => (taken[i] ? [] : [i]));
+  await mapConcurrent(rest, async (i) => {
+    const image = await decodeImage(await readImageBytes(paths[i]), paths[i], channels as 1 | 3, imageSize, resize);
     levelsToUnit(image.pixels, out, i * imageLength);
   });
   return out;

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
-import { decodeImage, readImageBytes } from '../../src/data/images.js';
+import { decodeImage, loadImages, readImageBytes } from '../../src/data/images.js';
 import { decodePlainJpegs, jpegAddon } from '../../src/data/jpeg.js';
 import { readImageFolder } from '../../src/data/folder.js';
 import { tempDir } from './fixtures.js';
@@ -33,6 +33,18 @@ function photo(height: number, width: number, seed: number): Buffer {
 }
 
 const raw = (height: number, width: number, seed: number) => sharp(photo(height, width, seed), { raw: { width, height, channels: 3 } });
+
+/** Runs `task` with RESNET_NATIVE_JPEG=0 (sharp decodes every image), restoring the variable after. */
+async function sharpAlone<T>(task: () => Promise<T>): Promise<T> {
+  const saved = process.env.RESNET_NATIVE_JPEG;
+  process.env.RESNET_NATIVE_JPEG = '0';
+  try {
+    return await task();
+  } finally {
+    if (saved === undefined) delete process.env.RESNET_NATIVE_JPEG;
+    else process.env.RESNET_NATIVE_JPEG = saved;
+  }
+}
 
 /** Decodes `files` with the fast path: [taken flags, RGB pixels per file (undefined when not taken)]. */
 async function fast(files: string[], height: number, width: number): Promise<[Uint8Array, (Uint8Array | undefined)[]]> {
@@ -107,7 +119,7 @@ describe('libjpeg-turbo fast path for JPEG folders', { skip }, () => {
     assert.deepEqual(pixels[0], reference.pixels);
   });
 
-  it('the folder reader gives the same pixels, labels and cache-free result with and without it', async () => {
+  it('the folder reader and loadImages give the same pixels and labels with and without it', async () => {
     const root = join(dir, 'folder');
     const write = async (path: string, image: Sharp) => {
       await mkdir(join(root, path, '..'), { recursive: true });
@@ -119,22 +131,18 @@ describe('libjpeg-turbo fast path for JPEG folders', { skip }, () => {
     await write('dog/c.jpg', raw(48, 40, 52).jpeg()); // resized: sharp
     await write('dog/d.jpg', raw(32, 32, 53).toColourspace('b-w').jpeg());
     for (const channels of [3, 1] as const) {
-      const read = async (env: string | undefined) => {
-        const saved = process.env.RESNET_NATIVE_JPEG;
-        if (env === undefined) delete process.env.RESNET_NATIVE_JPEG;
-        else process.env.RESNET_NATIVE_JPEG = env;
-        try {
-          const data = await readImageFolder(root, { imageSize: [32, 32], channels, log: () => {} });
-          assert.equal(data.store.kind, 'memory');
-          return { pixels: data.store.kind === 'memory' ? data.store.levels : undefined, labels: data.labels };
-        } finally {
-          if (saved === undefined) delete process.env.RESNET_NATIVE_JPEG;
-          else process.env.RESNET_NATIVE_JPEG = saved;
-        }
+      const read = async () => {
+        const data = await readImageFolder(root, { imageSize: [32, 32], channels, log: () => {} });
+        assert.equal(data.store.kind, 'memory');
+        return { pixels: data.store.kind === 'memory' ? data.store.levels : undefined, labels: data.labels };
       };
-      const [withAddon, sharpOnly] = [await read(undefined), await read('0')];
+      const [withAddon, sharpOnly] = [await read(), await sharpAlone(read)];
       assert.deepEqual(withAddon.labels, sharpOnly.labels);
       assert.ok(Buffer.from(withAddon.pixels!).equals(Buffer.from(sharpOnly.pixels!)), `channels ${channels}: identical decoded levels`);
+      // loadImages (prediction) takes the same path.
+      const files = ['cat/0.jpg', 'dog/a.jpg', 'cat/7.jpg', 'dog/b.png', 'dog/d.jpg'].map((f) => join(root, f));
+      const predict = () => loadImages(files, [32, 32], channels);
+      assert.deepEqual(await predict(), await sharpAlone(predict), `channels ${channels}: loadImages identical`);
     }
     // The damaged file still gets sharp's error line, naming the file.
     await writeFile(join(root, 'dog', 'e.jpg'), (await readFile(join(root, 'cat', '0.jpg'))).subarray(0, 200));
