@@ -1,10 +1,11 @@
 // The data pipeline's figures (docs/benchmarks.md, "Session 5: data"), each in fresh processes so
 // that peak memory is the measurement's own. Prints one JSON line per command.
 //
-//   node dist/bench/data-pipeline.js load   [--data DIR] [--pairs 2] [--baseline DIST]
+//   node dist/bench/data-pipeline.js load   [--data DIR] [--pairs 2] [--baseline DIST | --sharp-baseline]
 //       Decoding a folder with no cache (cold) and reading it back from the cache (warm): seconds and
 //       peak RSS. --baseline DIST also times another build's loadDataset (e.g. a copy of an older
-//       dist/), alternating with this one.
+//       dist/), alternating with this one; --sharp-baseline times this build with RESNET_NATIVE_JPEG=0
+//       (sharp decodes every photo, no libjpeg-turbo fast path).
 //   node dist/bench/data-pipeline.js epoch  [--data DIR] [--limit 10000] [--model resnet20] [--batch-size 128] [--pairs 3]
 //       Training images per second of `resnet bench` (random data, Keras's trainOnBatch) against a
 //       training epoch of the real loop on the folder (augmentation on; the second epoch, after
@@ -61,14 +62,16 @@ function loadScript(dist: string, cacheDir: string | null): string[] {
 
 function load(): void {
   const pairs = Number(flag('pairs', '2'));
-  const baseline = args.includes('--baseline') ? resolve(flag('baseline', '')) : null;
+  const sharpBaseline = args.includes('--sharp-baseline');
+  const baseline = sharpBaseline ? join(ROOT, 'dist') : args.includes('--baseline') ? resolve(flag('baseline', '')) : null;
+  const baselineEnv = sharpBaseline ? { ...process.env, RESNET_NATIVE_JPEG: '0' } : process.env;
   const rows: Record<string, { seconds: number; peakMB: number }[]> = { cold: [], warm: [], baseline: [] };
   let shape: unknown;
   for (let p = 0; p < pairs; p++) {
     const cacheDir = mkdtempSync(join(tmpdir(), 'resnet-bench-cache-'));
     try {
       if (baseline) {
-        const b = measured(loadScript(baseline, null));
+        const b = measured(loadScript(baseline, null), baselineEnv);
         rows.baseline.push({ seconds: JSON.parse(b.stdout).seconds, peakMB: b.peakMB });
       }
       for (const kind of ['cold', 'warm'] as const) {
@@ -82,7 +85,8 @@ function load(): void {
     }
   }
   const summary = (kind: string) => (rows[kind].length ? { seconds: round(median(rows[kind].map((r) => r.seconds))), peak_rss_mb: Math.round(median(rows[kind].map((r) => r.peakMB))), runs: rows[kind] } : undefined);
-  const result = { bench: 'data-load', data: DATA, shape, pairs, baseline: baseline ? summary('baseline') : undefined, cold: summary('cold'), warm: summary('warm'), when: new Date().toISOString() };
+  const result = { bench: 'data-load', data: DATA, shape, pairs, baseline_is: sharpBaseline ? 'this build, RESNET_NATIVE_JPEG=0' : baseline ?? undefined, baseline: baseline ? summary('baseline') : undefined, cold: summary('cold'), warm: summary('warm'), when: new Date().toISOString() };
+  if (baseline) Object.assign(result, { ratio_baseline_over_cold_median_of_pairs: round(median(rows.baseline.map((r, i) => r.seconds / rows.cold[i].seconds))) });
   console.log(JSON.stringify(result));
 }
 

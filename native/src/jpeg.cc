@@ -12,8 +12,10 @@
 //
 // decodeJpegFiles(paths, height, width, out, taken) -> Promise<void>: image i goes to
 // out[i*h*w*3 ...] as RGB (a greyscale file is copied to the three channels, as libvips does);
-// taken[i] is 1 when it was decoded here, 0 when JavaScript must decode it.
+// taken[i] is 1 when it was decoded here, 0 when JavaScript must decode it. jpegHeaderSizes(paths,
+// sizes) reads the stored sizes of the same plain JPEGs (for the folder's most common size).
 #include <napi.h>
+#include <algorithm>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -29,15 +31,19 @@ namespace {
 // Larger files (never a small photo) are left to sharp, which shrinks big JPEGs while decoding.
 constexpr off_t MAX_FILE_BYTES = 16 << 20;
 
-// The whole file, or false (missing, not a regular file, too large, unreadable). O_NONBLOCK: a pipe
-// named like an image must not hang the thread; fstat then refuses it.
-bool readFile(const std::string& path, std::vector<unsigned char>& bytes) {
+// A header (Exif included) is read from at most this many first bytes, as image-size does in JavaScript.
+constexpr off_t HEADER_BYTES = 64 << 10;
+
+// The whole file (whole = true), or its first HEADER_BYTES; false when missing, not a regular file,
+// too large (whole) or unreadable. O_NONBLOCK: a pipe named like an image must not hang the thread;
+// fstat then refuses it.
+bool readFile(const std::string& path, std::vector<unsigned char>& bytes, bool whole) {
   int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return false;
   struct stat info;
-  bool ok = fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0 && info.st_size <= MAX_FILE_BYTES;
+  bool ok = fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size > 0 && (!whole || info.st_size <= MAX_FILE_BYTES);
   if (ok) {
-    bytes.resize(static_cast<size_t>(info.st_size));
+    bytes.resize(static_cast<size_t>(whole ? info.st_size : std::min(info.st_size, HEADER_BYTES)));
     size_t done = 0;
     while (done < bytes.size()) {
       ssize_t n = read(fd, bytes.data() + done, bytes.size() - done);
@@ -69,8 +75,10 @@ bool startsWith(const jpeg_saved_marker_ptr marker, const char* tag, size_t leng
   return marker->data_length >= length && std::memcmp(marker->data, tag, length) == 0;
 }
 
-// Decodes one JPEG held in `bytes` to `out` (height*width*3 RGB); false when not taken (see the header).
-bool decodeOne(const std::vector<unsigned char>& bytes, int height, int width, unsigned char* out) {
+// Decodes one JPEG held in `bytes` to `out` (height*width*3 RGB); false when not taken (see the
+// header). With out == nullptr it reads the header only and stores the size in height and width
+// (false when the file is not a plain JPEG: not one, Exif, ICC, another colour space).
+bool decodeOne(const std::vector<unsigned char>& bytes, int& height, int& width, unsigned char* out) {
   jpeg_decompress_struct cinfo;
   ErrorManager errors;
   cinfo.err = jpeg_std_error(&errors.base);
@@ -88,13 +96,17 @@ bool decodeOne(const std::vector<unsigned char>& bytes, int height, int width, u
   jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);  // Exif
   jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff);  // ICC profile
   bool taken = jpeg_read_header(&cinfo, TRUE) == JPEG_HEADER_OK;
+  if (taken && out == nullptr) {
+    height = static_cast<int>(cinfo.image_height);
+    width = static_cast<int>(cinfo.image_width);
+  }
   taken = taken && static_cast<int>(cinfo.image_width) == width && static_cast<int>(cinfo.image_height) == height && cinfo.data_precision == 8 &&
           ((cinfo.num_components == 3 && cinfo.jpeg_color_space == JCS_YCbCr) || (cinfo.num_components == 1 && cinfo.jpeg_color_space == JCS_GRAYSCALE));
   for (jpeg_saved_marker_ptr marker = cinfo.marker_list; taken && marker != nullptr; marker = marker->next) {
     if (marker->marker == JPEG_APP0 + 1 && startsWith(marker, "Exif\0", 5)) taken = false;
     if (marker->marker == JPEG_APP0 + 2 && startsWith(marker, "ICC_PROFILE\0", 12)) taken = false;
   }
-  if (taken) {
+  if (taken && out != nullptr) {
     // libjpeg's defaults, as libvips and Pillow leave them: the accurate integer IDCT and smooth
     // ("fancy") chroma upsampling.
     cinfo.out_color_space = JCS_RGB;
@@ -128,7 +140,8 @@ class DecodeFiles : public Napi::AsyncWorker {
     const size_t imageBytes = static_cast<size_t>(height_) * width_ * 3;
     std::vector<unsigned char> bytes;
     for (size_t i = 0; i < paths_.size(); i++) {
-      taken_[i] = readFile(paths_[i], bytes) && decodeOne(bytes, height_, width_, out_ + i * imageBytes) ? 1 : 0;
+      int height = height_, width = width_;
+      taken_[i] = readFile(paths_[i], bytes, true) && decodeOne(bytes, height, width, out_ + i * imageBytes) ? 1 : 0;
     }
   }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
@@ -142,6 +155,62 @@ class DecodeFiles : public Napi::AsyncWorker {
   unsigned char* taken_;
   Napi::ObjectReference outRef_, takenRef_;
 };
+
+class HeaderSizes : public Napi::AsyncWorker {
+ public:
+  HeaderSizes(Napi::Env env, std::vector<std::string> paths, Napi::Int32Array sizes)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), paths_(std::move(paths)), sizes_(sizes.Data()) {
+    sizesRef_ = Napi::Persistent(static_cast<Napi::Object>(sizes));
+  }
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::vector<unsigned char> bytes;
+    for (size_t i = 0; i < paths_.size(); i++) {
+      int height = 0, width = 0;
+      const bool known = readFile(paths_[i], bytes, false) && decodeOne(bytes, height, width, nullptr);
+      sizes_[2 * i] = known ? height : 0;
+      sizes_[2 * i + 1] = known ? width : 0;
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<std::string> paths_;
+  int32_t* sizes_;
+  Napi::ObjectReference sizesRef_;
+};
+
+// Paths as C++ strings; a NUL inside one empties it (never opened: "not taken", "unknown").
+std::vector<std::string> readPaths(Napi::Env env, Napi::Array list, const char* name) {
+  std::vector<std::string> paths(list.Length());
+  for (size_t i = 0; i < paths.size(); i++) {
+    Napi::Value path = list.Get(static_cast<uint32_t>(i));
+    if (!path.IsString()) throw Napi::TypeError::New(env, std::string(name) + ": every path must be a string");
+    paths[i] = path.As<Napi::String>().Utf8Value();
+    if (paths[i].find('\0') != std::string::npos) paths[i].clear();
+  }
+  return paths;
+}
+
+// jpegHeaderSizes(paths, sizes) -> Promise<void>: sizes[2i], sizes[2i+1] = the stored height and
+// width of a plain JPEG (as decodeJpegFiles would take it, size aside), read from its first 64 KB;
+// 0, 0 for anything else (JavaScript then reads that file's size its own way).
+Napi::Value jpegHeaderSizes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsArray() || !info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env, "jpegHeaderSizes(paths: string[], sizes: Int32Array)");
+  }
+  Napi::Array list = info[0].As<Napi::Array>();
+  Napi::Int32Array sizes = info[1].As<Napi::Int32Array>();
+  if (sizes.ElementLength() != 2 * static_cast<size_t>(list.Length())) throw Napi::RangeError::New(env, "jpegHeaderSizes: sizes must hold 2 * paths.length values");
+  auto* worker = new HeaderSizes(env, readPaths(env, list, "jpegHeaderSizes"), sizes);
+  Napi::Promise promise = worker->promise();
+  worker->Queue();
+  return promise;
+}
 
 // The most pixels one image may have here: 4096 x 4096 (the data layer asks for much less).
 constexpr double MAX_SIDE = 4096;
@@ -165,14 +234,7 @@ Napi::Value decodeJpegFiles(const Napi::CallbackInfo& info) {
   if (out.ElementLength() != count * imageBytes || taken.ElementLength() != count) {
     throw Napi::RangeError::New(env, "decodeJpegFiles: out must hold paths.length * height * width * 3 bytes and taken paths.length");
   }
-  std::vector<std::string> paths(count);
-  for (size_t i = 0; i < count; i++) {
-    Napi::Value path = list.Get(static_cast<uint32_t>(i));
-    if (!path.IsString()) throw Napi::TypeError::New(env, "decodeJpegFiles: every path must be a string");
-    paths[i] = path.As<Napi::String>().Utf8Value();
-    if (paths[i].find('\0') != std::string::npos) paths[i].clear();  // never opened: "not taken"
-  }
-  auto* worker = new DecodeFiles(env, std::move(paths), static_cast<int>(height), static_cast<int>(width), out, taken);
+  auto* worker = new DecodeFiles(env, readPaths(env, list, "decodeJpegFiles"), static_cast<int>(height), static_cast<int>(width), out, taken);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;
@@ -180,6 +242,7 @@ Napi::Value decodeJpegFiles(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeJpegFiles", Napi::Function::New(env, decodeJpegFiles, "decodeJpegFiles"));
+  exports.Set("jpegHeaderSizes", Napi::Function::New(env, jpegHeaderSizes, "jpegHeaderSizes"));
   exports.Set("libjpegTurboVersion", Napi::String::New(env, [] {
     const int v = LIBJPEG_TURBO_VERSION_NUMBER;  // e.g. 2001005 for 2.1.5
     return std::to_string(v / 1000000) + "." + std::to_string(v / 1000 % 1000) + "." + std::to_string(v % 1000);

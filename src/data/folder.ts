@@ -19,7 +19,7 @@ import {
   readStoredSize,
   sharedLevels,
 } from './images.js';
-import { decodePlainJpegs, nativeJpegVersion } from './jpeg.js';
+import { decodePlainJpegs, nativeJpegVersion, plainJpegSizes } from './jpeg.js';
 import { MAX_CLASSES } from '../limits.js';
 import { checkImagesMemory } from '../io/memory.js';
 import { balancedSelection } from './select.js';
@@ -179,7 +179,9 @@ export async function readImageFolder(root: string, options: ReadOptions = {}): 
   let target: SizeChoice | undefined = options.imageSize ? { size: options.imageSize, reason: '' } : options.defaultSize;
   let storedSizes: [number, number][] | undefined;
   if (!target) {
-    storedSizes = await mapConcurrent(files, readStoredSize, STAT_CONCURRENCY);
+    // Plain JPEGs' headers read by libjpeg-turbo (src/data/jpeg.ts), the rest by image-size / libvips.
+    const plain = await plainJpegSizes(files);
+    storedSizes = await mapConcurrent(files, async (file, i) => plain[i] ?? readStoredSize(file), STAT_CONCURRENCY);
     target = dominantSize(storedSizes);
   }
   const [height, width] = target.size;

@@ -11,11 +11,17 @@ import { findAddon } from '../engine/native/addon.js';
 interface JpegAddon {
   /** Decodes paths[i] (stored at height x width) as RGB into out[i*h*w*3 ...]; taken[i] = 1 when it did, 0 when the caller must. */
   decodeJpegFiles(paths: string[], height: number, width: number, out: Uint8Array, taken: Uint8Array): Promise<void>;
+  /** sizes[2i], sizes[2i+1] = the stored height and width of paths[i] when the addon would take it (size aside), else 0, 0. */
+  jpegHeaderSizes(paths: string[], sizes: Int32Array): Promise<void>;
   libjpegTurboVersion: string;
 }
 
-/** Files handed to one call (one libuv worker thread): small enough for steady progress lines. */
+/** Files handed to one call (one libuv worker thread): small enough for steady progress lines... */
 const CHUNK_FILES = 256;
+/** ...and for the call's decoded pixels to stay under this many bytes (large images: fewer files). */
+const CHUNK_BYTES = 16 << 20;
+/** Files whose header one call reads. */
+const HEADER_CHUNK_FILES = 1024;
 /** Calls in flight: one per core of the machines this runs on (the 2-core reference machine). */
 const CHUNKS_IN_FLIGHT = 2;
 
@@ -28,7 +34,7 @@ export function jpegAddon(): JpegAddon | null {
     const path = findAddon('resnet_jpeg.node');
     try {
       addon = path ? (createRequire(import.meta.url)(path) as JpegAddon) : null;
-      if (addon && typeof addon.decodeJpegFiles !== 'function') addon = null;
+      if (addon && (typeof addon.decodeJpegFiles !== 'function' || typeof addon.jpegHeaderSizes !== 'function')) addon = null;
     } catch {
       addon = null;
     }
@@ -42,6 +48,24 @@ export function nativeJpegVersion(): string | null {
   return loaded ? `libjpeg-turbo ${loaded.libjpegTurboVersion}` : null;
 }
 
+/** The indices of the .jpg/.jpeg among `files`. */
+function jpegIndices(files: readonly string[]): number[] {
+  return files.flatMap((file, i) => (['.jpg', '.jpeg'].includes(extname(file).toLowerCase()) ? [i] : []));
+}
+
+/** Runs `task` on consecutive slices of `items` (at most `size` each), CHUNKS_IN_FLIGHT at a time. */
+async function inChunks<T>(items: readonly T[], size: number, task: (chunk: T[]) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const chunk = items.slice(next, next + size);
+      next += chunk.length;
+      await task(chunk);
+    }
+  };
+  await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, worker));
+}
+
 /**
  * Decodes the .jpg/.jpeg among `files` that the addon takes, each stored at `size` ([height, width]),
  * calling `place(index, rgb)` for each (rgb: height*width*3 values, valid during the call only).
@@ -51,33 +75,43 @@ export async function decodePlainJpegs(files: readonly string[], size: [number, 
   const taken = new Uint8Array(files.length);
   const decoder = jpegAddon();
   if (!decoder) return taken;
-  const candidates: number[] = [];
-  files.forEach((file, i) => {
-    const extension = extname(file).toLowerCase();
-    if (extension === '.jpg' || extension === '.jpeg') candidates.push(i);
-  });
   const imageLength = size[0] * size[1] * 3;
-  let next = 0;
-  const worker = async () => {
-    const pixels = new Uint8Array(CHUNK_FILES * imageLength);
-    const chunkTaken = new Uint8Array(CHUNK_FILES);
-    while (next < candidates.length) {
-      const chunk = candidates.slice(next, next + CHUNK_FILES);
-      next += chunk.length;
-      await decoder.decodeJpegFiles(
-        chunk.map((i) => files[i]),
-        size[0],
-        size[1],
-        pixels.subarray(0, chunk.length * imageLength),
-        chunkTaken.subarray(0, chunk.length),
-      );
-      for (const [j, index] of chunk.entries()) {
-        if (!chunkTaken[j]) continue;
-        taken[index] = 1;
-        await place(index, pixels.subarray(j * imageLength, (j + 1) * imageLength));
-      }
+  const chunkFiles = Math.max(1, Math.min(CHUNK_FILES, Math.floor(CHUNK_BYTES / imageLength)));
+  await inChunks(jpegIndices(files), chunkFiles, async (chunk) => {
+    const pixels = new Uint8Array(chunk.length * imageLength);
+    const chunkTaken = new Uint8Array(chunk.length);
+    await decoder.decodeJpegFiles(
+      chunk.map((i) => files[i]),
+      size[0],
+      size[1],
+      pixels,
+      chunkTaken,
+    );
+    for (const [j, index] of chunk.entries()) {
+      if (!chunkTaken[j]) continue;
+      taken[index] = 1;
+      await place(index, pixels.subarray(j * imageLength, (j + 1) * imageLength));
     }
-  };
-  await Promise.all(Array.from({ length: CHUNKS_IN_FLIGHT }, worker));
+  });
   return taken;
+}
+
+/**
+ * The stored [height, width] of each file the addon would decode (a plain JPEG: no Exif, no ICC),
+ * read from its header by libjpeg; undefined for every other file (and for all without the addon),
+ * whose size the caller reads its own way (readStoredSize).
+ */
+export async function plainJpegSizes(files: readonly string[]): Promise<([number, number] | undefined)[]> {
+  const sizes: ([number, number] | undefined)[] = files.map(() => undefined);
+  const decoder = jpegAddon();
+  if (!decoder) return sizes;
+  await inChunks(jpegIndices(files), HEADER_CHUNK_FILES, async (chunk) => {
+    const read = new Int32Array(2 * chunk.length);
+    await decoder.jpegHeaderSizes(
+      chunk.map((i) => files[i]),
+      read,
+    );
+    for (const [j, index] of chunk.entries()) if (read[2 * j] > 0 && read[2 * j + 1] > 0) sizes[index] = [read[2 * j], read[2 * j + 1]];
+  });
+  return sizes;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import sharp, { type Sharp } from 'sharp';
 import { decodeImage, loadImages, readImageBytes } from '../../src/data/images.js';
-import { decodePlainJpegs, jpegAddon } from '../../src/data/jpeg.js';
+import { decodePlainJpegs, jpegAddon, plainJpegSizes } from '../../src/data/jpeg.js';
 import { readImageFolder } from '../../src/data/folder.js';
 import { tempDir } from './fixtures.js';
 
@@ -115,6 +115,13 @@ describe('libjpeg-turbo fast path for JPEG folders', { skip }, () => {
       Object.keys(files).filter((_, i) => taken[i]),
       ['plain.jpg'],
     );
+    // Header sizes: of the plain JPEGs, whatever their size (a truncated one's header is whole; its
+    // decoding fails later, in sharp); the rest are left to image-size / libvips.
+    const sizes = await plainJpegSizes(paths);
+    assert.deepEqual(
+      Object.fromEntries(Object.keys(files).flatMap((name, i) => (sizes[i] ? [[name, sizes[i]]] : []))),
+      { 'plain.jpg': [32, 32], 'other-size.jpg': [32, 40], 'truncated.jpg': [32, 32] },
+    );
     const reference = await decodeImage(jpeg, 'plain.jpg', 3, [32, 32]);
     assert.deepEqual(pixels[0], reference.pixels);
   });
@@ -139,6 +146,14 @@ describe('libjpeg-turbo fast path for JPEG folders', { skip }, () => {
       const [withAddon, sharpOnly] = [await read(), await sharpAlone(read)];
       assert.deepEqual(withAddon.labels, sharpOnly.labels);
       assert.ok(Buffer.from(withAddon.pixels!).equals(Buffer.from(sharpOnly.pixels!)), `channels ${channels}: identical decoded levels`);
+      // Without imageSize the folder's most common size is chosen from the headers (most via libjpeg-turbo).
+      const chosen = async () => {
+        const data = await readImageFolder(root, { channels, log: () => {} });
+        return { shape: data.shape, pixels: data.store.kind === 'memory' ? data.store.levels : undefined };
+      };
+      const [auto, autoSharp] = [await chosen(), await sharpAlone(chosen)];
+      assert.deepEqual(auto.shape, [44, 32, 32, channels]);
+      assert.deepEqual(auto, autoSharp);
       // loadImages (prediction) takes the same path.
       const files = ['cat/0.jpg', 'dog/a.jpg', 'cat/7.jpg', 'dog/b.png', 'dog/d.jpg'].map((f) => join(root, f));
       const predict = () => loadImages(files, [32, 32], channels);
@@ -159,8 +174,13 @@ describe('libjpeg-turbo fast path for JPEG folders', { skip }, () => {
     assert.throws(() => addon!.decodeJpegFiles(['a.jpg'], 1e6, 1e6, one, flag), RangeError);
     assert.throws(() => addon!.decodeJpegFiles(['a.jpg'], 4, 4, one.subarray(1), flag), RangeError);
     assert.throws(() => addon!.decodeJpegFiles(['a.jpg'], 4, 4, new Float32Array(48) as unknown as Uint8Array, flag), TypeError);
-    // A NUL in a path is never opened: not taken.
+    assert.throws(() => addon!.jpegHeaderSizes(['a.jpg'], new Int32Array(1)), RangeError);
+    assert.throws(() => addon!.jpegHeaderSizes(['a.jpg'], new Uint32Array(2) as unknown as Int32Array), TypeError);
+    // A NUL in a path is never opened: not taken, size unknown.
     await addon!.decodeJpegFiles(['a\0.jpg'], 4, 4, one, flag);
     assert.equal(flag[0], 0);
+    const size = Int32Array.of(7, 7);
+    await addon!.jpegHeaderSizes(['a\0.jpg'], size);
+    assert.deepEqual([...size], [0, 0]);
   });
 });
