@@ -25,11 +25,14 @@ const HEADER_CHUNK_FILES = 1024;
 /** Calls in flight: one per core of the machines this runs on (the 2-core reference machine). */
 const CHUNKS_IN_FLIGHT = 2;
 
+/** RESNET_NATIVE_JPEG values that turn the addon off (sharp decodes everything); any other value leaves it on. */
+const NATIVE_JPEG_OFF = ['0', 'false', 'off', 'no'];
+
 let addon: JpegAddon | null | undefined;
 
-/** The addon, or null when it is not built (no libjpeg headers), cannot load, or RESNET_NATIVE_JPEG=0. */
+/** The addon, or null when it is not built (no libjpeg headers), cannot load, or RESNET_NATIVE_JPEG is 0 / false / off / no. */
 export function jpegAddon(): JpegAddon | null {
-  if (process.env.RESNET_NATIVE_JPEG === '0') return null;
+  if (NATIVE_JPEG_OFF.includes((process.env.RESNET_NATIVE_JPEG ?? '').toLowerCase())) return null;
   if (addon === undefined) {
     const path = findAddon('resnet_jpeg.node');
     try {

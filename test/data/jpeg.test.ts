@@ -34,10 +34,10 @@ function photo(height: number, width: number, seed: number): Buffer {
 
 const raw = (height: number, width: number, seed: number) => sharp(photo(height, width, seed), { raw: { width, height, channels: 3 } });
 
-/** Runs `task` with RESNET_NATIVE_JPEG=0 (sharp decodes every image), restoring the variable after. */
-async function sharpAlone<T>(task: () => Promise<T>): Promise<T> {
+/** Runs `task` with RESNET_NATIVE_JPEG=`off` (sharp decodes every image), restoring the variable after. */
+async function sharpAlone<T>(task: () => Promise<T>, off = '0'): Promise<T> {
   const saved = process.env.RESNET_NATIVE_JPEG;
-  process.env.RESNET_NATIVE_JPEG = '0';
+  process.env.RESNET_NATIVE_JPEG = off;
   try {
     return await task();
   } finally {
@@ -162,6 +162,11 @@ describe('libjpeg-turbo fast path for JPEG folders', { skip }, () => {
     // The damaged file still gets sharp's error line, naming the file.
     await writeFile(join(root, 'dog', 'e.jpg'), (await readFile(join(root, 'cat', '0.jpg'))).subarray(0, 200));
     await assert.rejects(readImageFolder(root, { imageSize: [32, 32], log: () => {} }), /dog\/e\.jpg: not a readable JPEG\/PNG image/);
+  });
+
+  it('RESNET_NATIVE_JPEG=0, false, off or no turns it off; other values leave it on', async () => {
+    for (const off of ['0', 'false', 'OFF', 'no']) assert.equal(await sharpAlone(async () => jpegAddon(), off), null, off);
+    for (const on of ['1', 'yes', '']) assert.equal(await sharpAlone(async () => jpegAddon(), on), addon, on);
   });
 
   it('refuses bad arguments with a JavaScript error, not a crash', async () => {
