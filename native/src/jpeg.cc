@@ -19,6 +19,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 #include <fcntl.h>
@@ -125,62 +126,28 @@ bool decodeOne(const std::vector<unsigned char>& bytes, int& height, int& width,
   return taken;
 }
 
-class DecodeFiles : public Napi::AsyncWorker {
+// Runs `work` on libuv's thread pool and settles a promise when it is done, keeping the typed
+// arrays it writes (`keep`) alive until then.
+class PoolWork : public Napi::AsyncWorker {
  public:
-  DecodeFiles(Napi::Env env, std::vector<std::string> paths, int height, int width, Napi::Uint8Array out, Napi::Uint8Array taken)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), paths_(std::move(paths)), height_(height), width_(width),
-        out_(out.Data()), taken_(taken.Data()) {
-    // Keep both arrays alive until the work is done.
-    outRef_ = Napi::Persistent(static_cast<Napi::Object>(out));
-    takenRef_ = Napi::Persistent(static_cast<Napi::Object>(taken));
+  static Napi::Promise queue(Napi::Env env, std::function<void()> work, std::initializer_list<Napi::Object> keep) {
+    auto* job = new PoolWork(env, std::move(work), keep);
+    Napi::Promise promise = job->deferred_.Promise();
+    job->Queue();
+    return promise;
   }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    const size_t imageBytes = static_cast<size_t>(height_) * width_ * 3;
-    std::vector<unsigned char> bytes;
-    for (size_t i = 0; i < paths_.size(); i++) {
-      int height = height_, width = width_;
-      taken_[i] = readFile(paths_[i], bytes, true) && decodeOne(bytes, height, width, out_ + i * imageBytes) ? 1 : 0;
-    }
-  }
+  void Execute() override { work_(); }
   void OnOK() override { deferred_.Resolve(Env().Undefined()); }
   void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  std::vector<std::string> paths_;
-  int height_, width_;
-  unsigned char* out_;
-  unsigned char* taken_;
-  Napi::ObjectReference outRef_, takenRef_;
-};
-
-class HeaderSizes : public Napi::AsyncWorker {
- public:
-  HeaderSizes(Napi::Env env, std::vector<std::string> paths, Napi::Int32Array sizes)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), paths_(std::move(paths)), sizes_(sizes.Data()) {
-    sizesRef_ = Napi::Persistent(static_cast<Napi::Object>(sizes));
+  PoolWork(Napi::Env env, std::function<void()> work, std::initializer_list<Napi::Object> keep)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {
+    for (const Napi::Object& array : keep) keep_.push_back(Napi::Persistent(array));
   }
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    std::vector<unsigned char> bytes;
-    for (size_t i = 0; i < paths_.size(); i++) {
-      int height = 0, width = 0;
-      const bool known = readFile(paths_[i], bytes, false) && decodeOne(bytes, height, width, nullptr);
-      sizes_[2 * i] = known ? height : 0;
-      sizes_[2 * i + 1] = known ? width : 0;
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& error) override { deferred_.Reject(error.Value()); }
-
- private:
   Napi::Promise::Deferred deferred_;
-  std::vector<std::string> paths_;
-  int32_t* sizes_;
-  Napi::ObjectReference sizesRef_;
+  std::function<void()> work_;
+  std::vector<Napi::ObjectReference> keep_;
 };
 
 // Paths as C++ strings; a NUL inside one empties it (never opened: "not taken", "unknown").
@@ -206,10 +173,16 @@ Napi::Value jpegHeaderSizes(const Napi::CallbackInfo& info) {
   Napi::Array list = info[0].As<Napi::Array>();
   Napi::Int32Array sizes = info[1].As<Napi::Int32Array>();
   if (sizes.ElementLength() != 2 * static_cast<size_t>(list.Length())) throw Napi::RangeError::New(env, "jpegHeaderSizes: sizes must hold 2 * paths.length values");
-  auto* worker = new HeaderSizes(env, readPaths(env, list, "jpegHeaderSizes"), sizes);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  int32_t* read = sizes.Data();
+  return PoolWork::queue(env, [paths = readPaths(env, list, "jpegHeaderSizes"), read] {
+    std::vector<unsigned char> bytes;
+    for (size_t i = 0; i < paths.size(); i++) {
+      int height = 0, width = 0;
+      const bool known = readFile(paths[i], bytes, false) && decodeOne(bytes, height, width, nullptr);
+      read[2 * i] = known ? height : 0;
+      read[2 * i + 1] = known ? width : 0;
+    }
+  }, {sizes});
 }
 
 // The most pixels one image may have here: 4096 x 4096 (the data layer asks for much less).
@@ -234,10 +207,16 @@ Napi::Value decodeJpegFiles(const Napi::CallbackInfo& info) {
   if (out.ElementLength() != count * imageBytes || taken.ElementLength() != count) {
     throw Napi::RangeError::New(env, "decodeJpegFiles: out must hold paths.length * height * width * 3 bytes and taken paths.length");
   }
-  auto* worker = new DecodeFiles(env, readPaths(env, list, "decodeJpegFiles"), static_cast<int>(height), static_cast<int>(width), out, taken);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  unsigned char* pixels = out.Data();
+  unsigned char* flags = taken.Data();
+  const int h = static_cast<int>(height), w = static_cast<int>(width);
+  return PoolWork::queue(env, [paths = readPaths(env, list, "decodeJpegFiles"), pixels, flags, h, w, imageBytes] {
+    std::vector<unsigned char> bytes;
+    for (size_t i = 0; i < paths.size(); i++) {
+      int decodedHeight = h, decodedWidth = w;
+      flags[i] = readFile(paths[i], bytes, true) && decodeOne(bytes, decodedHeight, decodedWidth, pixels + i * imageBytes) ? 1 : 0;
+    }
+  }, {out, taken});
 }
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
