@@ -4,8 +4,8 @@
 # one budget through the ordinary `resnet train`, so that their training and validation curves
 # (history.jsonl) can be drawn side by side (docs/gradients.md). The paper's recipe, shortened:
 # SGD momentum 0.9, weight decay 1e-4, batch 128, learning rate 0.1 divided by 10 at 50% and 75% of
-# the run, flips and shifts of up to 4 pixels (the paper: 4-pixel padded crops), 10% of the training
-# split held out. The test split is evaluated after every epoch (--eval-data: recorded, never used to
+# the run, flips and 4-pixel zero-padded random crops (the paper's), 10% of the training split held
+# out. The test split is evaluated after every epoch (--eval-data: recorded, never used to
 # choose anything), as the paper's test-error curves are; the figure (training error dashed, test
 # error solid, plain and ResNet panels) is written to $OUT/degradation.svg, and each network's kernel
 # norms before and after training to $OUT/<model>/kernel-norms.jsonl (bench/kernel-norms.mjs).
@@ -34,7 +34,7 @@ for model in $MODELS; do
     node dist/src/cli/main.js train --data "$DATA/train" --eval-data "$DATA/test" ${LIMIT:+--limit "$LIMIT"} \
       --model "$model" --epochs "$EPOCHS" --batch-size 128 \
       --recipe course --optimizer sgd --momentum 0.9 --weight-decay 1e-4 --lr 0.1 --schedule step \
-      --augment shift=0.125,rotation=0,brightness=0,contrast=0,flip --val-split 0.1 --seed "${SEED:-0}" --out "$run"
+      --augment crop=4,flip,shift=0,rotation=0,brightness=0,contrast=0 --val-split 0.1 --seed "${SEED:-0}" --out "$run"
   fi
   node dist/src/cli/main.js evaluate --model "$run" --data "$DATA/test" --json > "$run/test.json"
   echo "{\"model\":\"$model\",\"test\":$(cat "$run/test.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accuracy"])')}" | tee -a "$OUT/results.jsonl"
