@@ -6,7 +6,7 @@ import { mirrorImages, shiftImages } from '../data/crop.js';
 import type { ImageDataset } from '../data/types.js';
 import { UserError } from '../errors.js';
 import { predictWithInference, type InferenceOptions } from '../infer/compile.js';
-import { EPS } from './loss.js';
+import { FLOOR } from './loss.js';
 import type { TtaMode } from './options.js';
 import { confusionMatrix, metricsFromConfusion, type ClassMetrics } from './metrics.js';
 
@@ -77,7 +77,7 @@ function score(probs: Float32Array, labels: ArrayLike<number>, classes: number):
     let best = 0;
     for (let k = 1; k < outputs; k++) if (row[k] > row[best]) best = k;
     predicted[i] = best;
-    lossSum -= Math.log(Math.min(1 - EPS, Math.max(EPS, row[labels[i]])));
+    lossSum -= Math.log(Math.max(FLOOR, row[labels[i]])); // the training loss's floor (loss.ts)
   }
   const confusion = confusionMatrix(labels, predicted, Math.max(classes, outputs));
   return { loss: n === 0 ? 0 : lossSum / n, predicted, confusion, ...metricsFromConfusion(confusion) };

@@ -1,7 +1,7 @@
 // Loss and accuracy of a softmax classifier.
 //
 // The networks end in a softmax, so the loss sees probabilities, not logits. Keras clips them to
-// [EPS, 1 - EPS] before the log when it has nothing better, but on TensorFlow it takes the logits the
+// [1e-7, 1 - 1e-7] before the log when it has nothing better, but on TensorFlow it takes the logits the
 // softmax cached (`_keras_logits`), so its gradient is the exact softmax one, p - y, whatever the
 // logits. A clip would zero the gradient of every example whose true class has p < 1e-7 (a loss above
 // 16 nats): exactly the badly wrong examples of a deep network's first steps, whose logits are large
@@ -11,11 +11,8 @@
 // about 87).
 import * as tf from '../tf.js';
 
-/** Keras's backend epsilon: evaluation clips probabilities to [EPS, 1 - EPS] before the log, as Keras
- *  does where it has only probabilities (it caps one example's loss at 16.1 nats). */
-export const EPS = 1e-7;
-
-/** The smallest normal float32: the training loss's floor under p (a cap of 87.3 nats per example). */
+/** The smallest normal float32: the floor under p of the training and evaluation losses (a cap of
+ *  87.3 nats per example, where Keras's clip to [1e-7, 1 - 1e-7] caps it at 16.1). */
 export const FLOOR = 1.1754944e-38;
 
 /** Mean categorical cross-entropy (nats per example) of probabilities `probs` against targets `ys`

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import * as tf from '../../src/tf.js';
 import '../../src/engine/backends.js';
 import { nativeSkip } from '../support/native.js';
+import { evaluateModel } from '../../src/train/evaluate.js';
 import { correctCount, crossEntropy } from '../../src/train/loss.js';
 
 /** Softmax of one row in float64. */
@@ -63,4 +64,21 @@ test('correctCount counts arg-max agreements', async () => {
   // Arg-max of the logits 0, 2, 1, 0 against targets 2, 1, 1, 3: only row 2 agrees.
   assert.equal(c.dataSync()[0], 1);
   c.dispose();
+});
+
+test('evaluation reports the same loss as training, including examples beyond 16 nats', async () => {
+  await tf.setBackend('cpu');
+  // A dense softmax layer with an identity kernel: its inputs are the logits above.
+  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [1, 1, 4] }), tf.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: 'identity' })] });
+  const labels = Int32Array.from(targets.map((row) => row.indexOf(Math.max(...row))));
+  const images = Float32Array.from(logits.flat());
+  const evaluation = evaluateModel(model, { images, labels, shape: [4, 1, 1, 4], classNames: ['a', 'b', 'c', 'd'] }, 2);
+  const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), 4);
+  const training = crossEntropy(oneHot, tf.softmax(tf.tensor2d(logits)));
+  const p = logits.map(softmax64);
+  const want = -[...labels].reduce((s, l, i) => s + Math.log(p[i][l]), 0) / labels.length; // ~31 nats: rows 0 and 3 are 40 and 80
+  assert.ok(Math.abs(evaluation.loss - want) < 1e-5 * want, `evaluation ${evaluation.loss} vs ${want}`);
+  assert.ok(Math.abs(training.dataSync()[0] - want) < 1e-5 * want, `training ${training.dataSync()[0]} vs ${want}`);
+  tf.dispose([oneHot, training]);
+  model.dispose();
 });
