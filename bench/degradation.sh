@@ -14,9 +14,12 @@
 #        folder, balanced over classes; default all 50,000), SEED (default 0: the split, the shuffles and
 #        the augmentation; the initial weights are fixed), OUT (default runs/degradation),
 #        MODELS (default "plain20 plain56 resnet20 resnet56"), DATA (default ../shared/data/cifar10)
-# Budget: one epoch of 45,000 images takes ~80 s (depth 20) and ~240 s (depth 56) on this 2-core
-# machine when nothing else runs, plus ~5-15 s of test evaluation, so the default is about 2 hours
-# 45 minutes; the time scales with EPOCHS x LIMIT.
+# Budget: the default (15 epochs of 45,000 images: 5,280 steps of 128) took 1 h 52 min here as two
+# runs side by side, one thread each (an epoch of 45,000 images plus evaluation: ~110 s at depth 20,
+# ~315 s at depth 56; session 10, docs/gradients.md), then one more call to draw all four:
+#   RESNET_NATIVE_THREADS=1 MODELS="plain56 plain20" bench/degradation.sh &
+#   RESNET_NATIVE_THREADS=1 MODELS="resnet56 resnet20" bench/degradation.sh; wait; bench/degradation.sh
+# One network at a time on both cores takes longer (~2 h 45 min). The time scales with EPOCHS x LIMIT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS="${EPOCHS:-15}"
@@ -36,6 +39,8 @@ for model in $MODELS; do
       --recipe course --optimizer sgd --momentum 0.9 --weight-decay 1e-4 --lr 0.1 --schedule step \
       --augment crop=4,flip,shift=0,rotation=0,brightness=0,contrast=0 --val-split 0.1 --seed "${SEED:-0}" --out "$run"
   fi
+  # A network already evaluated (test.json) is not evaluated again: a second call only draws the figure.
+  [ -s "$run/test.json" ] && continue
   node dist/src/cli/main.js evaluate --model "$run" --data "$DATA/test" --json > "$run/test.json"
   echo "{\"model\":\"$model\",\"test\":$(cat "$run/test.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["accuracy"])')}" | tee -a "$OUT/results.jsonl"
 done
