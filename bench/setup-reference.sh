@@ -4,7 +4,8 @@
 # (test/interop/frameworks.test.ts, which .ci/run requires), from this machine's local package mirror
 # (pip's file:// indexes; PIP_INDEX_URL to use another) and Debian's packages; nothing else is fetched.
 #   .venv-reference/    Keras 3.15 on TensorFlow 2.21 (CPU), JAX, onnx, onnxruntime, safetensors, h5py
-#                       (and torch 2.13 CPU where /opt/wheels holds its wheel);
+#                       (and torch 2.13 CPU where /opt/wheels holds its wheel, with Pillow: the PyTorch
+#                       side of bench/cifar10.sh decodes with it);
 #   .venv-torchvision/  Debian's python3-torch 1.13 + python3-torchvision 0.14 (the mirror's torchvision
 #                       wheels are CUDA builds), seen through --system-site-packages, plus safetensors
 #                       (an abi3 wheel, installed without dependencies so Debian's numpy stays).
@@ -29,7 +30,7 @@ if ! has .venv-reference/bin/python keras tensorflow jax onnx onnxruntime safete
   pip_install .venv-reference/bin/python tensorflow-cpu==2.21.0 keras==3.15.1 'jax[cpu]==0.10.2' onnx==1.23.1 onnxruntime==1.30.0 safetensors==0.8.0 h5py
 fi
 torch_wheel=$(ls /opt/wheels/torch-2.13.0+cpu-*.whl 2>/dev/null | head -1 || true)
-if [ -n "$torch_wheel" ] && ! has .venv-reference/bin/python torch; then pip_install .venv-reference/bin/python "$torch_wheel"; fi
+if [ -n "$torch_wheel" ] && ! has .venv-reference/bin/python torch PIL; then pip_install .venv-reference/bin/python "$torch_wheel" pillow; fi
 
 # 2. torchvision (Debian's CPU build) with safetensors.
 if ! has .venv-torchvision/bin/python torch torchvision safetensors; then
