@@ -42,13 +42,17 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
       else (inner as unknown as HasLearningRate).learningRate = rate;
     },
     step(vars, grads, decayed) {
+      // The gradient as the update reads it; the caller's own tensor where nothing changes it (made
+      // tensors are disposed below, the caller's are not).
+      const made: tf.Tensor[] = [];
       const named = tf.tidy(() =>
-        vars.map((v, i) => ({
-          name: v.name,
-          tensor: decayed[i]
-            ? coupledDecay > 0 ? tf.add(grads[i], tf.mul(v, coupledDecay)) : tf.clone(grads[i])
-            : sgd && biasLrScale !== 1 ? tf.mul(grads[i], biasLrScale) : tf.clone(grads[i]),
-        })),
+        vars.map((v, i) => {
+          const tensor = decayed[i]
+            ? coupledDecay > 0 ? tf.add(grads[i], tf.mul(v, coupledDecay)) : grads[i]
+            : sgd && biasLrScale !== 1 ? tf.mul(grads[i], biasLrScale) : grads[i];
+          if (tensor !== grads[i]) made.push(tensor);
+          return { name: v.name, tensor };
+        }),
       );
       // AdamW (as PyTorch does it): shrink the weights, then add the Adam update computed from the
       // gradient at the old weights: w <- w * (1 - lr * wd) - lr * adam(g).
@@ -62,7 +66,7 @@ export function makeOptimizer(name: OptimizerName, lr: number, weightDecay: numb
         });
       }
       inner.applyGradients(named);
-      tf.dispose(named.map((n) => n.tensor));
+      tf.dispose(made);
     },
     dispose() {
       inner.dispose();

@@ -99,6 +99,8 @@ const ADDON_EXPORTS = {
   // optimizer.cc
   /** Adam in place; hyper = [learningRate, beta1, beta2, epsilon, 1 - beta1^t, 1 - beta2^t]. */
   adam: fn<(value: F32, gradient: F32, m: F32, v: F32, hyper: F32) => void>(),
+  /** Momentum SGD in place; hyper = [-learningRate, momentum, nesterov ? 1 : 0]. */
+  momentum: fn<(value: F32, gradient: F32, accumulation: F32, hyper: F32) => void>(),
 
   // infer.cc: inference plans (InferenceAddon below has each signature and its documentation).
   inferCreatePlan: fn<InferenceAddon['inferCreatePlan']>(),

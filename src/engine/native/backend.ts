@@ -19,7 +19,7 @@ import { installNativeBatchNormTraining } from './batch_norm_training.js';
 import { installNativeMoments } from './moments.js';
 import { installCheapSavedTensors } from './tape.js';
 import { installNativeBatchNormLayer } from './batch_norm_layer.js';
-import { installFusedAdam } from './optimizer.js';
+import { installFusedOptimizers } from './optimizer.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
 import { readNativeSettings, type NativeSettings } from './settings.js';
@@ -158,7 +158,7 @@ export function registerNativeBackend(): boolean {
       const kernelFunc = natives[config.kernelName] ?? config.kernelFunc;
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND_NAME, kernelFunc });
     }
-    installFusedAdam(addon, NATIVE_BACKEND_NAME);
+    installFusedOptimizers(addon, NATIVE_BACKEND_NAME);
     installNativeGradients(addon, NATIVE_BACKEND_NAME);
     installNativeMoments(addon, NATIVE_BACKEND_NAME);
     installNativeBatchNormTraining(addon, NATIVE_BACKEND_NAME);
