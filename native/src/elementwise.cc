@@ -301,6 +301,53 @@ Napi::Value tileOp(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// copyBlock(outer, outerShape, block, blockShape, begin, intoOuter): the block of shape blockShape
+// lying at offsets `begin` inside an array of shape outerShape, copied from `block` into `outer`
+// (intoOuter: PadV2, after the caller filled the padding) or from `outer` into `block` (Slice, PadV2's
+// gradient), row by row. Trailing dimensions the block spans whole are contiguous in both arrays and
+// merge into the rows; the rest of the index arithmetic is per row. (In JavaScript this cost ResNet-20
+// 12 ms a step: its channel-padding shortcuts copy rows of 16 values.)
+Napi::Value copyBlockOp(const Napi::CallbackInfo& info) {
+  size_t nOuter, nBlock, rank, rankBlock, rankBegin;
+  float* outer = floatData(info[0], &nOuter);
+  const int32_t* outerShape = intData(info[1], &rank);
+  float* block = floatData(info[2], &nBlock);
+  const int32_t* blockShape = intData(info[3], &rankBlock);
+  const int32_t* begin = intData(info[4], &rankBegin);
+  if (info.Length() < 6 || !info[5].IsBoolean()) throw TypeError("intoOuter must be a boolean");
+  const bool intoOuter = info[5].As<Napi::Boolean>().Value();
+  check(rank > 0 && rank <= 64 && rankBlock == rank && rankBegin == rank, "shapes and begin must have one rank (1 to 64)");
+  int64_t outerSize = 1, blockSize = 1;
+  for (size_t d = 0; d < rank; d++) {
+    check(blockShape[d] >= 0 && begin[d] >= 0 && int64_t{begin[d]} + blockShape[d] <= outerShape[d],
+          "the block must lie inside the outer array");
+    outerSize = checkedProduct({outerSize, outerShape[d]}, "outer array");
+    blockSize = checkedProduct({blockSize, blockShape[d]}, "block");
+  }
+  check(static_cast<size_t>(outerSize) == nOuter && static_cast<size_t>(blockSize) == nBlock, "lengths do not match the shapes");
+  if (blockSize == 0) return info.Env().Undefined();
+  int last = static_cast<int>(rank) - 1;  // the innermost dimension the block does not span whole
+  while (last > 0 && blockShape[last] == outerShape[last]) last--;
+  int64_t inner = 1;
+  for (size_t d = last + 1; d < rank; d++) inner *= blockShape[d];
+  const int64_t rowLength = blockShape[last] * inner, rows = blockSize / rowLength;
+  std::vector<int64_t> outerStride(rank + 1, 1);
+  for (int d = static_cast<int>(rank) - 1; d >= 0; d--) outerStride[d] = outerStride[d + 1] * outerShape[d];
+#pragma omp parallel for if (blockSize > kParallelMin) num_threads(loopThreads()) schedule(static)
+  for (int64_t r = 0; r < rows; r++) {
+    int64_t offset = begin[last] * inner, rest = r;
+    for (int d = last - 1; d >= 0; d--) {
+      offset += (rest % blockShape[d] + begin[d]) * outerStride[d + 1];
+      rest /= blockShape[d];
+    }
+    float* o = outer + offset;
+    float* b = block + r * rowLength;
+    if (intoOuter) std::memcpy(o, b, rowLength * sizeof(float));
+    else std::memcpy(b, o, rowLength * sizeof(float));
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void registerElementwise(Napi::Env env, Napi::Object exports) {
@@ -308,6 +355,7 @@ void registerElementwise(Napi::Env env, Napi::Object exports) {
   exportFunction<addReluGradOp>(env, exports, "addReluGrad");
   exportFunction<unaryOp>(env, exports, "unary");
   exportFunction<tileOp>(env, exports, "tile");
+  exportFunction<copyBlockOp>(env, exports, "copyBlock");
   exportFunction<binaryRowsOp>(env, exports, "binaryRows");
   exportFunction<softmaxOp>(env, exports, "softmax");
 }

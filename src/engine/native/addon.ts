@@ -74,6 +74,8 @@ const ADDON_EXPORTS = {
   /** out = op(x); alpha is Step's value for x <= 0. */
   unary: fn<(op: number, x: F32, out: F32, alpha: number) => void>(),
   tile: fn<(x: F32, out: F32, shape: Int32Array, reps: Int32Array) => void>(),
+  /** The block at `begin` inside `outer` (both row-major), copied into outer (intoOuter) or out of it. */
+  copyBlock: fn<(outer: F32, outerShape: Int32Array, block: F32, blockShape: Int32Array, begin: Int32Array, intoOuter: boolean) => void>(),
   /** One of a, b has out's length, the other one value per row of `repeat` outputs. */
   binaryRows: fn<(op: number, a: F32, b: F32, out: F32, repeat: number) => void>(),
   softmax: fn<(logits: F32, out: F32, rowLength: number) => void>(),

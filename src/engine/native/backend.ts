@@ -74,7 +74,7 @@ export class NativeBackend extends MathBackendCPU {
 /** The native kernels, by TensorFlow.js kernel name; each falls back to the cpu kernel where it does not apply. */
 export function nativeKernels(addon: NativeAddon): Record<string, tf.KernelFunc> {
   return { ...convKernels(addon), ...poolKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon),
-    ...normalizationKernels(addon), ...padKernels(), ...matMulKernels(addon) };
+    ...normalizationKernels(addon), ...padKernels(addon), ...matMulKernels(addon) };
 }
 
 let registered = false;

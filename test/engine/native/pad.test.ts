@@ -15,6 +15,9 @@ const cases: Array<{ shape: number[]; paddings: Array<[number, number]>; value: 
   { shape: [2, 0, 3], paddings: [[1, 1], [1, 1], [0, 0]], value: 2 },
   { shape: [2, 3, 4], paddings: [[1, 2], [0, 0], [0, 0]], value: 3 },
   { shape: [2, 3, 4], paddings: [[0, 0], [0, 0], [0, 0]], value: 3 },
+  // ResNet-20's option-A shortcut: channels padded, rows of 16 values; large enough (2^18 elements
+  // out) for the addon's loop to run on more than one thread.
+  { shape: [32, 16, 16, 16], paddings: [[0, 0], [0, 0], [0, 0], [8, 8]], value: 0 },
 ];
 
 for (const c of cases) {
@@ -42,6 +45,8 @@ const sliceCases: Array<{ shape: number[]; begin: number[]; size: number[] }> = 
   { shape: [9], begin: [3], size: [4] }, // contiguous: the cpu kernel's view
   { shape: [4, 3, 2], begin: [1, 0, 0], size: [2, 3, 2] }, // contiguous rows of whole trailing dims
   { shape: [2, 3, 4], begin: [0, 1, 1], size: [2, 0, 3] }, // empty
+  { shape: [32, 16, 16, 32], begin: [0, 0, 0, 8], size: [32, 16, 16, 16] }, // option A's gradient, several threads
+  { shape: [3, 5, 4, 6, 2], begin: [1, 2, 0, 1, 0], size: [2, 3, 4, 4, 2] }, // rank 5, two merged dims
 ];
 
 for (const c of sliceCases) {
@@ -49,6 +54,18 @@ for (const c of sliceCases) {
     await assertMatchesCpu(() => tf.slice(tf.tensor(randomValues(tf.util.sizeFromShape(c.shape), 5), c.shape), c.begin, c.size), EXACT, 'slice');
   });
 }
+
+test('bad block geometry is refused by the addon before any copy', { skip }, async () => {
+  const { loadAddon } = await import('../../../src/engine/native/addon.js');
+  const addon = loadAddon()!;
+  const i32 = (...v: number[]) => Int32Array.from(v);
+  const outer = new Float32Array(12), block = new Float32Array(4);
+  assert.throws(() => addon.copyBlock(outer, i32(3, 4), block, i32(2, 2), i32(2, 0), true), /inside the outer array/);
+  assert.throws(() => addon.copyBlock(outer, i32(3, 4), block, i32(2, 2), i32(-1, 0), true), /inside the outer array/);
+  assert.throws(() => addon.copyBlock(outer, i32(3, 5), block, i32(2, 2), i32(0, 0), true), /lengths do not match/);
+  assert.throws(() => addon.copyBlock(outer, i32(3, 4), block, i32(2, 2), i32(0), true), /one rank/);
+  assert.ok(outer.every((v) => v === 0), 'a refused call wrote');
+});
 
 test('the gradient of a zero padding (a Slice) matches cpu', { skip }, async () => {
   await assertMatchesCpu(() => {
