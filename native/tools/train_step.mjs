@@ -5,7 +5,7 @@
 // replaces every addon function with a no-op and times again: what is left is tfjs-layers, the tape,
 // the optimiser's glue and the kernels' JavaScript. Prints JSON lines.
 // Run: node native/tools/train_step.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 20]
-//        [--optimizer sgd] [--shapes] [--js]
+//        [--optimizer sgd] [--shapes] [--js]   (env: CONV_ALGORITHM=gemm|primitive|auto)
 import * as tf from '../../dist/src/tf.js';
 import { useBackend } from '../../dist/src/engine/backends.js';
 import { loadAddon } from '../../dist/src/engine/native/addon.js';
@@ -40,6 +40,8 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
     return result;
   };
 }
+// CONV_ALGORITHM=gemm|primitive|auto: how convolutions are computed (conv_gemm.cc).
+if (process.env.CONV_ALGORITHM) addon.setConvAlgorithm(process.env.CONV_ALGORITHM);
 const model = buildModel(modelName, { inputShape: [size, size, 3], classes });
 const optimizer = makeOptimizer(flag('optimizer', 'sgd'), 0.1, 1e-4, 0.9);
 const decayed = model.trainableWeights.map((w) => /kernel$/.test(w.originalName));
