@@ -1,5 +1,5 @@
 // A training step of a small conv + batch-norm + pool network on the native engine agrees with the
-// cpu backend (loss and every gradient), the fused Adam update agrees with TensorFlow.js's Adam, a
+// cpu backend (loss and every gradient), the fused Adam and momentum updates agree with TensorFlow.js's, a
 // few fit steps lower the loss, and repeated steps leave no tensors behind.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -17,6 +17,11 @@ const GRADIENT_TOLERANCE: Tolerance = { abs: 5e-7, rel: 1e-4 };
  * gradient's rounding difference moves a step by up to ~1e-7; 1e-6 of each weight.
  */
 const ADAM_TOLERANCE: Tolerance = { abs: 1e-6, rel: 1e-6 };
+/**
+ * Weights after 5 momentum steps: the same float32 products and sums in the same order as tfjs's
+ * kernels, so equal up to the gradients' own rounding (native vs cpu), ~1e-7 of a weight of order 1.
+ */
+const MOMENTUM_TOLERANCE: Tolerance = { abs: 1e-6, rel: 1e-6 };
 const BATCH = 4, SIZE = 9, CLASSES = 3;
 
 /** conv 3x3 -> BN -> ReLU -> max pool 3x3/2 -> conv 1x1 stride 2 (+ shortcut conv) -> BN -> add -> avg pool -> dense. */
@@ -72,6 +77,40 @@ test('the fused Adam update matches TensorFlow.js Adam over several steps', { sk
   const actual = await runOn('native', run);
   assertClose(actual[0], expected[0], ADAM_TOLERANCE, 'weights after 5 Adam steps');
 });
+
+for (const nesterov of [false, true]) {
+  test(`the fused momentum update (${nesterov ? 'Nesterov' : 'plain'}) matches TensorFlow.js's over several steps`, { skip }, async () => {
+    const { loadAddon } = await import('../../../src/engine/native/addon.js');
+    const addon = loadAddon()!;
+    const original = addon.momentum;
+    let fusedCalls = 0;
+    addon.momentum = (...args) => { fusedCalls++; original(...args); };
+    const run = () => {
+      const target = tf.tensor1d(randomValues(1000, 3));
+      // (tidy: the initial tensors go, so that the variables own their storage from the first step on)
+      const [w, b] = tf.tidy(() => [tf.variable(tf.tensor1d(randomValues(1000, 4))), tf.variable(tf.tensor1d(randomValues(7, 5)))]);
+      const sgd = tf.train.momentum(0.05, 0.9, nesterov);
+      for (let i = 0; i < 5; i++) {
+        sgd.setLearningRate(0.05 / (i + 1)); // a schedule: the rate is read at every step
+        sgd.minimize(() => tf.add(tf.sum(tf.square(tf.sub(w, target))), tf.sum(tf.square(b))) as tf.Scalar);
+      }
+      const out = [tf.clone(w), tf.clone(b)];
+      sgd.dispose();
+      tf.dispose([w, b, target]);
+      return out;
+    };
+    try {
+      const expected = await runOn('cpu', run);
+      assert.equal(fusedCalls, 0, 'the fused update ran on cpu');
+      const actual = await runOn('native', run);
+      assert.equal(fusedCalls, 10, 'the fused update did not run on native (two variables, five steps)');
+      assertClose(actual[0], expected[0], MOMENTUM_TOLERANCE, 'weights after 5 momentum steps');
+      assertClose(actual[1], expected[1], MOMENTUM_TOLERANCE, 'second variable after 5 momentum steps');
+    } finally {
+      addon.momentum = original;
+    }
+  });
+}
 
 test('fit steps on the native engine lower the loss and leave no tensors behind', { skip }, async () => {
   await tf.setBackend('native');
