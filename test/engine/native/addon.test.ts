@@ -111,9 +111,13 @@ test('the other kernels: inconsistent lengths, zero strides, unknown ops and wro
   assert.throws(() => addon.momentsGrad(f32(12), f32(4), f32(4), f32(4), f32(4), f32(11)), rangeError(/bad lengths/));
   assert.throws(() => addon.adam(f32(4), f32(4), f32(4), f32(3), f32(6)), rangeError(/^adam: lengths differ/));
   assert.throws(() => addon.adam(f32(4), f32(4), f32(4), f32(4), f32(5)), rangeError(/6 hyper-parameters/));
+  assert.throws(() => addon.momentum(f32(4), f32(4), f32(3), f32(3)), rangeError(/^momentum: lengths differ/));
+  assert.throws(() => addon.momentum(f32(4), f32(4), f32(4), f32(2)), rangeError(/3 hyper-parameters/));
+  assert.throws(() => addon.copyBlock(f32(12), Int32Array.of(3, 4), f32(6), Int32Array.of(2, 3), Int32Array.of(0, 2), true), rangeError(/^copyBlock: the block must lie inside/));
   // Wrong types are TypeErrors.
   const asAny = addon as unknown as Record<string, (...args: unknown[]) => unknown>;
   assert.throws(() => asAny.unary(0, [1, 2], f32(2), 0), typeError(/^unary: expected a Float32Array/));
+  assert.throws(() => asAny.copyBlock(f32(4), Int32Array.of(4), f32(2), Int32Array.of(2), Int32Array.of(0), 1), typeError(/^copyBlock: intoOuter must be a boolean/));
   assert.throws(() => asAny.conv2d(f32(X), f32(FILTER), null, f32(Y), [1, 2], false), typeError(/expected an Int32Array/));
   assert.throws(() => asAny.softmax(f32(4), f32(4), '2'), typeError(/rowLength: expected a number/));
   assert.throws(() => asAny.reduce(f32(4), f32(4), 1, 4.5, 1, 1), typeError(/reduced: expected an integer/));
