@@ -11,7 +11,7 @@ import { useBackend } from '../../dist/src/engine/backends.js';
 import { loadAddon } from '../../dist/src/engine/native/addon.js';
 import { buildModel } from '../../dist/src/models/registry.js';
 import { makeOptimizer } from '../../dist/src/train/optimizer.js';
-import { trainStep } from '../../dist/src/train/loop.js';
+import { decayedWeights, trainStep } from '../../dist/src/train/loop.js';
 
 const flag = (name, fallback) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -44,7 +44,7 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
 if (process.env.CONV_ALGORITHM) addon.setConvAlgorithm(process.env.CONV_ALGORITHM);
 const model = buildModel(modelName, { inputShape: [size, size, 3], classes });
 const optimizer = makeOptimizer(flag('optimizer', 'sgd'), 0.1, 1e-4, 0.9);
-const decayed = model.trainableWeights.map((w) => /kernel$/.test(w.originalName));
+const decayed = decayedWeights(model);
 const xs = tf.randomUniform([batch, size, size, 3]);
 const ys = tf.cast(tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32'), classes), 'float32');
 const msPerStep = async (n) => {

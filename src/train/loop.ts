@@ -80,6 +80,12 @@ export interface LoopContext {
   stopAfterEpochs?: number;
 }
 
+/** Which of the model's trainable weights get weight decay (trainStep's `decayed`): kernels (conv and
+ *  dense weights) do; biases and BatchNormalization parameters do not. */
+export function decayedWeights(model: tf.LayersModel): boolean[] {
+  return model.trainableWeights.map((w) => /kernel$/.test(w.originalName));
+}
+
 /**
  * One optimisation step on a batch; returns the batch's mean loss and its number of correct
  * predictions. clipNorm > 0 clips the gradients to that global L2 norm first (clip.ts).
@@ -128,8 +134,7 @@ export async function runEpochs(ctx: LoopContext): Promise<'completed' | 'early-
   const stepsPerEpoch = Math.ceil(n / options.batchSize);
   const [h, w, c] = train.imageShape;
   const classes = train.classNames.length;
-  // Kernels (conv and dense weights) get weight decay; biases and BatchNormalization parameters do not.
-  const decayed = model.trainableWeights.map((w) => /kernel$/.test(w.originalName));
+  const decayed = decayedWeights(model);
   let epochsThisCall = 0;
   while (state.epoch < options.epochs) {
     if (earlyStopped(state, options.earlyStopping)) return 'early-stopped';
