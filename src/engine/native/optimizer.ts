@@ -14,8 +14,8 @@ import { f32 } from './kernel_util.js';
 interface AdamState {
   learningRate: number; beta1: number; beta2: number; epsilon: number;
   accBeta1: tf.Variable; accBeta2: tf.Variable;
-  accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
-  accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+  accumulatedFirstMoment: Slots;
+  accumulatedSecondMoment: Slots;
   incrementIterations(): void;
 }
 type Gradients = tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>;
@@ -26,21 +26,36 @@ function ownStorage(backend: MathBackendCPU, t: tf.Tensor): Float32Array | null 
   return values && backend.data.get(t.dataId).refCount === 1 ? values : null;
 }
 
-function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: NativeAddon, backend: MathBackendCPU): boolean {
+/** One optimizer state array of tfjs's: a variable per optimized variable, by index. */
+type Slots = Array<{ originalName: string; variable: tf.Variable } | undefined>;
+
+/**
+ * The arrays of one fused update: for each variable with a gradient, [value, gradient, ...its
+ * state], one per `slots` entry, in that order. The state variables are made exactly as tfjs's
+ * optimizers make them (zeros named `${name}/${suffix}`, for every variable, with a gradient or not),
+ * so that getWeights/setWeights agree. Null where any array may not be updated in place: then the
+ * original update runs, and nothing has been written.
+ */
+function collectUpdates(gradients: Gradients, slots: Array<[Slots, string]>, backend: MathBackendCPU): Float32Array[][] | null {
   const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
-  const updateList: Array<[Float32Array, Float32Array, Float32Array, Float32Array]> = [];
+  const list: Float32Array[][] = [];
   for (const [i, name] of names.entries()) {
     const value = tf.engine().registeredVariables[name];
+    for (const [state, suffix] of slots) {
+      state[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+    }
     const gradient = Array.isArray(gradients) ? gradients[i].tensor : gradients[name];
     if (gradient == null) continue;
-    // Moment variables exactly as AdamOptimizer creates them (so that getWeights/setWeights agree).
-    opt.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-    opt.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-    const arrays = [ownStorage(backend, value), f32(backend, gradient),
-      ownStorage(backend, opt.accumulatedFirstMoment[i]!.variable), ownStorage(backend, opt.accumulatedSecondMoment[i]!.variable)];
-    if (arrays.some((a) => a === null) || arrays[1]!.length !== arrays[0]!.length) return false;
-    updateList.push(arrays as [Float32Array, Float32Array, Float32Array, Float32Array]);
+    const arrays = [ownStorage(backend, value), f32(backend, gradient), ...slots.map(([state]) => ownStorage(backend, state[i]!.variable))];
+    if (arrays.some((a) => a === null) || arrays[1]!.length !== arrays[0]!.length) return null;
+    list.push(arrays as Float32Array[]);
   }
+  return list;
+}
+
+function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: NativeAddon, backend: MathBackendCPU): boolean {
+  const updateList = collectUpdates(gradients, [[opt.accumulatedFirstMoment, 'm'], [opt.accumulatedSecondMoment, 'v']], backend);
+  if (updateList === null) return false;
   const accBeta1 = opt.accBeta1.dataSync()[0], accBeta2 = opt.accBeta2.dataSync()[0];
   const hyper = Float32Array.from([opt.learningRate, opt.beta1, opt.beta2, opt.epsilon, 1 - accBeta1, 1 - accBeta2]);
   updates++; // before the writes: a cached copy of these weights is stale from here on
@@ -56,23 +71,13 @@ function fusedAdamStep(opt: AdamState, gradients: Gradients, addon: NativeAddon,
 /** The MomentumOptimizer fields the update reads (protected in tfjs-core's typings). */
 interface MomentumState {
   learningRate: number; momentum: number; useNesterov: boolean;
-  accumulations: Array<{ originalName: string; variable: tf.Variable } | undefined>;
+  accumulations: Slots;
   incrementIterations(): void;
 }
 
 function fusedMomentumStep(opt: MomentumState, gradients: Gradients, addon: NativeAddon, backend: MathBackendCPU): boolean {
-  const names = Array.isArray(gradients) ? gradients.map((g) => g.name) : Object.keys(gradients);
-  const updateList: Array<[Float32Array, Float32Array, Float32Array]> = [];
-  for (const [i, name] of names.entries()) {
-    const value = tf.engine().registeredVariables[name];
-    // The accumulation exactly as MomentumOptimizer creates it (even for a variable without a gradient).
-    opt.accumulations[i] ??= { originalName: `${name}/momentum`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-    const gradient = Array.isArray(gradients) ? gradients[i].tensor : gradients[name];
-    if (gradient == null) continue;
-    const arrays = [ownStorage(backend, value), f32(backend, gradient), ownStorage(backend, opt.accumulations[i]!.variable)];
-    if (arrays.some((a) => a === null) || arrays[1]!.length !== arrays[0]!.length) return false;
-    updateList.push(arrays as [Float32Array, Float32Array, Float32Array]);
-  }
+  const updateList = collectUpdates(gradients, [[opt.accumulations, 'momentum']], backend);
+  if (updateList === null) return false;
   const hyper = Float32Array.from([-opt.learningRate, opt.momentum, opt.useNesterov ? 1 : 0]);
   updates++; // before the writes: a cached copy of these weights is stale from here on
   for (const [value, gradient, accumulation] of updateList) addon.momentum(value, gradient, accumulation, hyper);
