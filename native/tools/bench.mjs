@@ -4,13 +4,13 @@
 import * as tf from '../../dist/src/tf.js';
 import { useBackend } from '../../dist/src/engine/backends.js';
 import { loadAddon } from '../../dist/src/engine/native/addon.js';
-import { resnet50 } from './resnet50.mjs';
+import { resnet50 } from '../../dist/src/models/resnet50.js';
 
 const arg = (name, dflt) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const backend = await useBackend(arg('backend', 'native'));
 if (arg('conv-algorithm')) loadAddon().setConvAlgorithm(arg('conv-algorithm'));
 const batch = Number(arg('batch', 32)), steps = Number(arg('steps', 8)), warmup = 2;
-const model = resnet50(tf);
+const model = resnet50({ inputShape: [64, 64, 3], classes: 6 }); // the course's (../shared/spec/resnet.md)
 model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
 const xs = tf.randomUniform([batch, 64, 64, 3]);
 const ys = tf.cast(tf.oneHot(tf.randomUniform([batch], 0, 6, 'int32'), 6), 'float32');

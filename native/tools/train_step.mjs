@@ -4,8 +4,10 @@
 // every addon call (ms per step by function, and the top shapes with --shapes), then, with --js,
 // replaces every addon function with a no-op and times again: what is left is tfjs-layers, the tape,
 // the optimiser's glue and the kernels' JavaScript. Prints JSON lines.
-// Run: node native/tools/train_step.mjs [--model resnet20] [--batch 128] [--size 32] [--steps 20]
-//        [--optimizer sgd] [--shapes] [--js]   (env: CONV_ALGORITHM=gemm|primitive|auto)
+// Run: node native/tools/train_step.mjs [--model resnet20] [--batch 128] [--size 32] [--classes 10]
+//        [--steps 20] [--optimizer sgd] [--lr 0.1] [--weight-decay 1e-4] [--shapes] [--js]   (env: CONV_ALGORITHM=gemm|primitive|auto)
+// The course's ResNet-50 step (what addon_in_step.mjs and js_step.mjs, folded into this tool, timed):
+//   node native/tools/train_step.mjs --model resnet50 --size 64 --batch 32 --classes 6 --optimizer adam --lr 1e-3 --weight-decay 0
 import * as tf from '../../dist/src/tf.js';
 import { useBackend } from '../../dist/src/engine/backends.js';
 import { loadAddon } from '../../dist/src/engine/native/addon.js';
@@ -18,7 +20,7 @@ const flag = (name, fallback) => {
   return at > 0 ? process.argv[at + 1] : fallback;
 };
 const modelName = flag('model', 'resnet20'), batch = Number(flag('batch', 128)), size = Number(flag('size', 32));
-const steps = Number(flag('steps', 20)), classes = 10;
+const steps = Number(flag('steps', 20)), classes = Number(flag('classes', 10));
 await useBackend('native');
 const addon = loadAddon();
 const totals = {}, byShape = new Map();
@@ -43,7 +45,7 @@ for (const name of Object.keys(addon).filter((k) => typeof addon[k] === 'functio
 // CONV_ALGORITHM=gemm|primitive|auto: how convolutions are computed (conv_gemm.cc).
 if (process.env.CONV_ALGORITHM) addon.setConvAlgorithm(process.env.CONV_ALGORITHM);
 const model = buildModel(modelName, { inputShape: [size, size, 3], classes });
-const optimizer = makeOptimizer(flag('optimizer', 'sgd'), 0.1, 1e-4, 0.9);
+const optimizer = makeOptimizer(flag('optimizer', 'sgd'), Number(flag('lr', 0.1)), Number(flag('weight-decay', 1e-4)), 0.9);
 const decayed = decayedWeights(model);
 const xs = tf.randomUniform([batch, size, size, 3]);
 const ys = tf.cast(tf.oneHot(tf.randomUniform([batch], 0, classes, 'int32'), classes), 'float32');
